@@ -1,0 +1,30 @@
+"""minigrad: a readable deep learning library built from scratch.
+
+>>> import minigrad as mg
+>>> x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> y = (x ** 2).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4., 6.])
+"""
+
+from . import dtypes
+from .autograd import (Function, Tensor, enable_grad, is_grad_enabled, no_grad,
+                       set_grad_enabled)
+from .backends import manual_seed
+from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                       rand_like, randn, randn_like, tensor, zeros, zeros_like)
+from .dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
+from . import functional
+from .functional import *  # noqa: F401,F403  (mg.exp, mg.matmul, ... as in NumPy/PyTorch)
+from . import autograd, cuda, testing
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "full", "arange", "linspace",
+    "eye", "rand", "randn", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
+    "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
+    "functional", "autograd", "cuda", "testing", "dtypes",
+] + functional.__all__

@@ -1,0 +1,457 @@
+"""``Tensor``: an n-dimensional array on a device that remembers how it was computed."""
+
+import weakref
+
+import numpy as np
+
+from .. import dtypes
+from ..backends import backend_of_array, get_backend
+
+
+class Tensor:
+    """An n-dimensional array (NumPy on "cpu", CuPy on "cuda") with automatic differentiation.
+
+    Create tensors with :func:`minigrad.tensor` or the creation functions (``mg.zeros``, ...).
+    A tensor with ``requires_grad=True`` records the ops applied to it; ``backward()`` on a
+    result then fills ``.grad`` of every such leaf.
+
+    >>> x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+
+    Attributes:
+        data: the raw backend array (``numpy.ndarray`` or ``cupy.ndarray``).
+        grad: the accumulated gradient (a Tensor of the same shape and dtype), or None.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "_index", "_backend", "__weakref__")
+    # NumPy defers to our reflected operators: np.float32(2) * t gives a Tensor.
+    __array_ufunc__ = None
+    # == builds an elementwise comparison, so identity hashing is spelled out.
+    __hash__ = object.__hash__
+
+    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+        backend = get_backend(device) if device is not None else None
+        array, backend = _to_array(data, dtypes.as_dtype(dtype), backend)
+        self.data = array
+        self.grad = None
+        self._node = None
+        self._index = 0
+        self._backend = backend
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _make(cls, array, backend, requires_grad=False):
+        """Wrap a backend array without checks (the fast path used by ops)."""
+        tensor = cls.__new__(cls)
+        tensor.data = array
+        tensor.grad = None
+        tensor._node = None
+        tensor._index = 0
+        tensor._backend = backend
+        tensor._requires_grad = requires_grad
+        return tensor
+
+    # --- what it is -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        """The shape, a tuple of ints."""
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self):
+        """The number of elements."""
+        return self.data.size
+
+    def numel(self):
+        """The number of elements (PyTorch spelling of :attr:`size`)."""
+        return self.data.size
+
+    @property
+    def dtype(self):
+        """The element type, a NumPy dtype (``mg.float32`` == ``np.dtype("float32")``)."""
+        return self.data.dtype
+
+    @property
+    def device(self):
+        """Where the data lives: ``"cpu"`` or ``"cuda"``."""
+        return self._backend.name
+
+    @property
+    def requires_grad(self):
+        """True if ops on this tensor are recorded so that gradients can flow back to it."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and not dtypes.is_floating(self.data.dtype):
+            raise TypeError(f"only floating-point tensors can require gradients, but this one "
+                            f"has dtype {self.data.dtype.name}; convert it with .float()")
+        if not value and self._node is not None:
+            raise RuntimeError("requires_grad can only be switched off on a leaf tensor; use "
+                               ".detach() to get a tensor outside the graph")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        """Set :attr:`requires_grad` in place and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        """True if the tensor was not computed by a recorded op (a parameter or an input)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The op (a :class:`~minigrad.autograd.Function` node) that computed this tensor, or None."""
+        return self._node
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (the transpose of a matrix)."""
+        return F.transpose(self)
+
+    # --- autograd ---------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Compute the gradient of this tensor with respect to every leaf that requires grad,
+        and add it to the leaves' ``.grad``.
+
+        Args:
+            grad: d(loss)/d(self), of this tensor's shape; may be omitted for a single-element
+                tensor (a loss), where it is 1.
+            retain_graph: keep the graph so that backward can run through it again.
+        """
+        from .engine import run_backward
+
+        run_backward(self, grad, retain_graph)
+
+    def retain_grad(self):
+        """Also keep ``.grad`` for this non-leaf tensor during the next backward."""
+        if self._node is None:
+            return
+        retained = self._node.__dict__.setdefault("retained_outputs", [])
+        retained.append((self._index, weakref.ref(self)))
+
+    def detach(self):
+        """A tensor sharing this one's data, outside the graph (``requires_grad=False``)."""
+        return Tensor._make(self.data, self._backend, False)
+
+    def zero_grad(self):
+        """Reset ``.grad`` to None."""
+        self.grad = None
+
+    # --- getting the data out ---------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (the same memory on the CPU, a copy from a GPU)."""
+        return self._backend.to_numpy(self.data)
+
+    def item(self):
+        """The value of a single-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a single-element tensor, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        """The data as (nested) Python lists."""
+        return self.numpy().tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        if copy:
+            return array.copy()
+        return array
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.data.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if not np.issubdtype(self.dtype, np.integer) or self.data.size != 1:
+            raise TypeError("only single-element integer tensors can be used as an index")
+        return int(self.item())
+
+    def __repr__(self):
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", threshold=200)
+        extras = []
+        if self.dtype not in (dtypes.default_float, dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.dtype.name}")
+        if self.device != "cpu":
+            extras.append(f"device={self.device!r}")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # --- moving and converting --------------------------------------------------------------
+    def to(self, device=None, dtype=None):
+        """Return the tensor on ``device`` and/or as ``dtype`` (differentiable).
+
+        ``t.to("cuda")``, ``t.to("float64")``, ``t.to("cpu", "float16")``; returns ``self``
+        when nothing changes.
+        """
+        if isinstance(device, str) and device.lower() not in ("cpu", "cuda", "gpu") \
+                and not device.lower().startswith("cuda:"):
+            device, dtype = None, device  # t.to("float64")
+        result = self
+        if dtype is not None:
+            result = F.astype(result, dtype)
+        if device is not None:
+            result = F.to_device(result, device)
+        return result
+
+    def cpu(self):
+        """The tensor on the CPU."""
+        return self.to("cpu")
+
+    def cuda(self):
+        """The tensor on the GPU."""
+        return self.to("cuda")
+
+    def float(self):
+        """The tensor as float32."""
+        return F.astype(self, dtypes.float32)
+
+    def double(self):
+        """The tensor as float64."""
+        return F.astype(self, dtypes.float64)
+
+    def half(self):
+        """The tensor as float16."""
+        return F.astype(self, dtypes.float16)
+
+    def long(self):
+        """The tensor as int64 (not differentiable)."""
+        return F.astype(self, dtypes.int64)
+
+    def astype(self, dtype):
+        """The tensor converted to ``dtype`` (differentiable between float dtypes)."""
+        return F.astype(self, dtype)
+
+    # --- operators (each one op of minigrad.functional) -------------------------------------
+    def __add__(self, other):
+        return F.add(self, other)
+
+    def __radd__(self, other):
+        return F.add(other, self)
+
+    def __sub__(self, other):
+        return F.sub(self, other)
+
+    def __rsub__(self, other):
+        return F.sub(other, self)
+
+    def __mul__(self, other):
+        return F.mul(self, other)
+
+    def __rmul__(self, other):
+        return F.mul(other, self)
+
+    def __truediv__(self, other):
+        return F.div(self, other)
+
+    def __rtruediv__(self, other):
+        return F.div(other, self)
+
+    def __pow__(self, other):
+        return F.pow(self, other)
+
+    def __rpow__(self, other):
+        return F.pow(other, self)
+
+    def __matmul__(self, other):
+        return F.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return F.matmul(other, self)
+
+    def __neg__(self):
+        return F.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return F.abs(self)
+
+    def __getitem__(self, key):
+        return F.getitem(self, key)
+
+    def __eq__(self, other):
+        return F.eq(self, other)
+
+    def __ne__(self, other):
+        return F.ne(self, other)
+
+    def __lt__(self, other):
+        return F.lt(self, other)
+
+    def __le__(self, other):
+        return F.le(self, other)
+
+    def __gt__(self, other):
+        return F.gt(self, other)
+
+    def __ge__(self, other):
+        return F.ge(self, other)
+
+    # --- methods (documented in minigrad.functional) ----------------------------------------
+    def sum(self, axis=None, keepdims=False, *, dim=None):
+        return F.sum(self, axis, keepdims, dim=dim)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None):
+        return F.mean(self, axis, keepdims, dim=dim)
+
+    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None):
+        return F.var(self, axis, keepdims, ddof, dim=dim)
+
+    def max(self, axis=None, keepdims=False, *, dim=None):
+        return F.max(self, axis, keepdims, dim=dim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None):
+        return F.min(self, axis, keepdims, dim=dim)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None):
+        return F.argmax(self, axis, keepdims, dim=dim)
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None):
+        return F.argmin(self, axis, keepdims, dim=dim)
+
+    def any(self, axis=None, keepdims=False, *, dim=None):
+        return F.any(self, axis, keepdims, dim=dim)
+
+    def all(self, axis=None, keepdims=False, *, dim=None):
+        return F.all(self, axis, keepdims, dim=dim)
+
+    def exp(self):
+        return F.exp(self)
+
+    def log(self):
+        return F.log(self)
+
+    def sqrt(self):
+        return F.sqrt(self)
+
+    def abs(self):
+        return F.abs(self)
+
+    def tanh(self):
+        return F.tanh(self)
+
+    def sigmoid(self):
+        return F.sigmoid(self)
+
+    def relu(self):
+        return F.relu(self)
+
+    def clip(self, min=None, max=None):
+        return F.clip(self, min, max)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return F.softmax(self, axis, dim=dim)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        return F.log_softmax(self, axis, dim=dim)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
+        return F.logsumexp(self, axis, keepdims, dim=dim)
+
+    def reshape(self, *shape):
+        return F.reshape(self, *shape)
+
+    def view(self, *shape):
+        """Alias of :meth:`reshape` for PyTorch users."""
+        return F.reshape(self, *shape)
+
+    def transpose(self, *axes):
+        return F.transpose(self, *axes)
+
+    def permute(self, *axes):
+        return F.permute(self, *axes)
+
+    def swapaxes(self, axis1, axis2):
+        return F.swapaxes(self, axis1, axis2)
+
+    def expand(self, *shape):
+        return F.expand(self, *shape)
+
+    def broadcast_to(self, shape):
+        return F.broadcast_to(self, shape)
+
+    def squeeze(self, axis=None, *, dim=None):
+        return F.squeeze(self, axis, dim=dim)
+
+    def unsqueeze(self, axis=None, *, dim=None):
+        return F.unsqueeze(self, axis, dim=dim)
+
+    def flatten(self, start_axis=0, end_axis=-1):
+        return F.flatten(self, start_axis, end_axis)
+
+    def split(self, indices_or_sections, axis=0, *, dim=None):
+        return F.split(self, indices_or_sections, axis, dim=dim)
+
+
+def _to_array(data, dtype, backend):
+    """Turn user data into a backend array; returns (array, backend)."""
+    copy = isinstance(data, Tensor)  # mg.tensor(t) copies, as torch.tensor(t) does
+    if copy:
+        data = data.data
+    source_backend = backend_of_array(data)
+    backend = backend or source_backend or get_backend("cpu")
+    from_python = source_backend is None and not isinstance(data, np.generic)
+    if source_backend is None:
+        try:
+            data = np.asarray(data)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"mg.tensor(): cannot make an array of this data ({exc}); nested "
+                             "lists must be rectangular and hold numbers") from None
+    if data.dtype.kind not in "biuf":
+        raise TypeError(f"mg.tensor() needs numeric data, but got an array of dtype "
+                        f"{data.dtype} ({_kind_name(data.dtype)})")
+    if dtype is None:
+        dtype = data.dtype
+        if from_python and dtype == np.float64:
+            dtype = dtypes.default_float  # Python floats become float32, as in PyTorch
+        dtype = dtypes.as_dtype(dtype)
+    array = backend.asarray(data, dtype=dtype)
+    if copy and array is data:
+        array = array.copy()
+    return array, backend
+
+
+def _kind_name(dtype):
+    return {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers",
+            "M": "datetimes", "m": "timedeltas"}.get(dtype.kind, dtype.kind)
+
+
+# The operator methods above call into the ops; functional itself needs Tensor, hence the
+# import at the bottom.
+from .. import functional as F  # noqa: E402

@@ -1,0 +1,12 @@
+"""Is a GPU usable? ``mg.cuda.is_available()`` answers without raising (and without importing
+CuPy into a process that never asks)."""
+
+
+def is_available():
+    """True if CuPy is installed and can see a GPU, so that ``device="cuda"`` works."""
+    from .backends.cuda import is_available as cuda_is_available
+
+    try:
+        return cuda_is_available()
+    except Exception:  # a broken CuPy install must not break the question
+        return False

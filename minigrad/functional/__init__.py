@@ -1,0 +1,35 @@
+"""Differentiable ops on tensors, one family per module; each op is a
+:class:`~minigrad.autograd.Function` with its forward and backward side by side.
+
+All of them are also available as ``mg.<name>`` and most as tensor methods and operators.
+Axes are named ``axis=`` (NumPy/Keras); ``dim=`` is accepted as an alias for PyTorch users.
+"""
+
+from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
+from .arithmetic import add, div, mul, neg, pow, sub
+from .comparison import eq, ge, gt, le, lt, ne
+from .conversion import astype, to_device
+from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from .indexing import getitem
+from .join import concat, split, stack
+from .matmul import matmul
+from .reductions import all, any, argmax, argmin, max, mean, min, sum, var
+from .shape import (broadcast_to, expand, flatten, pad, permute, reshape, squeeze, swapaxes,
+                    transpose, unsqueeze)
+from .softmax import log_softmax, logsumexp, softmax
+
+__all__ = [
+    # arithmetic
+    "add", "sub", "mul", "div", "pow", "neg", "matmul",
+    # elementwise math and activations
+    "exp", "log", "sqrt", "abs", "clip", "maximum", "minimum", "where",
+    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus",
+    # reductions
+    "sum", "mean", "var", "max", "min", "argmax", "argmin", "any", "all",
+    "softmax", "log_softmax", "logsumexp",
+    # shapes
+    "reshape", "flatten", "transpose", "permute", "swapaxes", "broadcast_to", "expand",
+    "squeeze", "unsqueeze", "pad", "concat", "stack", "split", "getitem",
+    # comparisons and conversions
+    "eq", "ne", "lt", "le", "gt", "ge", "astype", "to_device",
+]

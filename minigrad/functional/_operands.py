@@ -1,0 +1,113 @@
+"""Turning op arguments into tensors: Python scalars beside tensors, mixed dtypes, axis aliases."""
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.tensor import Tensor
+
+
+def as_tensor(value, like=None):
+    """``value`` as a Tensor, on ``like``'s device when ``like`` is given."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, device=like._backend if like is not None else None)
+
+
+def binary_operands(a, b):
+    """Two tensors on one device with compatible dtypes, for a binary op on ``a`` and ``b``.
+
+    A Python (or NumPy) scalar takes the tensor's dtype, so ``x32 * 0.5`` stays float32; an
+    integer tensor beside a float scalar or float tensor becomes float, as in PyTorch.
+    """
+    if isinstance(a, Tensor):
+        b = b if isinstance(b, Tensor) else _constant(b, a)
+    elif isinstance(b, Tensor):
+        a = _constant(a, b)
+    else:
+        raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    a_dtype, b_dtype = a.data.dtype, b.data.dtype
+    if a_dtype == b_dtype:
+        return a, b
+    target = dtypes.result_dtype(a_dtype, b_dtype)
+    # Only non-float operands are cast here (they carry no gradient); two float dtypes are left
+    # to promote in forward, and the engine casts each gradient back to its input's dtype.
+    if not dtypes.is_floating(a_dtype):
+        a = cast_constant(a, target)
+    if not dtypes.is_floating(b_dtype):
+        b = cast_constant(b, target)
+    return a, b
+
+
+def apply_binary(function, a, b):
+    """``function.apply`` on the operands of a broadcasting binary op, with a clear error when
+    their shapes do not broadcast."""
+    a, b = binary_operands(a, b)
+    try:
+        return function.apply(a, b)
+    except ValueError:
+        check_broadcastable(function.__name__.lower(), a.data.shape, b.data.shape)
+        raise
+
+
+def check_broadcastable(op_name, *shapes):
+    """Raise a ValueError naming the shapes if they cannot be broadcast together."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        raise ValueError(f"{op_name}: shapes {listed} cannot be broadcast together (each "
+                         "dimension, from the right, must be equal or 1)") from None
+
+
+def _constant(value, like):
+    if isinstance(value, (numbers.Number, np.generic)) and not isinstance(value, np.ndarray):
+        like_dtype = like.data.dtype
+        if isinstance(value, (bool, np.bool_)):
+            dtype = like_dtype
+        elif isinstance(value, (numbers.Integral, np.integer)):
+            dtype = like_dtype if like_dtype != dtypes.bool_ else dtypes.int64
+        elif isinstance(value, (numbers.Real, np.floating)):
+            dtype = like_dtype if dtypes.is_floating(like_dtype) else dtypes.default_float
+        else:
+            raise TypeError(f"unsupported operand of type {type(value).__name__} "
+                            "(complex numbers are not supported)")
+        return Tensor._make(like._backend.asarray(value, dtype=dtype), like._backend)
+    return Tensor(value, device=like._backend)
+
+
+def cast_constant(tensor, dtype):
+    """``tensor`` as ``dtype``, outside the graph (for operands that carry no gradient)."""
+    if tensor.data.dtype == dtype:
+        return tensor
+    return Tensor._make(tensor.data.astype(dtype), tensor._backend)
+
+
+def resolve_axis(axis, dim):
+    """The axis argument, given as ``axis=`` (NumPy/Keras) or ``dim=`` (PyTorch)."""
+    if dim is not None:
+        if axis is not None and axis != dim:
+            raise TypeError(f"got axis={axis!r} and dim={dim!r}; give one of them")
+        axis = dim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple, possibly negative) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        result.append(int(a) % max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(sorted(result))

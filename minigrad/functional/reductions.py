@@ -1,0 +1,165 @@
+"""Reductions: sum, mean, var, max, min (differentiable); argmax, argmin, any, all (not)."""
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ._operands import cast_constant, normalize_axes, resolve_axis
+
+
+def _keepdims_shape(shape, axes):
+    return tuple(1 if i in axes else size for i, size in enumerate(shape))
+
+
+def _spread(xp, grad, shape, axes):
+    """Broadcast the gradient of a reduction back over the reduced axes of ``shape``."""
+    return xp.broadcast_to(grad.reshape(_keepdims_shape(shape, axes)), shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes = x.shape, axes
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # Every element contributed once to its sum: copy the gradient back over the axes.
+        return _spread(ctx.xp, grad, ctx.shape, ctx.axes)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes = x.shape, axes
+        ctx.count = _count(x.shape, axes)
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(ctx.xp, grad / ctx.count, ctx.shape, ctx.axes)
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, ddof):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.ddof = axes, ddof
+        return x.var(axis=axes, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved
+        axes = ctx.axes
+        # var = sum((x - mean)^2) / (n - ddof); the mean's own gradient term sums to zero.
+        centered = x - x.mean(axis=axes, keepdims=True)
+        scale = 2 / (_count(x.shape, axes) - ctx.ddof)
+        return grad.reshape(_keepdims_shape(x.shape, axes)) * centered * scale
+
+
+class Extremum(Function):
+    """max (``xp.max``) or min (``xp.min``) over axes."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, reduce):
+        out = reduce(x, axis=axes, keepdims=True)
+        ctx.save_for_backward(x, out)
+        ctx.axes = axes
+        return out if keepdims else out.reshape([s for i, s in enumerate(x.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved
+        # The gradient goes to the elements equal to the extremum, split evenly among ties
+        # (as torch.amax does).
+        winners = x == out
+        count = winners.sum(axis=ctx.axes, keepdims=True).astype(x.dtype)
+        return winners * (grad.reshape(out.shape) / count)
+
+
+def _count(shape, axes):
+    count = 1
+    for axis in axes:
+        count *= shape[axis]
+    return count
+
+
+def _reduction_axes(x, axis, dim):
+    return normalize_axes(resolve_axis(axis, dim), x.data.ndim)
+
+
+def sum(x, axis=None, keepdims=False, *, dim=None):
+    """The sum over ``axis`` (an int, a tuple, or None for all), keeping the reduced axes as
+    size 1 if ``keepdims``.
+
+    >>> mg.ones(2, 3).sum(axis=0)    # tensor([2., 2., 2.])
+    """
+    return Sum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False, *, dim=None):
+    """The mean over ``axis``; integer tensors give float32."""
+    if not dtypes.is_floating(x.data.dtype):
+        x = cast_constant(x, dtypes.default_float)
+    return Mean.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims)
+
+
+def var(x, axis=None, keepdims=False, ddof=0, *, dim=None):
+    """The variance over ``axis``, dividing by ``n - ddof`` (``ddof=0``, NumPy's and Keras's
+    default; PyTorch's ``unbiased=True`` is ``ddof=1``)."""
+    if not dtypes.is_floating(x.data.dtype):
+        x = cast_constant(x, dtypes.default_float)
+    return Var.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims, ddof=ddof)
+
+
+def max(x, axis=None, keepdims=False, *, dim=None):
+    """The maximum over ``axis``; tied maxima share the gradient equally."""
+    _check_not_empty(x, "max")
+    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims,
+                          reduce=x._backend.xp.max)
+
+
+def min(x, axis=None, keepdims=False, *, dim=None):
+    """The minimum over ``axis``; tied minima share the gradient equally."""
+    _check_not_empty(x, "min")
+    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims,
+                          reduce=x._backend.xp.min)
+
+
+def _check_not_empty(x, op_name):
+    if x.data.size == 0:
+        raise ValueError(f"{op_name} of an empty tensor (shape {x.shape}) is undefined")
+
+
+def _index_reduction(x, axis, keepdims, dim, reduce):
+    axis = resolve_axis(axis, dim)
+    if axis is not None and not isinstance(axis, int):
+        raise TypeError(f"argmax/argmin take one axis (an int) or None, got {axis!r}")
+    _check_not_empty(x, reduce.__name__)
+    result = reduce(x.data, axis=axis, keepdims=keepdims)
+    xp = x._backend.xp
+    return Tensor._make(xp.asarray(result, dtype=dtypes.int64), x._backend)
+
+
+def argmax(x, axis=None, keepdims=False, *, dim=None):
+    """The index of the maximum along ``axis`` (over the flattened tensor if None); int64,
+    not differentiable."""
+    return _index_reduction(x, axis, keepdims, dim, x._backend.xp.argmax)
+
+
+def argmin(x, axis=None, keepdims=False, *, dim=None):
+    """The index of the minimum along ``axis``; int64, not differentiable."""
+    return _index_reduction(x, axis, keepdims, dim, x._backend.xp.argmin)
+
+
+def any(x, axis=None, keepdims=False, *, dim=None):
+    """True where any element along ``axis`` is nonzero (bool, not differentiable)."""
+    axes = _reduction_axes(x, axis, dim)
+    return Tensor._make(x._backend.xp.asarray(x.data.any(axis=axes, keepdims=keepdims)),
+                        x._backend)
+
+
+def all(x, axis=None, keepdims=False, *, dim=None):
+    """True where every element along ``axis`` is nonzero (bool, not differentiable)."""
+    axes = _reduction_axes(x, axis, dim)
+    return Tensor._make(x._backend.xp.asarray(x.data.all(axis=axes, keepdims=keepdims)),
+                        x._backend)
