@@ -421,8 +421,7 @@ class Tensor:
 
 def _to_array(data, dtype, backend):
     """Turn user data into a backend array; returns (array, backend)."""
-    copy = isinstance(data, Tensor)  # mg.tensor(t) copies, as torch.tensor(t) does
-    if copy:
+    if isinstance(data, Tensor):
         data = data.data
     source_backend = backend_of_array(data)
     backend = backend or source_backend or get_backend("cpu")
@@ -442,8 +441,8 @@ def _to_array(data, dtype, backend):
             dtype = dtypes.default_float  # Python floats become float32, as in PyTorch
         dtype = dtypes.as_dtype(dtype)
     array = backend.asarray(data, dtype=dtype)
-    if copy and array is data:
-        array = array.copy()
+    if array is data:
+        array = array.copy()  # mg.tensor() copies, as torch.tensor() does (see from_numpy)
     return array, backend
 
 

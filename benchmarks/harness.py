@@ -1,0 +1,72 @@
+"""Timing minigrad against PyTorch fairly: same process, same thread count, median of many
+steps after a warm-up, and the ratio minigrad / PyTorch."""
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+
+def set_threads(count):
+    """Use ``count`` threads in NumPy's BLAS, Numba and PyTorch (intra- and inter-op)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=count)
+    os.environ["NUMBA_NUM_THREADS"] = str(count)
+    try:
+        import numba
+
+        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    import torch
+
+    torch.set_num_threads(count)
+    try:
+        torch.set_num_interop_threads(count)
+    except RuntimeError:
+        pass  # already set in this process
+
+
+def blas_description():
+    """Which BLAS libraries NumPy and PyTorch use, and their thread counts."""
+    from threadpoolctl import threadpool_info
+
+    parts = [f"{info['internal_api']}({info['num_threads']})" for info in threadpool_info()]
+    return ", ".join(parts)
+
+
+def median_time(step, warmup=5, repeats=30, synchronize=None):
+    """The median wall time of ``step()`` in seconds, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
+    if synchronize:
+        synchronize()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        if synchronize:
+            synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass
+class Result:
+    """One benchmark's figures: the median seconds per step of each library and the target."""
+
+    name: str
+    minigrad_s: float
+    torch_s: float
+    target_ratio: float
+
+    @property
+    def ratio(self):
+        return self.minigrad_s / self.torch_s
+
+    def line(self):
+        verdict = "ok" if self.ratio <= self.target_ratio else "ABOVE TARGET"
+        return (f"{self.name:<42} minigrad {self.minigrad_s * 1e3:9.3f} ms   "
+                f"torch {self.torch_s * 1e3:9.3f} ms   ratio {self.ratio:5.2f}   "
+                f"(target <= {self.target_ratio:g}: {verdict})")

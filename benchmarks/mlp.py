@@ -1,0 +1,83 @@
+"""(a) One training step of the MLP 784-512-512-10 (ReLU, softmax cross-entropy written with
+core ops, plain SGD) at batch 128, in minigrad and in PyTorch, from the same weights."""
+
+import numpy as np
+
+from .harness import Result, median_time
+
+SIZES = (784, 512, 512, 10)
+BATCH = 128
+LEARNING_RATE = 0.01
+TARGET_RATIO = 1.3
+
+
+def _initial_weights(rng):
+    weights = []
+    for fan_in, fan_out in zip(SIZES[:-1], SIZES[1:]):
+        limit = np.sqrt(6 / (fan_in + fan_out))  # Glorot uniform, as Keras's Dense
+        weights.append(rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32))
+        weights.append(np.zeros(fan_out, dtype=np.float32))
+    return weights
+
+
+def minigrad_step(weights, x, y):
+    """A closure running one SGD step of the MLP in minigrad."""
+    import minigrad as mg
+
+    params = [mg.tensor(w, requires_grad=True) for w in weights]
+    inputs, labels = mg.tensor(x), mg.tensor(y)
+    rows = mg.arange(BATCH)
+
+    def step():
+        h = inputs
+        for i in range(0, len(params) - 2, 2):
+            h = mg.relu(h @ params[i] + params[i + 1])
+        logits = h @ params[-2] + params[-1]
+        loss = -mg.log_softmax(logits, axis=1)[rows, labels].mean()
+        loss.backward()
+        with mg.no_grad():
+            for p in params:
+                p.data -= LEARNING_RATE * p.grad.data
+                p.grad = None
+        return loss
+
+    return step
+
+
+def torch_step(weights, x, y):
+    """The same step in PyTorch, written the same way."""
+    import torch
+
+    params = [torch.tensor(w, requires_grad=True) for w in weights]
+    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
+    rows = torch.arange(BATCH)
+
+    def step():
+        h = inputs
+        for i in range(0, len(params) - 2, 2):
+            h = torch.relu(h @ params[i] + params[i + 1])
+        logits = h @ params[-2] + params[-1]
+        loss = -torch.log_softmax(logits, dim=1)[rows, labels].mean()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+                p.grad = None
+        return loss
+
+    return step
+
+
+def run(repeats=30):
+    rng = np.random.default_rng(0)
+    weights = _initial_weights(rng)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    ours, theirs = minigrad_step(weights, x, y), torch_step(weights, x, y)
+    # Same weights, same data: the first losses must agree, or the comparison is meaningless.
+    ours_loss, torch_loss = float(ours().item()), float(theirs().item())
+    if not np.isclose(ours_loss, torch_loss, rtol=1e-4):
+        raise RuntimeError(f"MLP losses differ: minigrad {ours_loss} vs torch {torch_loss}")
+    return Result("(a) MLP 784-512-512-10 train step, batch 128",
+                  median_time(ours, repeats=repeats), median_time(theirs, repeats=repeats),
+                  TARGET_RATIO)
