@@ -62,7 +62,7 @@ class CUDABackend(Backend):
 
     def __init__(self):
         self.xp = _import_cupy()
-        self._rng = self.xp.random.default_rng()
+        self._rng = self.xp.random.RandomState()  # cuRAND; takes dtype= directly
 
     def asarray(self, data, dtype=None):
         return self.xp.asarray(data, dtype=dtype)
@@ -80,12 +80,12 @@ class CUDABackend(Backend):
         self.xp.cuda.get_current_stream().synchronize()
 
     def seed(self, seed):
-        self._rng = self.xp.random.default_rng(seed)
+        self._rng = self.xp.random.RandomState(seed)
 
     def uniform(self, shape, dtype):
         if dtype == np.float16:
-            return self._rng.random(shape, dtype=np.float32).astype(np.float16)
-        return self._rng.random(shape, dtype=dtype)
+            return self._rng.random_sample(shape, dtype=np.float32).astype(np.float16)
+        return self._rng.random_sample(shape, dtype=dtype)
 
     def normal(self, shape, dtype):
         if dtype == np.float16:
@@ -112,6 +112,8 @@ class CUDABackend(Backend):
             blocks = (total + threads - 1) // threads
             kernel((blocks,), (threads,), (target, rows, values, np.int64(rows.size),
                                            np.int64(width)))
+        elif hasattr(xp.add, "at"):  # CuPy >= 13
+            xp.add.at(target, key, values)
         else:
             import cupyx
 
