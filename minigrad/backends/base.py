@@ -1,5 +1,7 @@
 """The interface every backend implements."""
 
+import numpy as np
+
 
 class Backend:
     """One device kind: its array module ``xp`` and its hot-path kernels.
@@ -45,13 +47,23 @@ class Backend:
         """Re-seed this backend's random generator."""
         raise NotImplementedError
 
+    #: The name of the generator's U[0, 1) method (NumPy: "random", CuPy: "random_sample").
+    uniform_method = "random"
+
     def uniform(self, shape, dtype):
         """Samples from U[0, 1) of the given shape and floating dtype."""
-        raise NotImplementedError
+        return self._sample(self.uniform_method, shape, dtype)
 
     def normal(self, shape, dtype):
         """Samples from N(0, 1) of the given shape and floating dtype."""
-        raise NotImplementedError
+        return self._sample("standard_normal", shape, dtype)
+
+    def _sample(self, method, shape, dtype):
+        # Generators make float32 and float64; float16 is drawn as float32 and rounded.
+        draw = getattr(self._rng, method)
+        if dtype == np.float16:
+            return draw(shape, dtype=np.float32).astype(np.float16)
+        return draw(shape, dtype=dtype)
 
     # --- hot-path kernels -------------------------------------------------------------------
     def scatter_add(self, target, key, values):

@@ -12,6 +12,7 @@ class CPUBackend(Backend):
     """NumPy arrays in host memory; hot loops in :mod:`minigrad.backends.cpu_kernels` (Numba)."""
 
     name = "cpu"
+    uniform_method = "random"
     xp = np
 
     def __init__(self):
@@ -33,16 +34,6 @@ class CPUBackend(Backend):
 
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)
-
-    def uniform(self, shape, dtype):
-        if dtype == np.float16:
-            return self._rng.random(shape, dtype=np.float32).astype(np.float16)
-        return self._rng.random(shape, dtype=dtype)
-
-    def normal(self, shape, dtype):
-        if dtype == np.float16:
-            return self._rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
-        return self._rng.standard_normal(shape, dtype=dtype)
 
     def scatter_add(self, target, key, values):
         rows = _row_index(key)

@@ -59,6 +59,7 @@ class CUDABackend(Backend):
     """CuPy arrays on the current GPU, using CuPy's memory pool."""
 
     name = "cuda"
+    uniform_method = "random_sample"
 
     def __init__(self):
         self.xp = _import_cupy()
@@ -81,16 +82,6 @@ class CUDABackend(Backend):
 
     def seed(self, seed):
         self._rng = self.xp.random.RandomState(seed)
-
-    def uniform(self, shape, dtype):
-        if dtype == np.float16:
-            return self._rng.random_sample(shape, dtype=np.float32).astype(np.float16)
-        return self._rng.random_sample(shape, dtype=dtype)
-
-    def normal(self, shape, dtype):
-        if dtype == np.float16:
-            return self._rng.standard_normal(shape, dtype=np.float32).astype(np.float16)
-        return self._rng.standard_normal(shape, dtype=dtype)
 
     def scatter_add(self, target, key, values):
         xp = self.xp
