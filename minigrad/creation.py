@@ -109,14 +109,14 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
-    """Samples from the uniform distribution on [0, 1); seeded by :func:`mg.manual_seed`."""
+    """Samples from the uniform distribution on [0, 1); seeded by :func:`minigrad.manual_seed`."""
     backend = get_backend(device)
     array = backend.uniform(_shape(shape, "rand"), _float_dtype(dtype, "rand"))
     return _make(array, backend, requires_grad)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad=False):
-    """Samples from the standard normal distribution; seeded by :func:`mg.manual_seed`."""
+    """Samples from the standard normal distribution; seeded by :func:`minigrad.manual_seed`."""
     backend = get_backend(device)
     array = backend.normal(_shape(shape, "randn"), _float_dtype(dtype, "randn"))
     return _make(array, backend, requires_grad)

@@ -19,7 +19,9 @@ bool_ = np.dtype("bool")
 #: The dtype of floating-point tensors created without an explicit dtype (as in PyTorch and Keras).
 default_float = float32
 
+#: The floating-point dtypes, the only ones that can require gradients.
 FLOAT_DTYPES = frozenset({float16, float32, float64})
+#: Every dtype a tensor may have (the floats, signed and unsigned integers, and bool).
 SUPPORTED_DTYPES = FLOAT_DTYPES | {int8, int16, int32, int64, uint8, bool_,
                                    np.dtype("uint16"), np.dtype("uint32"), np.dtype("uint64")}
 

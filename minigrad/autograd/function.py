@@ -44,6 +44,7 @@ class Function:
     n_outputs = 1
     #: The inputs, kept while the graph lives (set to None when backward releases the graph).
     inputs = None
+    #: The arrays stored by :meth:`save_for_backward` (released with the graph).
     saved = ()
 
     @staticmethod

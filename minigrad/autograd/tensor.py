@@ -82,7 +82,7 @@ class Tensor:
 
     @property
     def device(self):
-        """Where the data lives: ``"cpu"`` or ``"cuda"``."""
+        """Where the data lives, ``"cpu"`` or ``"cuda"``."""
         return self._backend.name
 
     @property
@@ -113,7 +113,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """The op (a :class:`~minigrad.autograd.Function` node) that computed this tensor, or None."""
+        """The op (a :class:`~minigrad.autograd.Function` node) that computed this tensor, or
+        None for a leaf."""
         return self._node
 
     @property
@@ -323,68 +324,95 @@ class Tensor:
     def __ge__(self, other):
         return F.ge(self, other)
 
-    # --- methods (documented in minigrad.functional) ----------------------------------------
+    # --- methods (each one op of minigrad.functional, documented there) ----------------------
     def sum(self, axis=None, keepdims=False, *, dim=None):
+        """Sum over ``axis`` (None: every axis); see :func:`minigrad.functional.sum`."""
         return F.sum(self, axis, keepdims, dim=dim)
 
     def mean(self, axis=None, keepdims=False, *, dim=None):
+        """Mean over ``axis``; see :func:`minigrad.functional.mean`."""
         return F.mean(self, axis, keepdims, dim=dim)
 
     def var(self, axis=None, keepdims=False, ddof=0, *, dim=None):
+        """Variance over ``axis``, dividing by ``n - ddof``; see
+        :func:`minigrad.functional.var`."""
         return F.var(self, axis, keepdims, ddof, dim=dim)
 
     def max(self, axis=None, keepdims=False, *, dim=None):
+        """Maximum over ``axis``; see :func:`minigrad.functional.max`."""
         return F.max(self, axis, keepdims, dim=dim)
 
     def min(self, axis=None, keepdims=False, *, dim=None):
+        """Minimum over ``axis``; see :func:`minigrad.functional.min`."""
         return F.min(self, axis, keepdims, dim=dim)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None):
+        """Index of the maximum along ``axis`` (int64); see :func:`minigrad.functional.argmax`."""
         return F.argmax(self, axis, keepdims, dim=dim)
 
     def argmin(self, axis=None, keepdims=False, *, dim=None):
+        """Index of the minimum along ``axis`` (int64); see :func:`minigrad.functional.argmin`."""
         return F.argmin(self, axis, keepdims, dim=dim)
 
     def any(self, axis=None, keepdims=False, *, dim=None):
+        """True where any element along ``axis`` is nonzero; see
+        :func:`minigrad.functional.any`."""
         return F.any(self, axis, keepdims, dim=dim)
 
     def all(self, axis=None, keepdims=False, *, dim=None):
+        """True where every element along ``axis`` is nonzero; see
+        :func:`minigrad.functional.all`."""
         return F.all(self, axis, keepdims, dim=dim)
 
     def exp(self):
+        """e to the power of each element; see :func:`minigrad.functional.exp`."""
         return F.exp(self)
 
     def log(self):
+        """Natural logarithm, elementwise; see :func:`minigrad.functional.log`."""
         return F.log(self)
 
     def sqrt(self):
+        """Square root, elementwise; see :func:`minigrad.functional.sqrt`."""
         return F.sqrt(self)
 
     def abs(self):
+        """Absolute value, elementwise; see :func:`minigrad.functional.abs`."""
         return F.abs(self)
 
     def tanh(self):
+        """Hyperbolic tangent, elementwise; see :func:`minigrad.functional.tanh`."""
         return F.tanh(self)
 
     def sigmoid(self):
+        """Logistic function, elementwise; see :func:`minigrad.functional.sigmoid`."""
         return F.sigmoid(self)
 
     def relu(self):
+        """``max(x, 0)``, elementwise; see :func:`minigrad.functional.relu`."""
         return F.relu(self)
 
     def clip(self, min=None, max=None):
+        """Limit the values to ``[min, max]``; see :func:`minigrad.functional.clip`."""
         return F.clip(self, min, max)
 
     def softmax(self, axis=-1, *, dim=None):
+        """Softmax along ``axis`` (default: the last); see :func:`minigrad.functional.softmax`."""
         return F.softmax(self, axis, dim=dim)
 
     def log_softmax(self, axis=-1, *, dim=None):
+        """Log of the softmax along ``axis``, computed stably; see
+        :func:`minigrad.functional.log_softmax`."""
         return F.log_softmax(self, axis, dim=dim)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None):
+        """``log(sum(exp(x)))`` over ``axis``, computed stably; see
+        :func:`minigrad.functional.logsumexp`."""
         return F.logsumexp(self, axis, keepdims, dim=dim)
 
     def reshape(self, *shape):
+        """The same elements in a new shape, ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; see
+        :func:`minigrad.functional.reshape`."""
         return F.reshape(self, *shape)
 
     def view(self, *shape):
@@ -392,30 +420,42 @@ class Tensor:
         return F.reshape(self, *shape)
 
     def transpose(self, *axes):
+        """Reverse, permute or swap the axes; see :func:`minigrad.functional.transpose`."""
         return F.transpose(self, *axes)
 
     def permute(self, *axes):
+        """Reorder the axes, ``x.permute(0, 2, 1)``; see :func:`minigrad.functional.permute`."""
         return F.permute(self, *axes)
 
     def swapaxes(self, axis1, axis2):
+        """Exchange two axes; see :func:`minigrad.functional.swapaxes`."""
         return F.swapaxes(self, axis1, axis2)
 
     def expand(self, *shape):
+        """Broadcast to ``shape`` (-1 keeps a size), PyTorch's spelling; see
+        :func:`minigrad.functional.expand`."""
         return F.expand(self, *shape)
 
     def broadcast_to(self, shape):
+        """Broadcast to ``shape``; see :func:`minigrad.functional.broadcast_to`."""
         return F.broadcast_to(self, shape)
 
     def squeeze(self, axis=None, *, dim=None):
+        """Remove axes of size 1; see :func:`minigrad.functional.squeeze`."""
         return F.squeeze(self, axis, dim=dim)
 
     def unsqueeze(self, axis=None, *, dim=None):
+        """Insert an axis of size 1 at ``axis``; see :func:`minigrad.functional.unsqueeze`."""
         return F.unsqueeze(self, axis, dim=dim)
 
     def flatten(self, start_axis=0, end_axis=-1):
+        """Merge the axes ``start_axis..end_axis`` into one; see
+        :func:`minigrad.functional.flatten`."""
         return F.flatten(self, start_axis, end_axis)
 
     def split(self, indices_or_sections, axis=0, *, dim=None):
+        """Split into pieces along ``axis``, as :func:`numpy.split`; see
+        :func:`minigrad.functional.split`."""
         return F.split(self, indices_or_sections, axis, dim=dim)
 
 

@@ -12,7 +12,7 @@ class Backend:
 
     #: "cpu" or "cuda".
     name = None
-    #: The array module: ``numpy`` or ``cupy``.
+    #: The array module, ``numpy`` or ``cupy``.
     xp = None
 
     def __repr__(self):
@@ -47,7 +47,7 @@ class Backend:
         """Re-seed this backend's random generator."""
         raise NotImplementedError
 
-    #: The name of the generator's U[0, 1) method (NumPy: "random", CuPy: "random_sample").
+    #: The name of the generator's U[0, 1) method ("random" in NumPy, "random_sample" in CuPy).
     uniform_method = "random"
 
     def uniform(self, shape, dtype):

@@ -148,7 +148,8 @@ def abs(x):
 def clip(x, min=None, max=None):
     """Limit ``x`` to ``[min, max]`` (either bound may be None); gradient 1 inside, 0 outside.
 
-    >>> mg.clip(mg.tensor([-2.0, 0.5, 3.0]), 0, 1)    # tensor([0., 0.5, 1.])
+    >>> mg.clip(mg.tensor([-2.0, 0.5, 3.0]), 0, 1)
+    tensor([0. , 0.5, 1. ])
     """
     if min is None and max is None:
         raise ValueError("clip needs at least one of min and max")

@@ -36,7 +36,9 @@ def matmul(a, b):
     Shapes: (n, k) @ (k, m) -> (n, m); batched (..., n, k) @ (..., k, m) -> (..., n, m) with
     the batch dimensions broadcast; a 1-D operand is a vector ((k,) @ (k, m) -> (m,)).
 
-    >>> mg.ones(2, 3) @ mg.ones(3, 4)     # shape (2, 4), every entry 3
+    >>> mg.ones(2, 3) @ mg.ones(3, 4)
+    tensor([[3., 3., 3., 3.],
+            [3., 3., 3., 3.]])
     """
     a, b = binary_operands(a, b)
     a_shape, b_shape = a.data.shape, b.data.shape

@@ -91,7 +91,10 @@ def sum(x, axis=None, keepdims=False, *, dim=None):
     """The sum over ``axis`` (an int, a tuple, or None for all), keeping the reduced axes as
     size 1 if ``keepdims``.
 
-    >>> mg.ones(2, 3).sum(axis=0)    # tensor([2., 2., 2.])
+    Shape: (2, 3, 4) summed over ``axis=1`` gives (2, 4), or (2, 1, 4) with ``keepdims``.
+
+    >>> mg.ones(2, 3).sum(axis=0)
+    tensor([2., 2., 2.])
     """
     return Sum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims)
 
