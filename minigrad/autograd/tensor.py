@@ -396,11 +396,11 @@ class Tensor:
         """Limit the values to ``[min, max]``; see :func:`minigrad.functional.clip`."""
         return F.clip(self, min, max)
 
-    def softmax(self, axis=-1, *, dim=None):
+    def softmax(self, axis=None, *, dim=None):
         """Softmax along ``axis`` (default: the last); see :func:`minigrad.functional.softmax`."""
         return F.softmax(self, axis, dim=dim)
 
-    def log_softmax(self, axis=-1, *, dim=None):
+    def log_softmax(self, axis=None, *, dim=None):
         """Log of the softmax along ``axis``, computed stably; see
         :func:`minigrad.functional.log_softmax`."""
         return F.log_softmax(self, axis, dim=dim)

@@ -78,6 +78,15 @@ def _constant(value, like):
     return Tensor(value, device=like._backend)
 
 
+def float_operand(x):
+    """``x`` for an op whose value is never an integer (exp, sqrt, softmax, ...): unchanged if
+    it is floating, else as float32 (outside the graph), as in PyTorch; NumPy would give
+    float64, the silent promotion this library avoids."""
+    if dtypes.is_floating(x.data.dtype):
+        return x
+    return cast_constant(x, dtypes.default_float)
+
+
 def cast_constant(tensor, dtype):
     """``tensor`` as ``dtype``, outside the graph (for operands that carry no gradient)."""
     if tensor.data.dtype == dtype:

@@ -1,6 +1,14 @@
 """Activation functions: tanh, sigmoid, relu, leaky_relu, elu, softplus."""
 
 from ..autograd.function import Function
+from ._operands import float_operand
+
+
+def _sigmoid(xp, x):
+    """1 / (1 + e^-x) from e^-|x| <= 1: no overflow for any x, and, unlike a formula through
+    tanh, no cancellation for negative x (sigmoid(-40) is 4.2e-18, not 0)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
 
 
 class Tanh(Function):
@@ -19,8 +27,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        # 1 / (1 + e^-x) written through tanh: no overflow for any x, in any float dtype.
-        out = 0.5 * (ctx.xp.tanh(0.5 * x) + 1)
+        out = _sigmoid(ctx.xp, x)
         ctx.save_for_backward(out)
         return out
 
@@ -88,18 +95,18 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, grad):
         z, linear = ctx.saved
-        sigmoid_z = 0.5 * (ctx.xp.tanh(0.5 * z) + 1)  # d softplus / dx = sigmoid(beta x)
-        return ctx.xp.where(linear, grad, grad * sigmoid_z)
+        # d softplus / dx = sigmoid(beta x)
+        return ctx.xp.where(linear, grad, grad * _sigmoid(ctx.xp, z))
 
 
 def tanh(x):
     """The hyperbolic tangent, elementwise."""
-    return Tanh.apply(x)
+    return Tanh.apply(float_operand(x))
 
 
 def sigmoid(x):
     """The logistic function ``1 / (1 + exp(-x))``, elementwise, stable for any ``x``."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(float_operand(x))
 
 
 def relu(x):
@@ -109,15 +116,15 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     """``x`` for ``x > 0``, else ``negative_slope * x``."""
-    return LeakyReLU.apply(x, negative_slope=negative_slope)
+    return LeakyReLU.apply(float_operand(x), negative_slope=negative_slope)
 
 
 def elu(x, alpha=1.0):
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    return ELU.apply(x, alpha=alpha)
+    return ELU.apply(float_operand(x), alpha=alpha)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``, elementwise and stable; the identity where
     ``beta * x > threshold`` (as in PyTorch)."""
-    return Softplus.apply(x, beta=beta, threshold=threshold)
+    return Softplus.apply(float_operand(x), beta=beta, threshold=threshold)

@@ -158,7 +158,9 @@ def pow(a, b):
     With a constant exponent (``x ** 2``) only ``a`` gets a gradient; with two tensors both do.
     """
     if isinstance(a, Tensor) and isinstance(b, numbers.Real) and not isinstance(b, bool):
-        if not dtypes.is_floating(a.data.dtype) and not float(b).is_integer():
+        # An integer tensor to a float power is float32 even when the float is whole (x ** 2.0),
+        # as in PyTorch; NumPy would give float64.
+        if not dtypes.is_floating(a.data.dtype) and not isinstance(b, numbers.Integral):
             a = cast_constant(a, dtypes.default_float)
         return PowScalar.apply(a, exponent=b)
     return apply_binary(Pow, a, b)

@@ -1,10 +1,13 @@
 """Elementwise math: exp, log, sqrt, abs, clip, maximum, minimum, where."""
 
+import numbers
+
 import numpy as np
 
 from ..autograd.broadcast import sum_to
 from ..autograd.function import Function
-from ._operands import apply_binary, as_tensor, binary_operands, check_broadcastable
+from ._operands import (apply_binary, as_tensor, binary_operands, check_broadcastable,
+                        float_operand)
 
 
 class Exp(Function):
@@ -127,17 +130,17 @@ class Where(Function):
 
 def exp(x):
     """e to the power ``x``, elementwise."""
-    return Exp.apply(x)
+    return Exp.apply(float_operand(x))
 
 
 def log(x):
     """The natural logarithm, elementwise (``-inf`` at 0, ``nan`` below)."""
-    return Log.apply(x)
+    return Log.apply(float_operand(x))
 
 
 def sqrt(x):
     """The square root, elementwise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(float_operand(x))
 
 
 def abs(x):
@@ -155,6 +158,8 @@ def clip(x, min=None, max=None):
         raise ValueError("clip needs at least one of min and max")
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+    if any(b is not None and not isinstance(b, numbers.Integral) for b in (min, max)):
+        x = float_operand(x)  # an integer tensor clipped to 0.5 is float32, as in PyTorch
     return Clip.apply(x, low=min, high=max)
 
 

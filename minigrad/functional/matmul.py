@@ -18,10 +18,12 @@ class MatMul(Function):
         # Treat a vector as a 1-row (a) or 1-column (b) matrix, and the gradient likewise.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            grad = grad[..., None, :]
+        # The column first: for vector @ vector the gradient is 0-d, and only after b's axis
+        # is back does it have the axis that a's row slices.
         if b.ndim == 1:
             grad = grad[..., None]
+        if a.ndim == 1:
+            grad = grad[..., None, :]
         grad_a = grad_b = None
         if need_a:  # dL/dA = dL/dC @ B^T, summed over broadcast batch dims
             grad_a = sum_to(grad @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)

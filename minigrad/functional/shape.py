@@ -102,7 +102,9 @@ def permute(x, *axes):
     """Reorder the axes: output axis ``i`` is input axis ``axes[i]``."""
     axes = _shape_argument(axes)
     ndim = x.data.ndim
-    if sorted(a % ndim if ndim else a for a in axes) != list(range(ndim)) or len(axes) != ndim:
+    # Every axis in range and used once: (0, 3) of a matrix is an error, not (0, 3 % 2).
+    if len(axes) != ndim or not all(-ndim <= a < ndim for a in axes) or \
+            sorted(a % ndim for a in axes) != list(range(ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {ndim} axes of a tensor "
                          f"of shape {x.shape}")
     return Permute.apply(x, axes=tuple(a % ndim for a in axes))

@@ -2,14 +2,14 @@
 logits of 1e4 give finite results."""
 
 from ..autograd.function import Function
-from ._operands import normalize_axes, resolve_axis
+from ._operands import float_operand, normalize_axes, resolve_axis
 
 
-def _stable_logsumexp(xp, x, axis):
-    """log(sum(exp(x), axis)) with keepdims, shifted by the maximum to avoid overflow."""
+def _shifted(xp, x, axis):
+    """``x`` minus its maximum along ``axis``, so that exp never overflows; and the shift."""
     shift = xp.max(x, axis=axis, keepdims=True)
     shift = xp.where(xp.isfinite(shift), shift, 0)  # all -inf (or inf) rows: no shift
-    return xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+    return x - shift, shift
 
 
 class Softmax(Function):
@@ -32,7 +32,11 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        out = x - _stable_logsumexp(ctx.xp, x, axis)
+        xp = ctx.xp
+        # (x - max) - log(sum(exp(x - max))), not x - logsumexp(x): with logits of 1e4 in
+        # float32, logsumexp is rounded to 1e-3 and x - logsumexp would keep that error.
+        shifted, _ = _shifted(xp, x, axis)
+        out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out
@@ -47,39 +51,49 @@ class LogSoftmax(Function):
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
-        out = _stable_logsumexp(ctx.xp, x, axes)
-        ctx.save_for_backward(x, out)
+        xp = ctx.xp
+        shifted, shift = _shifted(xp, x, axes)
+        e = xp.exp(shifted)
+        total = xp.sum(e, axis=axes, keepdims=True)
+        out = xp.log(total) + shift
+        # d logsumexp / dx = softmax(x), taken from the shifted values: exp(x - out) in backward
+        # would lose digits where |x| is large and out is rounded.
+        ctx.save_for_backward(e / total)
+        ctx.kept_shape = out.shape
         return out if keepdims else out.squeeze(axis=axes)
 
     @staticmethod
     def backward(ctx, grad):
-        x, out = ctx.saved
-        grad = grad.reshape(out.shape)  # put back the reduced axes as size 1
-        return grad * ctx.xp.exp(x - out)  # d logsumexp / dx = softmax(x)
+        (softmax,) = ctx.saved
+        return grad.reshape(ctx.kept_shape) * softmax  # the reduced axes back as size 1
 
 
 def _single_axis(axis, ndim, op_name):
+    # The default is None, not -1, so that PyTorch's softmax(x, dim=0) does not look like a
+    # second, conflicting axis.
+    if axis is None:
+        axis = -1
     if not isinstance(axis, int):
         raise TypeError(f"{op_name} takes one axis (an int), got {axis!r}")
     return normalize_axes(axis, ndim)[0]
 
 
-def softmax(x, axis=-1, *, dim=None):
+def softmax(x, axis=None, *, dim=None):
     """``exp(x) / sum(exp(x))`` along ``axis`` (default: the last one, the classes).
 
     Shape: any; the output has the input's shape and sums to 1 along ``axis``.
     """
     axis = _single_axis(resolve_axis(axis, dim), x.ndim, "softmax")
-    return Softmax.apply(x, axis=axis)
+    return Softmax.apply(float_operand(x), axis=axis)
 
 
-def log_softmax(x, axis=-1, *, dim=None):
+def log_softmax(x, axis=None, *, dim=None):
     """``log(softmax(x))`` along ``axis``, computed stably (use it for cross-entropy)."""
     axis = _single_axis(resolve_axis(axis, dim), x.ndim, "log_softmax")
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmax.apply(float_operand(x), axis=axis)
 
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=None):
     """``log(sum(exp(x), axis))``, computed stably; ``axis`` None reduces over everything."""
     axes = normalize_axes(resolve_axis(axis, dim), x.ndim)
-    return LogSumExp.apply(x, axes=axes, keepdims=keepdims)
+    return LogSumExp.apply(float_operand(x), axes=axes, keepdims=keepdims)
