@@ -50,7 +50,8 @@ def as_dtype(dtype):
                         f"or 'int64'") from None
     if resolved not in SUPPORTED_DTYPES:
         supported = ", ".join(sorted(d.name for d in SUPPORTED_DTYPES))
-        raise TypeError(f"dtype {resolved.name!r} is not supported by minigrad; supported: {supported}")
+        raise TypeError(f"dtype {resolved.name!r} is not supported by minigrad; "
+                        f"supported: {supported}")
     return resolved
 
 

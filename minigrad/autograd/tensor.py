@@ -306,6 +306,22 @@ class Tensor:
     def __getitem__(self, key):
         return F.getitem(self, key)
 
+    # In place: outside the graph, so only under mg.no_grad() for tensors that require grad.
+    def __setitem__(self, key, value):
+        F.inplace.setitem(self, key, value)
+
+    def __iadd__(self, other):
+        return F.inplace.update(self, other, "+=")
+
+    def __isub__(self, other):
+        return F.inplace.update(self, other, "-=")
+
+    def __imul__(self, other):
+        return F.inplace.update(self, other, "*=")
+
+    def __itruediv__(self, other):
+        return F.inplace.update(self, other, "/=")
+
     def __eq__(self, other):
         return F.eq(self, other)
 
@@ -453,7 +469,7 @@ class Tensor:
         :func:`minigrad.functional.flatten`."""
         return F.flatten(self, start_axis, end_axis)
 
-    def split(self, indices_or_sections, axis=0, *, dim=None):
+    def split(self, indices_or_sections, axis=None, *, dim=None):
         """Split into pieces along ``axis``, as :func:`numpy.split`; see
         :func:`minigrad.functional.split`."""
         return F.split(self, indices_or_sections, axis, dim=dim)

@@ -11,6 +11,7 @@ from .comparison import eq, ge, gt, le, lt, ne
 from .conversion import astype, to_device
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .indexing import getitem
+from . import inplace
 from .join import concat, split, stack
 from .matmul import matmul
 from .reductions import all, any, argmax, argmin, max, mean, min, sum, var

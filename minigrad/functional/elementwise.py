@@ -6,6 +6,7 @@ import numpy as np
 
 from ..autograd.broadcast import sum_to
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor
 from ._operands import (apply_binary, as_tensor, binary_operands, check_broadcastable,
                         float_operand)
 
@@ -176,8 +177,11 @@ def minimum(a, b):
 def where(condition, a, b):
     """``a`` where ``condition`` is true, else ``b`` (all three broadcast together).
 
-    ``condition`` is a boolean tensor or array (no gradient flows into it).
+    ``condition`` is a boolean tensor or array (no gradient flows into it); ``a`` and ``b``
+    may both be numbers (``mg.where(x > 0, 1.0, 0.0)``).
     """
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = as_tensor(a, like=condition if isinstance(condition, Tensor) else None)
     a, b = binary_operands(a, b)
     condition = as_tensor(condition, like=a)
     if condition._backend is not a._backend:

@@ -34,7 +34,8 @@ def getitem(x, key):
     try:
         return GetItem.apply(x, key=key, repeats_possible=repeats_possible)
     except IndexError as exc:
-        raise IndexError(f"index {_describe(key)} into a tensor of shape {x.shape}: {exc}") from None
+        raise IndexError(f"index {_describe(key)} into a tensor of shape {x.shape}: "
+                         f"{exc}") from None
 
 
 def _backend_key(key, x):

@@ -51,6 +51,12 @@ class Split(Function):
         return xp.concatenate(grads, axis=axis)
 
 
+def _axis_or_first(axis, dim):
+    """The axis given as ``axis=`` or ``dim=``; axis 0 when neither is."""
+    axis = resolve_axis(axis, dim)
+    return 0 if axis is None else axis
+
+
 def _same_device_and_dtype(tensors, op_name):
     if not tensors:
         raise ValueError(f"{op_name} needs at least one tensor")
@@ -62,14 +68,14 @@ def _same_device_and_dtype(tensors, op_name):
     return [t if dtypes.is_floating(t.data.dtype) else cast_constant(t, target) for t in tensors]
 
 
-def concat(tensors, axis=0, *, dim=None):
+def concat(tensors, axis=None, *, dim=None):
     """Join tensors along an existing axis; they must match in every other dimension.
 
     (2, 3) and (4, 3) along axis 0 give (6, 3).
     """
     tensors = _same_device_and_dtype(list(tensors), "concat")
     ndim = tensors[0].data.ndim
-    axis = normalize_axes(resolve_axis(axis, dim), ndim)[0]
+    axis = normalize_axes(_axis_or_first(axis, dim), ndim)[0]
     for i, t in enumerate(tensors[1:], start=1):
         first = tensors[0].data.shape
         if t.data.ndim != ndim or any(a != b for k, (a, b) in enumerate(zip(first, t.data.shape))
@@ -79,7 +85,7 @@ def concat(tensors, axis=0, *, dim=None):
     return Concat.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0, *, dim=None):
+def stack(tensors, axis=None, *, dim=None):
     """Join tensors of the same shape along a new axis: n tensors of (3,) give (n, 3)."""
     tensors = _same_device_and_dtype(list(tensors), "stack")
     first = tensors[0].data.shape
@@ -87,17 +93,17 @@ def stack(tensors, axis=0, *, dim=None):
         if t.data.shape != first:
             raise ValueError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has {first}; "
                              "all must have the same shape")
-    axis = normalize_axes(resolve_axis(axis, dim), len(first) + 1)[0]
+    axis = normalize_axes(_axis_or_first(axis, dim), len(first) + 1)[0]
     return Stack.apply(*tensors, axis=axis)
 
 
-def split(x, indices_or_sections, axis=0, *, dim=None):
+def split(x, indices_or_sections, axis=None, *, dim=None):
     """Split into pieces along ``axis``, as :func:`numpy.split`: an int ``n`` gives ``n``
     equal pieces; a list of indices gives the pieces between them.
 
     Note: PyTorch's ``split(2)`` means pieces *of size* 2; here, as in NumPy, it means 2 pieces.
     """
-    axis = normalize_axes(resolve_axis(axis, dim), x.data.ndim)[0]
+    axis = normalize_axes(_axis_or_first(axis, dim), x.data.ndim)[0]
     length = x.data.shape[axis]
     if isinstance(indices_or_sections, (int, np.integer)):
         sections = int(indices_or_sections)

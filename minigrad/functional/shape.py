@@ -111,13 +111,18 @@ def permute(x, *axes):
 
 
 def transpose(x, *axes):
-    """Transpose: reverse the axes (no arguments), permute them (``ndim`` axes, as NumPy), or
-    swap two of them (two axes, as PyTorch's ``transpose(0, 1)``)."""
+    """Transpose: reverse the axes (no arguments), swap two of them (two axes, as PyTorch's
+    ``transpose(0, 1)``), or permute them (all ``ndim`` axes of a 3-D or larger tensor, as
+    NumPy).
+
+    Two axes always mean a swap, also for a matrix: ``m.transpose(0, 1)`` is ``m.T`` (NumPy
+    would read it as the identity permutation, which nobody writes on purpose).
+    """
     axes = _shape_argument(axes) if axes else ()
     ndim = x.data.ndim
     if not axes:
         return Permute.apply(x, axes=tuple(reversed(range(ndim))))
-    if len(axes) == 2 and ndim != 2:
+    if len(axes) == 2:
         return swapaxes(x, *axes)
     return permute(x, *axes)
 

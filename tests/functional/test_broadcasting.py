@@ -103,3 +103,10 @@ def test_unbroadcast_reference_is_right():
     np.testing.assert_array_equal(unbroadcast_reference(full, (2, 1)),
                                   [[0 + 1 + 2 + 6 + 7 + 8], [3 + 4 + 5 + 9 + 10 + 11]])
     np.testing.assert_array_equal(unbroadcast_reference(full, ()), 66.0)
+
+
+def test_where_with_two_numbers_takes_the_default_float(device):
+    x = mg.tensor([-1.0, 2.0, 0.5], device=device)
+    chosen = mg.where(x > 0, 1.0, 0.0)
+    assert chosen.dtype == mg.float32 and chosen.device == device
+    np.testing.assert_array_equal(chosen.numpy(), [0.0, 1.0, 1.0])

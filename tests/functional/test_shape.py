@@ -139,3 +139,19 @@ def test_pad_with_one_width_for_every_side(device):
     x = _arange(2, 3, device=device)
     assert mg.pad(x, 1).shape == (4, 5)
     assert mg.pad(x, (0, 2)).shape == (4, 5)
+
+
+def test_transpose_of_two_axes_swaps_them_also_for_a_matrix(device):
+    m = _arange(2, 3, device=device)
+    for swapped in (m.transpose(0, 1), m.transpose(1, 0), mg.transpose(m, -1, 0)):
+        np.testing.assert_array_equal(swapped.numpy(), m.numpy().T)
+
+
+@pytest.mark.parametrize("call", [
+    lambda ts: mg.concat(ts, dim=1), lambda ts: mg.stack(ts, dim=1),
+    lambda ts: mg.split(ts[0], 3, dim=1)])
+def test_join_and_split_accept_dim(call, device):
+    tensors = [_arange(2, 3, device=device) for _ in range(2)]
+    pieces = call(tensors)
+    shapes = [p.shape for p in pieces] if isinstance(pieces, tuple) else [pieces.shape]
+    assert shapes in ([(2, 6)], [(2, 2, 3)], [(2, 1)] * 3)
