@@ -88,7 +88,8 @@ html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "sear
 # it is exported as). A name that is missing is a warning, so the -W build fails: adding a public
 # function without adding it to the API reference is caught in CI.
 COVERED_MODULES = ["minigrad", "minigrad.functional", "minigrad.autograd", "minigrad.testing",
-                   "minigrad.backends", "minigrad.cuda", "minigrad.dtypes"]
+                   "minigrad.backends", "minigrad.cuda", "minigrad.dtypes", "minigrad.nn",
+                   "minigrad.train"]
 # Class attributes that are implementation details, not API.
 COVERAGE_EXEMPT = {"no_grad.enabled", "enable_grad.enabled", "set_grad_enabled.enabled"}
 
@@ -168,7 +169,10 @@ def check_api_coverage(app, env):
                     if member.startswith("_") or f"{name}.{member}" in COVERAGE_EXEMPT:
                         continue
                     value = getattr(obj, member)
-                    if _key(member, value) not in documented:
+                    # An override of a documented base-class member shares its documentation.
+                    overrides = any(member in vars(base) and _key(member, getattr(base, member))
+                                    in documented for base in obj.__mro__[1:])
+                    if not overrides and _key(member, value) not in documented:
                         logger.warning("API reference: %s.%s.%s is public but not documented in "
                                        "docs/", module_name, name, member)
 

@@ -39,7 +39,7 @@ class CPUBackend(Backend):
         rows = _row_index(key)
         if (rows is not None and rows.size >= _NUMBA_MIN_ROWS and target.ndim >= 1
                 and target.dtype in (np.float32, np.float64) and target.flags.c_contiguous):
-            from .cpu_kernels import scatter_add_rows
+            from .cpu_kernels.indexing import scatter_add_rows
 
             width = target[0].size if target.shape[0] else 0
             rows = np.where(rows < 0, rows + target.shape[0], rows)

@@ -9,6 +9,7 @@ from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, div, mul, neg, pow, sub
 from .comparison import eq, ge, gt, le, lt, ne
 from .conversion import astype, to_device
+from .dropout import dropout
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .indexing import getitem
 from . import inplace
@@ -24,7 +25,7 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "matmul",
     # elementwise math and activations
     "exp", "log", "sqrt", "abs", "clip", "maximum", "minimum", "where",
-    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus",
+    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "dropout",
     # reductions
     "sum", "mean", "var", "max", "min", "argmax", "argmin", "any", "all",
     "softmax", "log_softmax", "logsumexp",

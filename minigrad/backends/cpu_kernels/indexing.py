@@ -1,4 +1,4 @@
-"""Numba kernels of the CPU backend (compiled on first use, cached on disk).
+"""Numba kernels for indexing: the scatter-add behind the backward of x[index].
 
 Each kernel is the compiled loop behind one :class:`~minigrad.backends.cpu.CPUBackend` method.
 """

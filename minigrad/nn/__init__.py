@@ -1,0 +1,26 @@
+"""Neural-network building blocks: ``Module`` and ``Parameter`` (PyTorch-style), layers with
+Keras names that build their weights from the first input, initializers and regularizers.
+
+``mg.nn.Sequential`` is :class:`minigrad.train.Sequential` (a Module with the Keras training
+API), so both ``mg.Sequential`` and ``mg.nn.Sequential`` work.
+"""
+
+from . import activations, init, regularizers
+from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
+                          Softmax, Tanh)
+from .module import Layer, Module
+from .parameter import Parameter
+
+__all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activation", "ReLU",
+           "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Sequential", "init", "regularizers",
+           "activations"]
+
+
+def __getattr__(name):
+    # Sequential carries the training API, which lives above nn (minigrad.train); resolved on
+    # first use so that importing nn never imports train.
+    if name == "Sequential":
+        from ..train.sequential import Sequential
+
+        return Sequential
+    raise AttributeError(f"module 'minigrad.nn' has no attribute {name!r}")

@@ -1,0 +1,186 @@
+"""Core layers: Dense, Flatten, Dropout and the activation layers."""
+
+from ... import functional as F
+from ..activations import get as get_activation
+from ..activations import name_of as activation_name
+from ..module import Layer
+
+
+class Dense(Layer):
+    """A fully connected layer: ``activation(x @ kernel + bias)``.
+
+    Input: (N, ..., in_features); output: (N, ..., units). ``in_features`` is taken from the
+    first input (or from ``input_shape=(in_features,)``). kernel: (in_features, units),
+    initialized ``glorot_uniform``; bias: (units,), zeros.
+
+    >>> layer = mg.nn.Dense(4, activation="relu")
+    >>> layer(mg.ones(2, 3)).shape
+    (2, 4)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"Dense needs a positive number of units, got {units}")
+        self.units = int(units)
+        self.activation = get_activation(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(f"{self.name} expected input of shape (N, features), got "
+                             f"{input_shape}")
+        in_features = input_shape[-1]
+        self.add_weight("kernel", (in_features, self.units), self.kernel_initializer,
+                        self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer,
+                            fan_in=in_features, fan_out=self.units)
+
+    def forward(self, x):
+        expected = self.kernel.shape[0]
+        if x.ndim < 2 or x.shape[-1] != expected:
+            raise ValueError(f"{self.name} expected input of shape (N, {expected}), got "
+                             f"{tuple(x.shape)}")
+        y = x @ self.kernel
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y) if self.activation is not None else y
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activation_name(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _name(self.kernel_initializer),
+                "bias_initializer": _name(self.bias_initializer),
+                "kernel_regularizer": _regularizer_config(self.kernel_regularizer),
+                "bias_regularizer": _regularizer_config(self.bias_regularizer)}
+
+    def extra_repr(self):
+        built = f"{self.kernel.shape[0]} -> " if self.built else ""
+        act = f", activation={activation_name(self.activation)}" if self.activation else ""
+        return f"{built}{self.units}{act}"
+
+
+class Flatten(Layer):
+    """Flatten every axis but the batch axis: (N, d1, d2, ...) -> (N, d1*d2*...)."""
+
+    def forward(self, x):
+        return F.flatten(x, 1) if x.ndim > 2 else (x if x.ndim == 2 else F.reshape(x, -1, 1))
+
+
+class Dropout(Layer):
+    """Randomly zero a fraction ``rate`` of the inputs while training, scaling the rest by
+    ``1 / (1 - rate)`` (inverted dropout); the identity in evaluation mode.
+
+    Input and output: any shape.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self.seed = seed
+
+    def forward(self, x):
+        return F.dropout(x, self.rate, training=self.training)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+    def extra_repr(self):
+        return f"rate={self.rate:g}"
+
+
+class Activation(Layer):
+    """Apply an activation by name (``Activation("relu")``) or function."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = get_activation(activation)
+        if self.activation is None:
+            raise ValueError("Activation needs an activation, got None")
+
+    def forward(self, x):
+        return self.activation(x)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activation_name(self.activation)}
+
+    def extra_repr(self):
+        return activation_name(self.activation)
+
+
+class _NamedActivation(Activation):
+    """An Activation whose function is fixed by the class (ReLU, Sigmoid, Tanh)."""
+
+    _function_name = None
+
+    def __init__(self, **kwargs):
+        kwargs.pop("activation", None)
+        super().__init__(self._function_name, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("activation")
+        return config
+
+
+class ReLU(_NamedActivation):
+    """``max(x, 0)`` as a layer."""
+
+    _function_name = "relu"
+
+
+class Sigmoid(_NamedActivation):
+    """The logistic function as a layer."""
+
+    _function_name = "sigmoid"
+
+
+class Tanh(_NamedActivation):
+    """tanh as a layer."""
+
+    _function_name = "tanh"
+
+
+class Softmax(Layer):
+    """softmax over ``axis`` (default: the last) as a layer."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def forward(self, x):
+        return F.softmax(x, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class LeakyReLU(Layer):
+    """``x`` if positive, else ``negative_slope * x`` (PyTorch's default slope 0.01)."""
+
+    def __init__(self, negative_slope=0.01, **kwargs):
+        super().__init__(**kwargs)
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+def _name(value):
+    return value if isinstance(value, str) else getattr(value, "__name__", repr(value))
+
+
+def _regularizer_config(regularizer):
+    if regularizer is None or isinstance(regularizer, str):
+        return regularizer
+    return {"l1": regularizer.l1, "l2": regularizer.l2} if hasattr(regularizer, "l1") else None

@@ -1,0 +1,388 @@
+"""``Module``: the base of every layer and model (PyTorch-style), and ``Layer``: a module that
+builds its weights lazily from the first input it sees (Keras-style)."""
+
+import re
+from collections import OrderedDict
+
+from .. import dtypes
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..backends import get_backend
+from . import init as initializers
+from . import regularizers
+from .parameter import Parameter
+
+
+class Module:
+    """Base class of layers and models: it registers the :class:`Parameter` s, buffers and
+    sub-modules assigned to it as attributes.
+
+    Subclasses set attributes in ``__init__`` (after ``super().__init__()``) and define
+    ``forward``; calling the module calls ``forward``::
+
+        class TwoLayer(mg.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = mg.nn.Dense(64, activation="relu")
+                self.out = mg.nn.Dense(10)
+
+            def forward(self, x):
+                return self.out(self.hidden(x))
+    """
+
+    #: True in training mode (the default), False after :meth:`eval`.
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_device", None)
+        object.__setattr__(self, "training", True)
+
+    # --- registration -----------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        registries = self.__dict__.get("_parameters")
+        if registries is None and isinstance(value, (Parameter, Module)):
+            raise AttributeError(f"cannot assign {type(value).__name__} {name!r} before "
+                                 f"{type(self).__name__}.__init__ called super().__init__()")
+        if registries is not None:
+            for table in (self._parameters, self._buffers, self._modules):
+                if name in table and not _fits(table, value, self):
+                    del table[name]
+            if isinstance(value, Parameter):
+                self._parameters[name] = value
+                return
+            if isinstance(value, Module):
+                self._modules[name] = value
+                return
+            if name in self._buffers:
+                self._buffers[name] = value
+                return
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: parameters, buffers and modules live in tables.
+        for table in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor):
+        """Keep ``tensor`` as state that is saved and moved with the module but not learned
+        (e.g. BatchNormalization's running mean)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, got "
+                            f"{type(tensor).__name__}")
+        self._buffers[name] = tensor
+
+    # --- walking the tree -------------------------------------------------------------------
+    def named_children(self):
+        """(name, module) for each direct sub-module."""
+        return iter(self._modules.items())
+
+    def children(self):
+        """The direct sub-modules."""
+        return (module for _, module in self.named_children())
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and every module below it, each once."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{child_name}" if name else child_name, child)
+                        for child_name, child in module._modules.items() if child is not None]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        """This module and every module below it."""
+        return (module for _, module in self.named_modules())
+
+    def named_parameters(self, prefix=""):
+        """(dotted name, parameter) for every parameter, each once, in registration order."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, parameter in module._parameters.items():
+                if parameter is not None and id(parameter) not in seen:
+                    seen.add(id(parameter))
+                    yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def parameters(self):
+        """Every parameter (what an optimizer updates)."""
+        return (parameter for _, parameter in self.named_parameters())
+
+    def trainable_parameters(self):
+        """The parameters with ``requires_grad=True``."""
+        return (p for p in self.parameters() if p.requires_grad)
+
+    def named_buffers(self, prefix=""):
+        """(dotted name, buffer) for every buffer."""
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def count_params(self):
+        """The number of parameter elements (all of them, trainable or not)."""
+        return sum(p.size for p in self.parameters())
+
+    # --- state ------------------------------------------------------------------------------
+    def state_dict(self):
+        """An ordered mapping of dotted names to the parameters' and buffers' values (tensors
+        outside the graph, sharing memory with the module)."""
+        state = OrderedDict()
+        for name, parameter in self.named_parameters():
+            state[name] = parameter.detach()
+        for name, buffer in self.named_buffers():
+            state[name] = buffer.detach()
+        return state
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` (names to tensors or arrays) into this module's
+        parameters and buffers, in place, on their device and in their dtype.
+
+        With ``strict`` every name must match; otherwise missing and unexpected names are
+        skipped. A shape mismatch is always an error. Raises ``KeyError``/``ValueError`` listing
+        the names at fault.
+        """
+        own = dict(self.named_parameters())
+        own.update(self.named_buffers())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys: {', '.join(missing)}")
+            if unexpected:
+                parts.append(f"unexpected keys: {', '.join(unexpected)}")
+            raise KeyError(f"load_state_dict into {type(self).__name__}: " + "; ".join(parts))
+        wrong_shapes = []
+        for name, target in own.items():
+            if name in state_dict:
+                value = state_dict[name]
+                shape = tuple(value.shape)
+                if shape != target.shape:
+                    wrong_shapes.append(f"{name}: saved {shape}, module {target.shape}")
+        if wrong_shapes:
+            raise ValueError(f"load_state_dict into {type(self).__name__}: shape mismatch for "
+                             + "; ".join(wrong_shapes))
+        for name, target in own.items():
+            if name in state_dict:
+                value = state_dict[name]
+                array = value.data if isinstance(value, Tensor) else value
+                converted = target._backend.asarray(array, dtype=target.dtype)
+                target.data = converted.copy() if converted is array else converted
+        return self
+
+    # --- modes and devices ------------------------------------------------------------------
+    def train(self, mode=True):
+        """Switch this module and all below it to training (``mode=True``) or evaluation
+        behaviour (Dropout, BatchNormalization); returns the module."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self):
+        """Switch to evaluation behaviour (``train(False)``); returns the module."""
+        return self.train(False)
+
+    def to(self, device=None, dtype=None):
+        """Move every parameter and buffer to ``device`` and/or convert floats to ``dtype``, in
+        place (the same Parameter objects, so an optimizer made earlier still holds them).
+        Layers built later are created there too. Returns the module."""
+        if isinstance(device, str) and device.lower() not in ("cpu", "cuda", "gpu") \
+                and not device.lower().startswith("cuda:"):
+            device, dtype = None, device
+        backend = get_backend(device) if device is not None else None
+        dtype = dtypes.as_dtype(dtype)
+        for module in self.modules():
+            if backend is not None:
+                object.__setattr__(module, "_device", backend)
+            if dtype is not None and hasattr(module, "dtype"):
+                object.__setattr__(module, "dtype", dtype)
+            tensors = list(module._parameters.values()) + list(module._buffers.values())
+            for tensor in tensors:
+                if tensor is not None:
+                    _move(tensor, backend, dtype)
+        return self
+
+    def cpu(self):
+        """Move to the CPU; returns the module."""
+        return self.to("cpu")
+
+    def cuda(self):
+        """Move to the GPU; returns the module."""
+        return self.to("cuda")
+
+    @property
+    def device(self):
+        """The device on which new weights are created ("cpu" unless the module was moved)."""
+        return (self._device or get_backend("cpu")).name
+
+    def zero_grad(self):
+        """Reset every parameter's ``.grad`` to None."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    def regularization_loss(self):
+        """The sum of the weight penalties (``kernel_regularizer=``) of every layer, or 0.0."""
+        total = 0.0
+        for module in self.modules():
+            for parameter, regularizer in getattr(module, "_regularized", ()):
+                total = total + regularizer(parameter)
+        return total
+
+    # --- calling ----------------------------------------------------------------------------
+    def forward(self, *inputs):
+        """The computation of the module; subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *inputs, **kwargs):
+        return self.forward(*inputs, **kwargs)
+
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        if len(lines) == 1:
+            return lines[0] + ")"
+        return "\n".join(lines) + "\n)"
+
+
+def _fits(table, value, module):
+    """Whether assigning ``value`` keeps the attribute in the same table."""
+    if table is module._parameters:
+        return isinstance(value, Parameter)
+    if table is module._modules:
+        return isinstance(value, Module)
+    return value is None or isinstance(value, Tensor)
+
+
+def _move(tensor, backend, dtype):
+    if backend is not None and tensor._backend is not backend:
+        tensor.data = backend.asarray(tensor.data)
+        if tensor.grad is not None:
+            _move(tensor.grad, backend, None)
+        tensor._backend = backend
+    if dtype is not None and dtypes.is_floating(tensor.dtype) and tensor.dtype != dtype:
+        tensor.data = tensor.data.astype(dtype)
+        if tensor.grad is not None:
+            tensor.grad.data = tensor.grad.data.astype(dtype)
+
+
+class Layer(Module):
+    """A module that creates its weights from the first input it sees, as in Keras, so that
+    ``Dense(64)`` needs no input size.
+
+    Subclasses define ``build(input_shape)`` (creating weights with :meth:`add_weight`) and
+    ``forward``. Common keyword arguments: ``name``; ``input_shape`` (without the batch axis,
+    as Keras's) on the first layer of a model; ``dtype`` of the weights (float32).
+    """
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, dtype=None, trainable=True):
+        super().__init__()
+        self.name = name or _auto_name(type(self).__name__)
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+        self.dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float
+        self.trainable = trainable
+        self.built = False
+        self.output_shape = None
+        self._regularized = []
+
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (with the batch axis first)."""
+
+    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
+                   fan_in=None, fan_out=None, trainable=True):
+        """Create a :class:`Parameter` of ``shape`` on this layer's device, initialized by name
+        or function, registered as attribute ``name``; returns it."""
+        shape = tuple(int(s) for s in shape)
+        if fan_in is None:
+            fan_in = shape[0] if shape else 1
+        if fan_out is None:
+            fan_out = shape[-1] if shape else 1
+        backend = self._device or get_backend("cpu")
+        array = initializers.get(initializer)(shape, fan_in, fan_out, self.dtype, backend)
+        parameter = Parameter(Tensor._make(array, backend), requires_grad=trainable
+                              and self.trainable)
+        setattr(self, name, parameter)
+        regularizer = regularizers.get(regularizer)
+        if regularizer is not None:
+            self._regularized.append((parameter, regularizer))
+        return parameter
+
+    def __call__(self, x, *args, **kwargs):
+        if not self.built:
+            self._check_input_shape(x)
+            self.build(tuple(x.shape))
+            self.built = True
+        output = self.forward(x, *args, **kwargs)
+        first = output[0] if isinstance(output, (tuple, list)) else output
+        self.output_shape = (None,) + tuple(first.shape[1:])
+        return output
+
+    def _check_input_shape(self, x):
+        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"{self.name} expected input of shape (N, "
+                             f"{', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}")
+
+    def get_config(self):
+        """The constructor arguments that rebuild this layer (JSON-serializable), as Keras's
+        ``get_config``; subclasses add their own."""
+        config = {"name": self.name, "dtype": self.dtype.name}
+        if self.input_shape is not None:
+            config["input_shape"] = list(self.input_shape)
+        if not self.trainable:
+            config["trainable"] = False
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer that :meth:`get_config` described (weights not included)."""
+        return cls(**config)
+
+
+_name_counts = {}
+
+
+def _auto_name(class_name):
+    """Keras-style unique layer names: dense, dense_1, dense_2, ..."""
+    base = re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def build_under_no_grad(layer, input_shape):
+    """Build ``layer`` (and record its output shape) by one forward pass on zeros of
+    ``(1,) + input_shape``: what Sequential does when the first layer has ``input_shape``."""
+    from ..creation import zeros
+
+    dtype = getattr(layer, "dtype", dtypes.default_float)
+    with no_grad():
+        was_training = layer.training
+        layer.eval()
+        try:
+            return layer(zeros((1,) + tuple(input_shape), dtype=dtype, device=layer.device))
+        finally:
+            layer.train(was_training)

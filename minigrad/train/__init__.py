@@ -1,0 +1,7 @@
+"""The Keras-style training API: ``Model`` (a Module with compile / fit / evaluate / predict /
+save) and ``Sequential``."""
+
+from .model import Model
+from .sequential import Sequential
+
+__all__ = ["Model", "Sequential"]

@@ -1,0 +1,75 @@
+"""``Sequential``: layers applied one after another."""
+
+from ..nn.module import Module, _auto_name, build_under_no_grad
+from .model import Model
+
+
+class Sequential(Model):
+    """A model that applies its layers in order: ``Sequential([Dense(64, activation="relu"),
+    Dense(10)])``, or ``Sequential()`` and ``.add(layer)``.
+
+    When the first layer has ``input_shape=`` (without the batch axis, as in Keras), the model
+    is built right away, so ``summary()`` shows every shape before training.
+
+    >>> model = mg.Sequential([mg.nn.Dense(8, activation="relu", input_shape=(4,)),
+    ...                        mg.nn.Dense(2)])
+    >>> model(mg.ones(3, 4)).shape
+    (3, 2)
+    """
+
+    def __init__(self, layers=None, name=None):
+        super().__init__()
+        self.name = name or _auto_name("Sequential")
+        self.input_shape = None
+        for layer in layers or ():
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (any Module); returns the model."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential.add expects a layer (a Module), got "
+                            f"{type(layer).__name__}")
+        index = len(self._modules)
+        setattr(self, str(index), layer)
+        if index == 0 and getattr(layer, "input_shape", None) is not None:
+            self.input_shape = tuple(layer.input_shape)
+        if self.input_shape is not None:
+            build_under_no_grad(self, self.input_shape)
+        return self
+
+    @property
+    def layers(self):
+        """The layers, in order."""
+        return list(self._modules.values())
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def forward(self, x):
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+    @property
+    def output_shape(self):
+        """(None, ...) shape of the last layer's output, once built."""
+        layers = self.layers
+        return getattr(layers[-1], "output_shape", None) if layers else None
+
+    @property
+    def built(self):
+        """True once every layer has weights."""
+        return all(getattr(layer, "built", True) for layer in self.layers)
+
+    def get_config(self):
+        """The architecture: the layers' class names and configs (JSON-serializable)."""
+        return {"name": self.name,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
+
