@@ -1,0 +1,36 @@
+"""Sequential: building from input_shape, summary, indexing."""
+
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+
+def mnist_mlp():
+    return mg.Sequential([nn.Dense(512, activation="relu", input_shape=(784,)),
+                          nn.Dense(512, activation="relu"),
+                          nn.Dense(10, activation="softmax")])
+
+
+def test_input_shape_builds_the_model_at_once():
+    model = mnist_mlp()
+    assert model.built and model.output_shape == (None, 10)
+    assert model.count_params() == 784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10
+
+
+def test_summary_lists_layers_shapes_and_counts():
+    text = mnist_mlp().summary(print_fn=None)
+    assert "(None, 512)" in text and "401,920" in text and "Total params: 669,706" in text
+
+
+def test_add_and_indexing():
+    model = mg.Sequential()
+    model.add(nn.Dense(4, input_shape=(3,))).add(nn.ReLU())
+    assert len(model) == 2 and isinstance(model[1], nn.ReLU)
+    assert model(mg.ones(2, 3)).shape == (2, 4)
+    assert mg.nn.Sequential is mg.Sequential
+
+
+def test_add_rejects_non_layers():
+    with pytest.raises(TypeError, match="expects a layer"):
+        mg.Sequential([lambda x: x])
