@@ -54,19 +54,26 @@ def median_time(step, warmup=5, repeats=30, synchronize=None):
 
 @dataclass
 class Result:
-    """One benchmark's figures: the median seconds per step of each library and the target."""
+    """One benchmark's figures: each library's measurement (seconds per step, or bytes with
+    ``unit="bytes"``) and the target ratio minigrad / PyTorch."""
 
     name: str
-    minigrad_s: float
-    torch_s: float
+    minigrad: float
+    torch: float
     target_ratio: float
+    unit: str = "seconds"
 
     @property
     def ratio(self):
-        return self.minigrad_s / self.torch_s
+        return self.minigrad / self.torch
+
+    def _show(self, value):
+        if self.unit == "bytes":
+            return f"{value / 1e6:9.1f} MB"
+        return f"{value * 1e3:9.3f} ms"
 
     def line(self):
         verdict = "ok" if self.ratio <= self.target_ratio else "ABOVE TARGET"
-        return (f"{self.name:<42} minigrad {self.minigrad_s * 1e3:9.3f} ms   "
-                f"torch {self.torch_s * 1e3:9.3f} ms   ratio {self.ratio:5.2f}   "
+        return (f"{self.name:<46} minigrad {self._show(self.minigrad)}   "
+                f"torch {self._show(self.torch)}   ratio {self.ratio:5.2f}   "
                 f"(target <= {self.target_ratio:g}: {verdict})")
