@@ -19,6 +19,8 @@ from . import functional
 from .functional import *  # noqa: F401,F403  (mg.exp, mg.matmul, ... as in NumPy/PyTorch)
 from . import autograd, cuda, nn, testing, train
 from .train import Model, Sequential
+from . import io
+from .io import load_model
 
 __version__ = "0.1.0"
 
@@ -27,5 +29,5 @@ __all__ = [
     "eye", "rand", "randn", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
     "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
-    "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential",
+    "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential", "io", "load_model",
 ] + functional.__all__

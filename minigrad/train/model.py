@@ -1,14 +1,276 @@
-"""``Model``: a :class:`~minigrad.nn.Module` with the Keras training API."""
+"""``Model``: a :class:`~minigrad.nn.Module` with the Keras training API — ``compile``,
+``fit``, ``evaluate``, ``predict``, ``save`` — on top of the PyTorch-style module."""
 
+import time
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..backends import get_backend
 from ..nn.module import Module
+from . import callbacks as callbacks_module
+from . import data
+from .history import History
+from .progress import Progress, resolve_verbose
 
 
 class Model(Module):
     """A module that can be compiled and fitted, as a Keras model.
 
     Subclass it like a :class:`~minigrad.nn.Module` (define ``forward``), or use
-    :class:`Sequential`.
+    :class:`Sequential`. Then::
+
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        history = model.fit(x_train, y_train, batch_size=128, epochs=5,
+                            validation_split=0.1)
+        loss, accuracy = model.evaluate(x_test, y_test)
+        probabilities = model.predict(x_test)
     """
+
+    #: Set to True by a callback (EarlyStopping, TerminateOnNaN) to end ``fit`` after the
+    #: current batch or epoch.
+    stop_training = False
+
+    # --- compile ----------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer (a name such as ``"adam"`` or an optimizer object), the loss (a
+        name such as ``"sparse_categorical_crossentropy"``, a loss object or a function
+        ``loss(y_true, y_pred)``) and the metrics (names such as ``"accuracy"`` or metric
+        objects) that ``fit`` and ``evaluate`` use. Returns the model."""
+        from ..nn import losses as losses_module
+        from . import metrics as metrics_module
+
+        if loss is None:
+            raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
+        self.loss = losses_module.get(loss)
+        self.optimizer = optimizer
+        self._optimizer_ready = False
+        self._metric_specs = list(metrics or [])
+        self._metrics_module = metrics_module
+        self._loss_identifier = loss
+        self._compile_config = _compile_config(optimizer, loss, self._metric_specs)
+        self.compiled = True
+        return self
+
+    def _require_compiled(self, method):
+        if not getattr(self, "compiled", False):
+            raise RuntimeError(f"{method}() needs a compiled model: call model.compile(optimizer, "
+                               "loss, metrics) first")
+
+    def _prepare(self, first_x):
+        """Build lazy layers with a first batch, then make the optimizer from the parameters."""
+        if not getattr(self, "built", True) or not any(True for _ in self.parameters()):
+            with no_grad():
+                was_training = self.training
+                self.eval()
+                self(first_x)
+                self.train(was_training)
+        self._prepare_optimizer()
+
+    def _prepare_optimizer(self):
+        """Turn the compiled optimizer spec (a name, or an optimizer made without parameters)
+        into an optimizer of this model's parameters."""
+        if not self._optimizer_ready:
+            from .. import optim
+
+            self.optimizer = optim.get(self.optimizer, params=list(self.parameters()))
+            self._optimizer_ready = True
+
+    def _make_metrics(self, output_shape):
+        made = []
+        for spec in self._metric_specs:
+            made.append(self._metrics_module.get(spec, loss=self._loss_identifier,
+                                                 output_shape=output_shape))
+        return made
+
+    # --- the steps --------------------------------------------------------------------------
+    def _backend_and_dtype(self):
+        backend = self._device or get_backend("cpu")
+        float_dtype = next((p.dtype for p in self.parameters()), dtypes.default_float)
+        return backend, float_dtype
+
+    def _loss_value(self, y, y_pred, sample_weight):
+        value = self.loss(y, y_pred, sample_weight=sample_weight)
+        penalty = self.regularization_loss()
+        return value + penalty if isinstance(penalty, Tensor) else value
+
+    def train_step(self, x, y, sample_weight=None):
+        """One optimization step on a batch of tensors; returns (loss tensor, predictions)."""
+        y_pred = self(x)
+        loss = self._loss_value(y, y_pred, sample_weight)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return loss, y_pred
+
+    # --- fit / evaluate / predict -----------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, seed=None):
+        """Train for ``epochs`` epochs on ``x`` and ``y`` (NumPy arrays or tensors, cut into
+        batches of ``batch_size``, default 32), or on an iterable of ``(x, y)`` batches such as
+        a DataLoader (then ``y`` is None). Returns a
+        :class:`~minigrad.train.history.History`.
+
+        validation_data: ``(x_val, y_val)`` evaluated after each epoch; validation_split: the
+        fraction of the arrays (taken from the end, before shuffling) to hold out instead.
+        shuffle: a new order each epoch (seeded by ``seed``). class_weight: ``{class: weight}``
+        turned into per-sample weights. verbose: 0 silent, 1 progress bar, 2 a line per epoch.
+        """
+        self._require_compiled("fit")
+        verbose = resolve_verbose(verbose)
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("give class_weight or sample_weight, not both")
+            if y is None:
+                raise ValueError("class_weight needs array targets y")
+            sample_weight = data.class_weights_to_sample_weights(y, class_weight)
+        if validation_split and validation_data is None:
+            (x, y, sample_weight), validation = data.split_validation(x, y, sample_weight,
+                                                                      validation_split)
+            validation_data = validation
+        rng = np.random.default_rng(seed)
+        train_batches = data.batches(x, y, sample_weight, batch_size or 32, shuffle, rng)
+        backend, float_dtype = self._backend_and_dtype()
+
+        history = History()
+        callback_list = callbacks_module.CallbackList(callbacks, self)
+        self.stop_training = False
+        callback_list.call("on_train_begin", {})
+        for epoch in range(initial_epoch, epochs):
+            callback_list.call("on_epoch_begin", epoch, {})
+            logs = self._train_epoch(train_batches, epoch, epochs, verbose, callback_list,
+                                     backend, float_dtype)
+            if validation_data is not None and not self.stop_training:
+                x_val, y_val, w_val = _validation_arrays(validation_data)
+                val = self.evaluate(x_val, y_val, batch_size=batch_size or 32, verbose=0,
+                                    sample_weight=w_val, return_dict=True)
+                logs.update({f"val_{name}": value for name, value in val.items()})
+                if verbose == 1:
+                    print("  ".join(f"val_{n}: {v:.4f}" for n, v in val.items()), flush=True)
+            callback_list.call("on_epoch_end", epoch, logs)
+            history.append(epoch, logs)
+            if self.stop_training:
+                break
+        callback_list.call("on_train_end", {})
+        self.history = history
+        return history
+
+    def _train_epoch(self, train_batches, epoch, epochs, verbose, callback_list, backend,
+                     float_dtype):
+        self.train()
+        loss_mean = self._metrics_module.Mean(name="loss")
+        metrics = None
+        progress = Progress(verbose, len(train_batches), f"Epoch {epoch + 1}/{epochs}")
+        start = time.perf_counter()
+        logs = {}
+        for step, (xb, yb, wb) in enumerate(train_batches):
+            callback_list.call("on_train_batch_begin", step, {})
+            xb, yb, wb = (data.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+            if not self._optimizer_ready:
+                self._prepare(xb)
+            loss, y_pred = self.train_step(xb, yb, wb)
+            if metrics is None:
+                metrics = self._make_metrics(tuple(y_pred.shape))
+            batch_size = len(xb)
+            loss_mean.update_state(loss.item(), sample_weight=batch_size)
+            with no_grad():
+                for metric in metrics:
+                    metric.update_state(yb, y_pred.detach(), sample_weight=wb)
+            logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+            progress.update(logs)
+            callback_list.call("on_train_batch_end", step, dict(logs, loss=loss.item()))
+            if self.stop_training:
+                break
+        progress.close(logs, time.perf_counter() - start)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False):
+        """The loss and metrics over ``x`` and ``y`` (exact over all samples, not an average of
+        batch values), in evaluation mode without gradients. Returns the loss alone if there
+        are no metrics, else ``[loss, metric, ...]``, or a dict with ``return_dict=True``."""
+        self._require_compiled("evaluate")
+        verbose = resolve_verbose(verbose)
+        eval_batches = data.batches(x, y, sample_weight, batch_size or 32, False)
+        backend, float_dtype = self._backend_and_dtype()
+        loss_mean = self._metrics_module.Mean(name="loss")
+        metrics = None
+        progress = Progress(verbose, len(eval_batches), "Evaluate")
+        start = time.perf_counter()
+        was_training = self.training
+        self.eval()
+        logs = {}
+        try:
+            with no_grad():
+                for xb, yb, wb in eval_batches:
+                    xb, yb, wb = (data.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+                    y_pred = self(xb)
+                    loss = self._loss_value(yb, y_pred, wb)
+                    if metrics is None:
+                        metrics = self._make_metrics(tuple(y_pred.shape))
+                    loss_mean.update_state(loss.item(), sample_weight=len(xb))
+                    for metric in metrics:
+                        metric.update_state(yb, y_pred, sample_weight=wb)
+                    logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+                    progress.update(logs)
+        finally:
+            self.train(was_training)
+        progress.close(logs, time.perf_counter() - start)
+        if not logs:
+            raise ValueError("evaluate() got no samples")
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """The model's outputs for ``x`` (an array, a tensor or an iterable of batches), batch by
+        batch in evaluation mode without gradients, as one NumPy array on the host."""
+        verbose = resolve_verbose(verbose)
+        predict_batches = data.batches(x, None, None, batch_size or 32, False)
+        backend, float_dtype = self._backend_and_dtype()
+        progress = Progress(verbose, len(predict_batches), "Predict")
+        start = time.perf_counter()
+        was_training = self.training
+        self.eval()
+        outputs = []
+        try:
+            with no_grad():
+                for xb, _, _ in predict_batches:
+                    outputs.append(self(data.to_tensor(xb, backend, float_dtype)).numpy())
+                    progress.update({})
+        finally:
+            self.train(was_training)
+        progress.close({}, time.perf_counter() - start)
+        if not outputs:
+            raise ValueError("predict() got no samples")
+        return np.concatenate(outputs)
+
+    # --- saving -----------------------------------------------------------------------------
+    def save(self, path, include_optimizer=True):
+        """Save architecture, weights and optimizer state to one file, atomically; load it with
+        :func:`minigrad.io.load_model`."""
+        from ..io import save_model
+
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path):
+        """Save only the weights (a safetensors file), atomically."""
+        from ..io import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path):
+        """Load weights saved by :meth:`save_weights` (or :meth:`save`) into this model, which
+        must have the same layers; returns the model."""
+        from ..io import load_weights
+
+        load_weights(self, path)
+        return self
 
     def summary(self, print_fn=print):
         """Print a table of the layers, their output shapes and parameter counts (as Keras's
@@ -24,7 +286,8 @@ class Model(Module):
         widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
         rule = "-" * sum(widths)
         lines = [f'Model: "{getattr(self, "name", type(self).__name__)}"', rule,
-                 "".join(cell.ljust(width) for cell, width in zip(rows[0], widths)), "=" * len(rule)]
+                 "".join(cell.ljust(width) for cell, width in zip(rows[0], widths)),
+                 "=" * len(rule)]
         for row in rows[1:]:
             lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)))
         total = self.count_params()
@@ -35,3 +298,28 @@ class Model(Module):
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def _compile_config(optimizer, loss, metrics):
+    """compile()'s arguments as JSON, so that load_model can compile again; None when one of
+    them is an object or function that has no name."""
+    def describe(value):
+        if isinstance(value, str):
+            return value
+        get_config = getattr(value, "get_config", None)
+        if get_config is None:
+            return None
+        return {"class_name": type(value).__name__, "config": get_config()}
+
+    described = {"optimizer": describe(optimizer), "loss": describe(loss),
+                 "metrics": [describe(m) for m in metrics]}
+    if described["optimizer"] is None or described["loss"] is None or \
+            any(m is None for m in described["metrics"]):
+        return None
+    return described
+
+
+def _validation_arrays(validation_data):
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+        return tuple(validation_data) + (None,) * (3 - len(validation_data))
+    raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")

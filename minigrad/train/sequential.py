@@ -21,6 +21,9 @@ class Sequential(Model):
         super().__init__()
         self.name = name or _auto_name("Sequential")
         self.input_shape = None
+        #: The per-sample input shape the model was first called with (what load_model
+        #: rebuilds it from).
+        self.build_input_shape = None
         for layer in layers or ():
             self.add(layer)
 
@@ -52,6 +55,8 @@ class Sequential(Model):
         return iter(self.layers)
 
     def forward(self, x):
+        if self.build_input_shape is None:
+            self.build_input_shape = tuple(x.shape[1:])
         for layer in self._modules.values():
             x = layer(x)
         return x

@@ -1,0 +1,136 @@
+"""Feeding ``fit``/``evaluate``/``predict``: NumPy arrays (or tensors) cut into batches, or any
+iterable of batches such as a DataLoader."""
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.tensor import Tensor
+
+
+def _as_numpy(value, what):
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        return value.numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got an array of dtype {array.dtype}")
+    return array
+
+
+class ArrayBatches:
+    """Batches of (x, y, sample_weight) from arrays with the same first dimension.
+
+    ``shuffle`` draws a new order every epoch from ``rng``; the last batch may be smaller.
+    """
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None):
+        self.x = _as_numpy(x, "x")
+        self.y = _as_numpy(y, "y")
+        self.sample_weight = _as_numpy(sample_weight, "sample_weight")
+        if self.x is None or self.x.ndim == 0:
+            raise ValueError("x must be an array with a batch axis")
+        count = len(self.x)
+        for name, array in (("y", self.y), ("sample_weight", self.sample_weight)):
+            if array is not None and len(array) != count:
+                raise ValueError(f"x has {count} samples but {name} has {len(array)}; they "
+                                 "must have the same first dimension")
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.rng = rng or np.random.default_rng()
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        count = len(self.x)
+        order = self.rng.permutation(count) if self.shuffle else None
+        for start in range(0, count, self.batch_size):
+            index = order[start:start + self.batch_size] if order is not None \
+                else slice(start, start + self.batch_size)
+            yield tuple(None if a is None else a[index]
+                        for a in (self.x, self.y, self.sample_weight))
+
+
+class IterableBatches:
+    """Batches from an iterable (e.g. a DataLoader) yielding ``x``, ``(x, y)`` or
+    ``(x, y, sample_weight)``; re-iterated every epoch."""
+
+    def __init__(self, iterable):
+        self.iterable = iterable
+
+    def __len__(self):
+        try:
+            return len(self.iterable)
+        except TypeError:
+            return None
+
+    def __iter__(self):
+        for batch in self.iterable:
+            if not isinstance(batch, (tuple, list)):
+                batch = (batch,)
+            if not 1 <= len(batch) <= 3:
+                raise ValueError(f"a batch must be x, (x, y) or (x, y, sample_weight); got "
+                                 f"{len(batch)} items")
+            yield tuple(batch) + (None,) * (3 - len(batch))
+
+
+def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None):
+    """``ArrayBatches`` for arrays, ``IterableBatches`` for anything else iterable."""
+    if isinstance(x, (np.ndarray, Tensor, list)) or np.isscalar(x):
+        return ArrayBatches(x, y, sample_weight, batch_size, shuffle, rng)
+    if y is not None:
+        raise ValueError("y must be None when x is an iterable of batches (the batches carry "
+                         "the targets)")
+    return IterableBatches(x)
+
+
+def to_tensor(value, backend, float_dtype):
+    """A batch as a tensor on ``backend``; floating data converted to ``float_dtype`` (so float64
+    NumPy data feeds a float32 model, as in Keras), integers kept (labels, token ids)."""
+    if value is None:
+        return None
+    if isinstance(value, Tensor):
+        if value._backend is not backend:
+            value = value.to(backend.name)
+        if dtypes.is_floating(value.dtype) and value.dtype != float_dtype:
+            value = value.astype(float_dtype)
+        return value
+    array = np.asarray(value)
+    dtype = float_dtype if array.dtype.kind == "f" else None
+    return Tensor._make(backend.asarray(array, dtype=dtype), backend)
+
+
+def split_validation(x, y, sample_weight, fraction):
+    """Keras's ``validation_split``: the last ``fraction`` of the samples, before shuffling."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
+    if not isinstance(x, (np.ndarray, Tensor, list)):
+        raise ValueError("validation_split needs array inputs; with an iterable of batches, "
+                         "pass validation_data")
+    x, y, sample_weight = (_as_numpy(a, "data") for a in (x, y, sample_weight))
+    cut = int(len(x) * (1 - fraction))
+    if cut == 0 or cut == len(x):
+        raise ValueError(f"validation_split={fraction} leaves no samples on one side of "
+                         f"{len(x)}")
+
+    def part(a, s):
+        return None if a is None else a[s]
+
+    train = tuple(part(a, slice(None, cut)) for a in (x, y, sample_weight))
+    validation = tuple(part(a, slice(cut, None)) for a in (x, y, sample_weight))
+    return train, validation
+
+
+def class_weights_to_sample_weights(y, class_weight):
+    """Per-sample weights from a ``{class: weight}`` dict and integer or one-hot labels."""
+    labels = _as_numpy(y, "y")
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype(np.int64)
+    weights = np.ones(len(labels), dtype=np.float64)
+    for cls, weight in class_weight.items():
+        weights[labels == int(cls)] = weight
+    return weights

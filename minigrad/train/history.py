@@ -1,0 +1,53 @@
+"""``History``: what ``fit`` returns — the loss and metrics of every epoch."""
+
+
+class History:
+    """Per-epoch logs of a ``fit`` call.
+
+    Attributes:
+        history: a dict from names ("loss", "accuracy", "val_loss", ...) to lists with one value
+            per epoch, as in Keras.
+        epoch: the epoch numbers (0-based) that ran.
+    """
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+
+    def append(self, epoch, logs):
+        """Record the logs of one finished epoch."""
+        self.epoch.append(epoch)
+        for name, value in logs.items():
+            self.history.setdefault(name, []).append(value)
+
+    def plot(self, metrics=None, ax=None):
+        """Draw the curves of ``metrics`` (default: all) against the epoch, each with its
+        validation curve, with matplotlib (``pip install 'minigrad[plot]'``); returns the axes.
+
+        A figure is made when ``ax`` is None; in a notebook it shows inline.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("History.plot() needs matplotlib: pip install 'minigrad[plot]'") \
+                from None
+        names = metrics or [n for n in self.history if not n.startswith("val_")]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        epochs = [e + 1 for e in self.epoch]
+        for name in names:
+            if name not in self.history:
+                raise KeyError(f"no metric {name!r} in this history; it has "
+                               f"{', '.join(self.history)}")
+            ax.plot(epochs, self.history[name], marker="o", label=name)
+            if f"val_{name}" in self.history:
+                ax.plot(epochs, self.history[f"val_{name}"], marker="o", linestyle="--",
+                        label=f"val_{name}")
+        ax.set_xlabel("epoch")
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        return ax
+
+    def __repr__(self):
+        last = {name: values[-1] for name, values in self.history.items()}
+        return f"<History: {len(self.epoch)} epochs, last {last}>"
