@@ -17,6 +17,7 @@ from .creation import (arange, eye, from_numpy, full, full_like, linspace, ones,
 from .dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
 from . import functional
 from .functional import *  # noqa: F401,F403  (mg.exp, mg.matmul, ... as in NumPy/PyTorch)
+from . import optim
 from . import autograd, cuda, nn, testing, train
 from .train import Model, Sequential
 from . import io
@@ -30,4 +31,5 @@ __all__ = [
     "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential", "io", "load_model",
+    "optim",
 ] + functional.__all__

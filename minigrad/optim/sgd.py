@@ -1,0 +1,78 @@
+"""``SGD``: stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
+
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with PyTorch's update (``torch.optim.SGD``)::
+
+        g = grad + weight_decay * param                  (if weight_decay)
+        buf = g                                          (first step)
+        buf = momentum * buf + (1 - dampening) * g       (later steps, if momentum)
+        g = g + momentum * buf   (nesterov)  or  g = buf (momentum)
+        param = param - lr * g
+
+    Args:
+        params: an iterable of parameters or of parameter-group dicts (see
+            :class:`Optimizer`); may be None and attached later.
+        lr: the learning rate (``learning_rate=`` is the same), a number >= 0 or a schedule.
+        momentum: the momentum factor, >= 0 (0 is plain SGD).
+        dampening: dampening of the momentum, in [0, 1].
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening 0).
+        weight_decay: L2 penalty added to the gradient, >= 0.
+        clipnorm, clipvalue, global_clipnorm: gradient clipping (see :class:`Optimizer`).
+
+    >>> w = mg.nn.Parameter(mg.tensor([1.0, -2.0], dtype="float64"))
+    >>> opt = mg.optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w.numpy()
+    array([ 0.8, -1.6])
+    """
+
+    def __init__(self, params=None, lr=0.001, momentum=0.0, dampening=0.0, nesterov=False,
+                 weight_decay=0.0, *, learning_rate=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        lr = _lr(lr, learning_rate, 0.001, "SGD")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      nesterov=nesterov, weight_decay=weight_decay),
+                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+
+    def _check_options(self, options):
+        super()._check_options(options)
+        if "dampening" in options and not 0.0 <= options["dampening"] <= 1.0:
+            raise ValueError(f"SGD expected dampening in [0, 1], got {options['dampening']!r}")
+        merged = {**getattr(self, "defaults", {}), **options}
+        if merged.get("nesterov") and (merged["momentum"] <= 0 or merged["dampening"] != 0):
+            raise ValueError("SGD with nesterov=True needs momentum > 0 and dampening 0, got "
+                             f"momentum={merged['momentum']}, dampening={merged['dampening']}")
+
+    def _state_keys(self, group):
+        return ["momentum_buffer"] if group["momentum"] != 0 else []
+
+    def _update(self, param, grad, state, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * param.data          # g += wd * w
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = grad.copy()             # b = g
+            else:
+                buf *= momentum                                           # b = mu * b
+                buf += (1.0 - dampening) * grad                           #     + (1 - d) * g
+            if group["nesterov"]:
+                grad = grad + momentum * buf                              # g = g + mu * b
+            else:
+                grad = buf                                                # g = b
+        param.data -= lr * grad                                           # w -= lr * g
+
+
+def _lr(lr, learning_rate, default, name):
+    """``lr=`` or its Keras spelling ``learning_rate=`` (not both)."""
+    if learning_rate is None:
+        return lr
+    if lr != default:
+        raise TypeError(f"{name} got both lr={lr!r} and learning_rate={learning_rate!r}; "
+                        "they are the same option, give one")
+    return learning_rate
