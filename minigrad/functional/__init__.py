@@ -14,6 +14,8 @@ from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .indexing import getitem
 from . import inplace
 from .join import concat, split, stack
+from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
+                     mean_squared_error, sparse_categorical_crossentropy)
 from .matmul import matmul
 from .reductions import all, any, argmax, argmin, max, mean, min, sum, var
 from .shape import (broadcast_to, expand, flatten, pad, permute, reshape, squeeze, swapaxes,
@@ -34,4 +36,7 @@ __all__ = [
     "squeeze", "unsqueeze", "pad", "concat", "stack", "split", "getitem",
     # comparisons and conversions
     "eq", "ne", "lt", "le", "gt", "ge", "astype", "to_device",
+    # losses
+    "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy",
 ]

@@ -5,7 +5,7 @@ Keras names that build their weights from the first input, initializers and regu
 API), so both ``mg.Sequential`` and ``mg.nn.Sequential`` work.
 """
 
-from . import activations, init, regularizers
+from . import activations, init, losses, regularizers
 from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
                           Softmax, Tanh)
 from .module import Layer, Module
@@ -13,7 +13,7 @@ from .parameter import Parameter
 
 __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activation", "ReLU",
            "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Sequential", "init", "regularizers",
-           "activations"]
+           "activations", "losses"]
 
 
 def __getattr__(name):

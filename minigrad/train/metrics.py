@@ -1,0 +1,638 @@
+"""Streaming metrics with Keras's names, for ``compile(metrics=[...])``, ``fit`` and
+``evaluate``.
+
+A metric accumulates counts over the batches of an epoch and gives the value over all the
+samples seen, exactly (not an average of per-batch values, which is wrong for uneven batches and
+for ratios such as precision)::
+
+    accuracy = SparseCategoricalAccuracy()
+    for x, y in batches:
+        accuracy.update_state(y, model(x))
+    print(accuracy.result())      # over the whole epoch
+    accuracy.reset_state()        # before the next one
+
+Labels, predictions and weights may be tensors on any device, NumPy arrays or lists: a metric
+copies them to the host (``.numpy()``) and keeps its counters there, in float64. Sample weights
+follow Keras: one weight per sample, shape ``(N,)`` (or ``(N, 1)``), or a scalar.
+"""
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from ..functional.losses import _match_sample_weight
+
+
+def _host(value):
+    """``value`` as a NumPy array (a tensor or CuPy array is copied from its device)."""
+    if isinstance(value, Tensor):
+        return value.numpy()
+    if hasattr(value, "__cuda_array_interface__") and hasattr(value, "get"):
+        return value.get()
+    return np.asarray(value)
+
+
+def _weights(sample_weight, shape, name):
+    """Per-sample weights broadcast to ``shape`` (float64), or ones."""
+    if sample_weight is None:
+        return np.ones(shape)
+    weight = _match_sample_weight(_host(sample_weight).astype(np.float64), tuple(shape), name)
+    return np.broadcast_to(weight, shape)
+
+
+def _same_rank(y_true, y_pred):
+    """Keras's squeeze_or_expand_to_same_rank: labels (N,) beside predictions (N, 1)."""
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
+        y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1:] == (1,):
+        y_true = y_true[..., 0]
+    return y_true
+
+
+def _check_same_shape(y_true, y_pred, name):
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{name}: y_true must have the shape of y_pred {y_pred.shape} (or that "
+                         f"shape without a last axis of size 1), got {y_true.shape}")
+
+
+class Metric:
+    """Base class of metrics: state updated batch by batch, and a result over all of it.
+
+    Subclasses define :meth:`update_state`, :meth:`result` and :meth:`reset_state`.
+
+    Args:
+        name: the key in logs and History (e.g. ``"accuracy"``; default: the snake-case class
+            name).
+
+    Attributes:
+        name: the metric's name.
+    """
+
+    def __init__(self, name=None):
+        self.name = name or _snake_case(type(self).__name__)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch: labels ``y_true``, predictions ``y_pred``, optional per-sample
+        weights."""
+        raise NotImplementedError
+
+    def result(self):
+        """The metric over everything added since the last reset, a Python float."""
+        raise NotImplementedError
+
+    def reset_state(self):
+        """Forget everything added (call it at the start of each epoch)."""
+        raise NotImplementedError
+
+    def get_config(self):
+        """The constructor arguments, a JSON-serializable dict."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        """A metric built from :meth:`get_config`'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+class Mean(Metric):
+    """The weighted mean of the values given: ``sum(w * v) / sum(w)``.
+
+    ``fit`` keeps the epoch's loss in one: ``update_state(batch_loss, sample_weight=batch_size)``
+    after each batch gives the exact mean over the samples when batches are uneven.
+
+    >>> loss = mg.train.metrics.Mean(name="loss")
+    >>> loss.update_state(1.0, sample_weight=3)
+    >>> loss.update_state(3.0, sample_weight=1)
+    >>> loss.result()
+    1.5
+    """
+
+    def __init__(self, name="mean"):
+        super().__init__(name=name)
+        self.reset_state()
+
+    def update_state(self, values, sample_weight=None):
+        """Add ``values`` (a number, array or tensor; every element counts) with weights that
+        broadcast to them (default 1 each)."""
+        values = _host(values).astype(np.float64)
+        weights = _weights(sample_weight, values.shape, self.name)
+        self.total += float((values * weights).sum())
+        self.count += float(weights.sum())
+
+    def result(self):
+        """The weighted mean, 0.0 before any update (or if the weights sum to 0)."""
+        return self.total / self.count if self.count else 0.0
+
+    def reset_state(self):
+        """Back to no values."""
+        self.total = 0.0
+        self.count = 0.0
+
+
+class MeanMetricWrapper(Mean):
+    """The weighted mean of ``fn(y_true, y_pred, **kwargs)``, a function that returns one value
+    per sample (NumPy array or tensor); ``compile(metrics=[my_function])`` wraps the function
+    in one of these.
+
+    >>> def within_one(y_true, y_pred):
+    ...     return np.abs(np.asarray(y_true) - np.asarray(y_pred)).max(axis=-1) <= 1
+    >>> metric = mg.train.metrics.MeanMetricWrapper(within_one)
+    >>> metric.update_state([[1.0], [5.0]], [[1.5], [3.0]])
+    >>> metric.result()
+    0.5
+    """
+
+    def __init__(self, fn, name=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", None) or "mean_metric")
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add the batch's per-sample values ``fn(y_true, y_pred)``."""
+        with no_grad():
+            values = _host(self.fn(y_true, y_pred, **self.fn_kwargs))
+        super().update_state(values, sample_weight)
+
+    def get_config(self):
+        """``name`` and the extra keyword arguments of ``fn``."""
+        return {"name": self.name, **self.fn_kwargs}
+
+
+# --- accuracies ---------------------------------------------------------------------------------
+
+def _per_sample(matches):
+    """Matches (one per element) as per-sample values: the mean over the last axis."""
+    matches = matches.astype(np.float64)
+    return matches.mean(axis=-1) if matches.ndim >= 2 else matches
+
+
+def _accuracy(y_true, y_pred):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    y_true = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "accuracy")
+    return _per_sample(y_true == y_pred)
+
+
+def _binary_accuracy(y_true, y_pred, threshold=0.5):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    y_true = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "binary_accuracy")
+    return _per_sample(y_true == (y_pred > threshold))
+
+
+def _categorical_accuracy(y_true, y_pred):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    _check_same_shape(y_true, y_pred, "categorical_accuracy")
+    return (np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float64)
+
+
+def _class_labels(y_true, y_pred, name):
+    """Sparse labels of shape y_pred.shape[:-1] (``(N, 1)`` is accepted for ``(N,)``)."""
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1:] == (1,):
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape[:-1]:
+        hint = ("; these look like one-hot labels: use the non-sparse metric"
+                if y_true.shape == y_pred.shape else "")
+        raise ValueError(f"{name}: y_true must hold one class label per sample, of shape "
+                         f"{y_pred.shape[:-1]} for y_pred of shape {y_pred.shape}, got "
+                         f"{y_true.shape}{hint}")
+    return y_true
+
+
+def _sparse_categorical_accuracy(y_true, y_pred):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    labels = _class_labels(y_true, y_pred, "sparse_categorical_accuracy")
+    return (np.argmax(y_pred, axis=-1) == labels).astype(np.float64)
+
+
+def _in_top_k(labels, y_pred, k, name):
+    """True where the label's score is among the ``k`` highest; a tie at the k-th place counts
+    as in (as TensorFlow's in_top_k)."""
+    labels = labels.astype(np.int64)
+    classes = y_pred.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = labels.min() if labels.min() < 0 else labels.max()
+        raise ValueError(f"{name}: class labels must be in [0, {classes}), got label {bad}")
+    score = np.take_along_axis(y_pred, labels[..., None], axis=-1)
+    return ((y_pred > score).sum(axis=-1) < k).astype(np.float64)
+
+
+def _top_k_categorical_accuracy(y_true, y_pred, k=5):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    _check_same_shape(y_true, y_pred, "top_k_categorical_accuracy")
+    return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k, "top_k_categorical_accuracy")
+
+
+def _sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    name = "sparse_top_k_categorical_accuracy"
+    return _in_top_k(_class_labels(y_true, y_pred, name), y_pred, k, name)
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often ``y_pred == y_true`` exactly (for predictions that are already class labels).
+
+    >>> m = mg.train.metrics.Accuracy()
+    >>> m.update_state([1, 2, 3, 4], [0, 2, 3, 4])
+    >>> m.result()
+    0.75
+    """
+
+    def __init__(self, name="accuracy"):
+        super().__init__(_accuracy, name=name)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often ``y_pred > threshold`` equals the 0/1 label ``y_true``.
+
+    Shapes: ``y_pred`` ``(N, 1)`` or ``(N,)`` (or ``(N, D)``, D labels per sample), ``y_true``
+    the same or ``(N,)``. For logits (a model without a sigmoid) use ``threshold=0``.
+
+    >>> m = mg.train.metrics.BinaryAccuracy()
+    >>> m.update_state([1, 0, 1], mg.tensor([[0.9], [0.6], [0.3]]))
+    >>> round(m.result(), 4)
+    0.3333
+    """
+
+    def __init__(self, threshold=0.5, name="binary_accuracy"):
+        super().__init__(_binary_accuracy, name=name, threshold=threshold)
+        self.threshold = threshold
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """How often ``argmax(y_pred)`` equals ``argmax(y_true)`` (one-hot labels), over the last
+    axis. Logits or probabilities: the argmax is the same."""
+
+    def __init__(self, name="categorical_accuracy"):
+        super().__init__(_categorical_accuracy, name=name)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """How often ``argmax(y_pred)`` equals the integer label: ``y_true`` ``(N,)`` (or
+    ``(N, 1)``) beside ``y_pred`` ``(N, C)``.
+
+    >>> m = mg.train.metrics.SparseCategoricalAccuracy()
+    >>> m.update_state([2, 0], [[0.1, 0.2, 0.7], [0.3, 0.6, 0.1]])
+    >>> m.result()
+    0.5
+    """
+
+    def __init__(self, name="sparse_categorical_accuracy"):
+        super().__init__(_sparse_categorical_accuracy, name=name)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label's class is among the ``k`` highest scores of ``y_pred``
+    (``(N, C)``); classes tied with the k-th score count as among them."""
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy"):
+        super().__init__(_top_k_categorical_accuracy, name=name, k=k)
+        self.k = k
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label (``(N,)``) is among the ``k`` highest scores of ``y_pred``
+    (``(N, C)``); classes tied with the k-th score count as among them.
+
+    >>> m = mg.train.metrics.SparseTopKCategoricalAccuracy(k=2)
+    >>> m.update_state([0, 1], [[0.5, 0.3, 0.2], [0.5, 0.2, 0.3]])
+    >>> m.result()
+    0.5
+    """
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
+        super().__init__(_sparse_top_k_categorical_accuracy, name=name, k=k)
+        self.k = k
+
+
+def _squared_error(y_true, y_pred):
+    y_true, y_pred = _host(y_true), _host(y_pred).astype(np.float64)
+    y_true = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "mean_squared_error")
+    return _per_sample((y_pred - y_true) ** 2)
+
+
+def _absolute_error(y_true, y_pred):
+    y_true, y_pred = _host(y_true), _host(y_pred).astype(np.float64)
+    y_true = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, "mean_absolute_error")
+    return _per_sample(np.abs(y_pred - y_true))
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """The mean of ``(y_pred - y_true) ** 2`` over all samples (``metrics=["mse"]``)."""
+
+    def __init__(self, name="mean_squared_error"):
+        super().__init__(_squared_error, name=name)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """The mean of ``abs(y_pred - y_true)`` over all samples (``metrics=["mae"]``).
+
+    >>> m = mg.train.metrics.MeanAbsoluteError()
+    >>> m.update_state([1.0, 2.0], mg.tensor([[1.5], [4.0]]))
+    >>> m.result()
+    1.25
+    """
+
+    def __init__(self, name="mean_absolute_error"):
+        super().__init__(_absolute_error, name=name)
+
+
+# --- counts of a binary decision: precision, recall, F1 ----------------------------------------
+
+def _binary_inputs(y_true, y_pred, sample_weight, name):
+    """Flat labels (bool), probabilities and weights, checked as Keras checks them."""
+    y_true, y_pred = _host(y_true), _host(y_pred)
+    y_true = _same_rank(y_true, y_pred)
+    _check_same_shape(y_true, y_pred, name)
+    weights = _weights(sample_weight, y_pred.shape, name)
+    if y_pred.size and (np.nanmin(y_pred) < 0 or np.nanmax(y_pred) > 1):
+        raise ValueError(f"{name}: y_pred must hold probabilities in [0, 1], got values from "
+                         f"{np.nanmin(y_pred):.4g} to {np.nanmax(y_pred):.4g}; apply a sigmoid to "
+                         "logits first")
+    return y_true.reshape(-1) != 0, y_pred.reshape(-1).astype(np.float64), weights.reshape(-1)
+
+
+class _ConfusionCounts(Metric):
+    """Weighted true/false positives and false negatives at one threshold."""
+
+    def __init__(self, threshold=0.5, name=None):
+        super().__init__(name=name)
+        self.threshold = threshold
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch: 0/1 labels, probabilities (positive where ``> threshold``), weights."""
+        positive, y_pred, weights = _binary_inputs(y_true, y_pred, sample_weight, self.name)
+        predicted = y_pred > self.threshold
+        self.true_positives += float(weights[positive & predicted].sum())
+        self.false_positives += float(weights[~positive & predicted].sum())
+        self.false_negatives += float(weights[positive & ~predicted].sum())
+
+    def reset_state(self):
+        """Counts back to 0."""
+        self.true_positives = self.false_positives = self.false_negatives = 0.0
+
+    def get_config(self):
+        """``threshold`` and ``name``."""
+        return {"threshold": self.threshold, "name": self.name}
+
+
+def _ratio(numerator, denominator):
+    return numerator / denominator if denominator else 0.0
+
+
+class Precision(_ConfusionCounts):
+    """``TP / (TP + FP)``: of the samples predicted positive (probability ``> threshold``), the
+    fraction that are; 0.0 when none is predicted positive. Binary (every element of ``y_pred``
+    is one decision); ``y_pred`` must hold probabilities in [0, 1].
+
+    >>> m = mg.train.metrics.Precision()
+    >>> m.update_state([1, 0, 1, 1], [0.9, 0.8, 0.2, 0.7])
+    >>> round(m.result(), 4)
+    0.6667
+    """
+
+    def __init__(self, threshold=0.5, name="precision"):
+        super().__init__(threshold=threshold, name=name)
+
+    def result(self):
+        """``TP / (TP + FP)`` over everything added."""
+        return _ratio(self.true_positives, self.true_positives + self.false_positives)
+
+
+class Recall(_ConfusionCounts):
+    """``TP / (TP + FN)``: of the positive samples, the fraction predicted positive
+    (probability ``> threshold``); 0.0 when there is no positive sample. Binary, as
+    :class:`Precision`."""
+
+    def __init__(self, threshold=0.5, name="recall"):
+        super().__init__(threshold=threshold, name=name)
+
+    def result(self):
+        """``TP / (TP + FN)`` over everything added."""
+        return _ratio(self.true_positives, self.true_positives + self.false_negatives)
+
+
+class F1Score(_ConfusionCounts):
+    """The harmonic mean of precision and recall, ``2 TP / (2 TP + FP + FN)``, for a binary
+    decision at ``threshold``; 0.0 when there are neither positives nor positive predictions.
+    (Keras's ``F1Score`` is multi-class with an ``average`` argument; this one is binary.)"""
+
+    def __init__(self, threshold=0.5, name="f1_score"):
+        super().__init__(threshold=threshold, name=name)
+
+    def result(self):
+        """``2 TP / (2 TP + FP + FN)`` over everything added."""
+        tp = self.true_positives
+        return _ratio(2 * tp, 2 * tp + self.false_positives + self.false_negatives)
+
+
+class AUC(Metric):
+    """Area under the ROC curve, computed as Keras does: the true- and false-positive rates at
+    ``num_thresholds`` thresholds (``-1e-7``, ``1/(n-1)``, ..., ``(n-2)/(n-1)``, ``1 + 1e-7``)
+    joined by straight lines (the trapezoidal rule).
+
+    The counters are two weighted histograms of ``num_thresholds + 1`` bins, so memory does not
+    grow with the data. The result equals the exact AUC (the probability that a random positive
+    scores higher than a random negative, ties counting half) when no positive and negative
+    fall between the same two thresholds; otherwise such pairs count half, an error below
+    ``1 / (num_thresholds - 1)``-ish for spread-out scores. 0.0 before there are both a positive
+    and a negative sample. ``y_pred`` must hold probabilities in [0, 1].
+
+    >>> m = mg.train.metrics.AUC()
+    >>> m.update_state([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> m.result()
+    0.75
+    """
+
+    def __init__(self, num_thresholds=200, name="auc"):
+        super().__init__(name=name)
+        if num_thresholds < 2:
+            raise ValueError(f"AUC needs num_thresholds >= 2, got {num_thresholds}")
+        self.num_thresholds = num_thresholds
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.thresholds = np.array([-1e-7] + inner + [1 + 1e-7])
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch: 0/1 labels, probabilities, optional per-sample weights."""
+        positive, y_pred, weights = _binary_inputs(y_true, y_pred, sample_weight, self.name)
+        # bin b holds the predictions above exactly the first b thresholds
+        bins = np.searchsorted(self.thresholds, y_pred, side="left")
+        size = self.num_thresholds + 1
+        self.positives += np.bincount(bins[positive], weights[positive], minlength=size)
+        self.negatives += np.bincount(bins[~positive], weights[~positive], minlength=size)
+
+    def result(self):
+        """The area under the interpolated ROC curve over everything added."""
+        # predictions > threshold i: those in bins i+1, i+2, ...
+        tp = np.cumsum(self.positives[::-1])[::-1][1:]
+        fp = np.cumsum(self.negatives[::-1])[::-1][1:]
+        total_positives, total_negatives = self.positives.sum(), self.negatives.sum()
+        if not total_positives or not total_negatives:
+            return 0.0
+        tpr, fpr = tp / total_positives, fp / total_negatives
+        return float(np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2))
+
+    def reset_state(self):
+        """Histograms back to 0."""
+        self.positives = np.zeros(self.num_thresholds + 1)
+        self.negatives = np.zeros(self.num_thresholds + 1)
+
+    def get_config(self):
+        """``num_thresholds`` and ``name``."""
+        return {"num_thresholds": self.num_thresholds, "name": self.name}
+
+
+# --- names ------------------------------------------------------------------------------------
+
+_CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+            TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
+            MeanAbsoluteError, Precision, Recall, F1Score, AUC]
+# Compared in lower case without underscores, so "top_k_categorical_accuracy" and
+# "TopKCategoricalAccuracy" are one name.
+_BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
+_LOSS_METRICS = ("binarycrossentropy", "categoricalcrossentropy",
+                 "sparsecategoricalcrossentropy")
+
+
+def get(identifier, loss=None, output_shape=None):
+    """The metric object for what ``compile(metrics=[...])`` was given.
+
+    - ``"accuracy"`` or ``"acc"``: the accuracy that fits the loss and the output, as Keras
+      picks it: :class:`BinaryAccuracy` for ``binary_crossentropy`` or a single output unit
+      (threshold 0 when the loss is ``BinaryCrossentropy(from_logits=True)``),
+      :class:`SparseCategoricalAccuracy` for ``sparse_categorical_crossentropy``,
+      :class:`CategoricalAccuracy` for ``categorical_crossentropy`` or any other loss with
+      several output units. If neither ``loss`` nor ``output_shape`` decides, the choice is made
+      from the shapes of the first batch (Keras 3's rule). The metric is named as given, so the
+      History key is ``"accuracy"`` (or ``"acc"``).
+    - another name: ``"binary_accuracy"``, ``"categorical_accuracy"``,
+      ``"sparse_categorical_accuracy"``, ``"top_k_categorical_accuracy"``,
+      ``"sparse_top_k_categorical_accuracy"``, ``"precision"``, ``"recall"``, ``"f1_score"``,
+      ``"auc"``, ``"mse"``, ``"mae"``, ``"mean_squared_error"``, ``"mean_absolute_error"``, the
+      cross-entropy loss names (the mean loss), or a class name such as ``"AUC"``. A snake-case
+      name becomes the metric's name (``"mae"`` is logged as ``"mae"``).
+    - a :class:`Metric` (returned as it is: reset it between epochs) or a Metric class;
+    - a function ``fn(y_true, y_pred)`` returning per-sample values (a
+      :class:`MeanMetricWrapper`); a dict ``{"class_name": ..., "config": {...}}``; None.
+
+    Args:
+        loss: what ``compile`` was given as the loss (a name, a loss object or function).
+        output_shape: the shape of the model's output, batch axis included, e.g.
+            ``(None, 10)`` or ``(32, 1)``.
+
+    >>> mg.train.metrics.get("accuracy", loss="sparse_categorical_crossentropy")
+    SparseCategoricalAccuracy(name='accuracy')
+    >>> mg.train.metrics.get("acc", output_shape=(None, 1))
+    BinaryAccuracy(name='acc', threshold=0.5)
+    """
+    if identifier is None or isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier.lower() in ("accuracy", "acc"):
+            return _resolve_accuracy(identifier, loss, output_shape)
+        key = identifier.lower().replace("_", "")
+        # "mae" is logged as "mae"; "MeanAbsoluteError" under the class's own name.
+        name = identifier if identifier == identifier.lower() else None
+        if key in _LOSS_METRICS:
+            from ..nn import losses
+
+            loss = losses.get(identifier)  # its call() gives the per-sample losses
+            return MeanMetricWrapper(loss.call, name=name or _snake_case(identifier))
+        cls = _BY_NAME.get(key)
+        if cls is None:
+            known = ", ".join(["accuracy", "acc", "mse", "mae"] +
+                              [_snake_case(c.__name__) for c in _CLASSES if c is not Mean])
+            raise ValueError(f"unknown metric {identifier!r}; choose from {known} (or their "
+                             "class names), or pass a Metric object or a function "
+                             "fn(y_true, y_pred)")
+        return cls(name=name) if name else cls()
+    if isinstance(identifier, dict):
+        if "class_name" not in identifier:
+            raise ValueError(f"a metric config must have a 'class_name', got {identifier!r}")
+        cls = _BY_NAME.get(str(identifier["class_name"]).lower())
+        if cls is None:
+            raise ValueError(f"unknown metric class {identifier['class_name']!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise TypeError(f"a metric must be a name, a Metric object or a function fn(y_true, y_pred), "
+                    f"got {type(identifier).__name__}: {identifier!r}")
+
+
+def _loss_kind(loss):
+    """("binarycrossentropy" | "categoricalcrossentropy" | ..., from_logits) for a loss given to
+    compile, or (None, False) when it is not one of the cross-entropies."""
+    from ..nn import losses
+
+    try:
+        loss = losses.get(loss)
+    except (ValueError, TypeError):
+        return None, False
+    if type(loss) in losses._CLASSES:
+        return type(loss).__name__.lower(), getattr(loss, "from_logits", False)
+    return None, False
+
+
+def _resolve_accuracy(name, loss, output_shape):
+    kind, from_logits = _loss_kind(loss)
+    single_unit = output_shape is not None and (len(output_shape) < 2 or output_shape[-1] == 1)
+    if kind == "binarycrossentropy" or single_unit:
+        logits = kind == "binarycrossentropy" and from_logits  # sigmoid(x) > 0.5 iff x > 0
+        return BinaryAccuracy(threshold=0.0 if logits else 0.5, name=name)
+    if kind == "sparsecategoricalcrossentropy":
+        return SparseCategoricalAccuracy(name=name)
+    if kind == "categoricalcrossentropy" or output_shape is not None:
+        return CategoricalAccuracy(name=name)
+    return _AccuracyByShape(name=name)
+
+
+class _AccuracyByShape(Metric):
+    """``"accuracy"`` whose kind is chosen from the first batch (Keras 3's rule): binary for one
+    output unit, sparse when the labels have fewer axes (or one label per sample), else
+    categorical."""
+
+    def __init__(self, name="accuracy"):
+        super().__init__(name=name)
+        self.chosen = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.chosen is None:
+            true_shape, pred_shape = np.shape(_host(y_true)), np.shape(_host(y_pred))
+            if len(pred_shape) < 2 or pred_shape[-1] == 1:
+                self.chosen = BinaryAccuracy(name=self.name)
+            elif len(true_shape) < len(pred_shape) or true_shape[-1] == 1:
+                self.chosen = SparseCategoricalAccuracy(name=self.name)
+            else:
+                self.chosen = CategoricalAccuracy(name=self.name)
+        self.chosen.update_state(y_true, y_pred, sample_weight)
+
+    def result(self):
+        return self.chosen.result() if self.chosen is not None else 0.0
+
+    def reset_state(self):
+        if self.chosen is not None:
+            self.chosen.reset_state()
+
+
+def _snake_case(name):
+    if name.isupper():
+        return name.lower()  # AUC -> auc
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(name))
+
+
+__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+           "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
+           "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError", "Precision",
+           "Recall", "F1Score", "AUC", "get"]
