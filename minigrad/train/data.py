@@ -79,7 +79,7 @@ class IterableBatches:
 
 def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None):
     """``ArrayBatches`` for arrays, ``IterableBatches`` for anything else iterable."""
-    if isinstance(x, (np.ndarray, Tensor, list)) or np.isscalar(x):
+    if isinstance(x, (np.ndarray, Tensor)) or np.isscalar(x):
         return ArrayBatches(x, y, sample_weight, batch_size, shuffle, rng)
     if y is not None:
         raise ValueError("y must be None when x is an iterable of batches (the batches carry "
@@ -107,7 +107,7 @@ def split_validation(x, y, sample_weight, fraction):
     """Keras's ``validation_split``: the last ``fraction`` of the samples, before shuffling."""
     if not 0 < fraction < 1:
         raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
-    if not isinstance(x, (np.ndarray, Tensor, list)):
+    if not isinstance(x, (np.ndarray, Tensor)):
         raise ValueError("validation_split needs array inputs; with an iterable of batches, "
                          "pass validation_data")
     x, y, sample_weight = (_as_numpy(a, "data") for a in (x, y, sample_weight))

@@ -76,14 +76,21 @@ class Model(Module):
         if not self._optimizer_ready:
             from .. import optim
 
-            self.optimizer = optim.get(self.optimizer, params=list(self.parameters()))
+            spec = self.optimizer
+            already_bound = isinstance(spec, optim.Optimizer) and spec.param_groups
+            self.optimizer = spec if already_bound else optim.get(spec,
+                                                                  params=list(self.parameters()))
             self._optimizer_ready = True
 
     def _make_metrics(self, output_shape):
+        """Fresh metrics for one epoch (or one evaluate): a metric object the user passed is
+        reused, so its counts are reset first."""
         made = []
         for spec in self._metric_specs:
-            made.append(self._metrics_module.get(spec, loss=self._loss_identifier,
-                                                 output_shape=output_shape))
+            metric = self._metrics_module.get(spec, loss=self._loss_identifier,
+                                              output_shape=output_shape)
+            metric.reset_state()
+            made.append(metric)
         return made
 
     # --- the steps --------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""Saving and loading: round trips, atomic writes, and files that must be refused."""
+
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.io import ModelFileError
+
+
+def trained_model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    model = mg.Sequential([nn.Dense(8, activation="relu", input_shape=(6,)),
+                           nn.Dropout(0.1), nn.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, verbose=0)
+    return model, x, y
+
+
+def test_save_and_load_round_trip_predictions_and_training_state(tmp_path):
+    model, x, y = trained_model()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    restored = mg.load_model(path)
+    np.testing.assert_array_equal(restored.predict(x), model.predict(x))
+    assert restored.get_config()["layers"] == model.get_config()["layers"]
+    # The optimizer state came along: one more epoch from both gives the same weights (the
+    # same seed gives both the same dropout masks).
+    mg.manual_seed(5)
+    model.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    mg.manual_seed(5)
+    restored.fit(x, y, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(restored.predict(x), model.predict(x), rtol=1e-6, atol=1e-7)
+
+
+def test_lazy_model_saves_its_build_shape(tmp_path):
+    model = mg.Sequential([nn.Dense(4, activation="tanh"), nn.Dense(2)])
+    x = np.ones((3, 5), dtype=np.float32)
+    expected = model(mg.tensor(x)).numpy()
+    model.save(tmp_path / "lazy.safetensors")
+    np.testing.assert_allclose(mg.load_model(tmp_path / "lazy.safetensors").predict(x), expected)
+
+
+def test_weights_only_round_trip(tmp_path):
+    model, x, _ = trained_model()
+    model.save_weights(tmp_path / "w.safetensors")
+    other, _, _ = trained_model()
+    other[0].kernel.data *= 0
+    other.load_weights(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
+    with pytest.raises(ModelFileError, match="holds only weights"):
+        mg.load_model(tmp_path / "w.safetensors")
+
+
+def test_weights_into_a_different_model_name_the_mismatch(tmp_path):
+    model, _, _ = trained_model()
+    model.save_weights(tmp_path / "w.safetensors")
+    other = mg.Sequential([nn.Dense(5, input_shape=(6,)), nn.Dense(3)])
+    with pytest.raises(ModelFileError, match=r"w.safetensors: the weights do not fit.*missing keys: 1.kernel"):
+        other.load_weights(tmp_path / "w.safetensors")
+
+
+def test_truncated_file_is_refused_with_its_name(tmp_path):
+    model, _, _ = trained_model()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="model.safetensors: truncated"):
+        mg.load_model(path)
+
+
+def test_tampered_weights_fail_the_checksum(tmp_path):
+    model, _, _ = trained_model()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # flip bits inside the last tensor's bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupt.*checksum"):
+        mg.load_model(path)
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path):
+    path = tmp_path / "notes.safetensors"
+    path.write_bytes(b"hello, this is not a model at all")
+    with pytest.raises(ModelFileError, match="notes.safetensors"):
+        mg.load_model(path)
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        mg.load_model(tmp_path / "missing.safetensors")
+
+
+def test_unknown_layer_class_is_refused_not_executed(tmp_path):
+    model, _, _ = trained_model()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    data = path.read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    architecture = json.loads(header["__metadata__"]["architecture"])
+    architecture["config"]["layers"][0]["class_name"] = "os.system"
+    header["__metadata__"]["architecture"] = json.dumps(architecture)
+    new_header = json.dumps(header).encode()
+    new_header += b" " * (-len(new_header) % 8)
+    path.write_bytes(struct.pack("<Q", len(new_header)) + new_header + data[8 + size:])
+    with pytest.raises(ModelFileError, match="unknown layer class 'os.system'"):
+        mg.load_model(path)
+
+
+def test_a_failed_save_leaves_the_previous_file_intact(tmp_path, monkeypatch):
+    model, x, _ = trained_model()
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    model[0].kernel.data *= 2
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp file left
+
+
+def test_custom_model_subclass_points_to_save_weights(tmp_path):
+    class Custom(mg.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = nn.Dense(2)
+
+        def forward(self, x):
+            return self.dense(x)
+
+    model = Custom()
+    model(mg.ones(1, 3))
+    with pytest.raises(TypeError, match="use save_weights"):
+        model.save(tmp_path / "custom.safetensors")
