@@ -39,7 +39,7 @@ class Model(Module):
         """Choose the optimizer (a name such as ``"adam"`` or an optimizer object), the loss (a
         name such as ``"sparse_categorical_crossentropy"``, a loss object or a function
         ``loss(y_true, y_pred)``) and the metrics (names such as ``"accuracy"`` or metric
-        objects) that ``fit`` and ``evaluate`` use. Returns the model."""
+        objects) that ``fit`` and ``evaluate`` use."""
         from ..nn import losses as losses_module
         from . import metrics as metrics_module
 
@@ -53,7 +53,6 @@ class Model(Module):
         self._loss_identifier = loss
         self._compile_config = _compile_config(optimizer, loss, self._metric_specs)
         self.compiled = True
-        return self
 
     def _require_compiled(self, method):
         if not getattr(self, "compiled", False):
