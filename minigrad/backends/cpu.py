@@ -50,6 +50,55 @@ class CPUBackend(Backend):
         else:
             np.add.at(target, key, values)
 
+    # --- convolution and pooling kernels ---
+    # Images are channels-last (N, H, W, C), float32 or float64; ``window``, ``strides`` and
+    # ``dilation`` are (h, w) pairs, ``padding`` is ((top, bottom), (left, right)) and
+    # ``out_hw`` the output's (OH, OW), as minigrad/functional/conv.py computes them.
+    def im2col(self, x, window, strides, dilation, padding, out_hw):
+        """The (N*OH*OW, kh*kw*C) matrix of the windows of ``x``, one row per output pixel in
+        the kernel's (i, j, c) order; cells in the padding are 0."""
+        from .cpu_kernels.conv import im2col
+
+        x = np.ascontiguousarray(x)
+        cols = np.empty((x.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * x.shape[3]),
+                        dtype=x.dtype)
+        return im2col(x, *window, *strides, *dilation, padding[0][0], padding[1][0], *out_hw,
+                      cols)
+
+    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
+        """The adjoint of :meth:`im2col`: each value of ``cols`` added back to the pixel of an
+        (N, H, W, C) array of ``x_shape`` it was read from."""
+        from .cpu_kernels.conv import col2im
+
+        x = np.zeros(x_shape, dtype=cols.dtype)
+        return col2im(np.ascontiguousarray(cols), *window, *strides, *dilation, padding[0][0],
+                      padding[1][0], *out_hw, x)
+
+    def max_pool2d(self, x, window, strides, padding, out_hw):
+        """The window maxima (N, OH, OW, C) of ``x`` and the position ``i*pool_w + j`` of each
+        winner in its window (int32); ties go to the first, NaN wins (as in PyTorch)."""
+        from .cpu_kernels.pooling import max_pool2d_forward
+
+        shape = (x.shape[0], *out_hw, x.shape[3])
+        out, argmax = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int32)
+        max_pool2d_forward(np.ascontiguousarray(x), *window, *strides, padding[0][0],
+                           padding[1][0], out, argmax)
+        return out, argmax
+
+    def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
+        """The gradient wrt the input of :meth:`max_pool2d`: each value of ``grad`` added to
+        the cell that won its window."""
+        from .cpu_kernels.pooling import max_pool2d_backward, max_pool2d_backward_tiled
+
+        grad = np.ascontiguousarray(grad)
+        if tuple(strides) == tuple(window) and not any(padding[0]) and not any(padding[1]):
+            return max_pool2d_backward_tiled(grad, argmax, *window,
+                                             np.empty(x_shape, dtype=grad.dtype))
+        grad_x = np.zeros(x_shape, dtype=grad.dtype)
+        return max_pool2d_backward(grad, argmax, window[1], *strides, padding[0][0],
+                                   padding[1][0], grad_x)
+    # --- end of convolution and pooling kernels ---
+
 
 def _row_index(key):
     """The index array if ``key`` picks whole rows along axis 0 by a 1-D integer array, else None."""

@@ -109,3 +109,92 @@ class CUDABackend(Backend):
             import cupyx
 
             cupyx.scatter_add(target, key, values)
+
+    # --- convolution and pooling kernels ---
+    # Written against ``self.xp`` only, one vectorized step per cell of the window (never per
+    # pixel), until CUDA kernels replace them; the arguments are those of the CPU backend's
+    # methods (minigrad/backends/cpu.py). The tests run them with NumPy as ``xp``.
+    def im2col(self, x, window, strides, dilation, padding, out_hw):
+        """The (N*OH*OW, kh*kw*C) matrix of the windows of ``x`` (see the CPU backend)."""
+        xp = self.xp
+        n, _, _, channels = x.shape
+        (kh, kw), (dh, dw), (out_h, out_w) = window, dilation, out_hw
+        padded = self._pad_images(xp, x, padding, 0)
+        cols = xp.empty((n, out_h, out_w, kh, kw, channels), dtype=x.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                cells = self._window_cells(i * dh, j * dw, strides, out_hw)
+                cols[:, :, :, i, j, :] = padded[cells]
+        return cols.reshape(n * out_h * out_w, kh * kw * channels)
+
+    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
+        """The adjoint of :meth:`im2col` (see the CPU backend)."""
+        xp = self.xp
+        n, height, width, channels = x_shape
+        (kh, kw), (dh, dw), ((top, bottom), (left, right)) = window, dilation, padding
+        grad = xp.zeros((n, height + top + bottom, width + left + right, channels),
+                        dtype=cols.dtype)
+        cols = cols.reshape(n, out_hw[0], out_hw[1], kh, kw, channels)
+        for i in range(kh):
+            for j in range(kw):
+                cells = self._window_cells(i * dh, j * dw, strides, out_hw)
+                grad[cells] += cols[:, :, :, i, j, :]
+        return xp.ascontiguousarray(grad[:, top:top + height, left:left + width, :])
+
+    def max_pool2d(self, x, window, strides, padding, out_hw):
+        """The window maxima and the winners' positions ``i*pool_w + j`` (see the CPU
+        backend): ties go to the first cell, NaN wins, padding never wins."""
+        xp = self.xp
+        n, height, width, channels = x.shape
+        (kh, kw), (sh, sw), (out_h, out_w) = window, strides, out_hw
+        top, left = padding[0][0], padding[1][0]
+        padded = self._pad_images(xp, x, padding, -np.inf)
+        out = xp.full((n, out_h, out_w, channels), -np.inf, dtype=x.dtype)
+        argmax = xp.zeros((n, out_h, out_w, channels), dtype=np.int32)
+        seen = np.zeros((out_h, out_w), dtype=bool)  # some earlier cell of the window was inside
+        for i in range(kh):
+            h = np.arange(out_h) * sh - top + i  # the image row of cell i of each window
+            rows = (h >= 0) & (h < height)
+            for j in range(kw):
+                w = np.arange(out_w) * sw - left + j
+                columns = (w >= 0) & (w < width)
+                inside = rows[:, None] & columns[None, :]
+                values = padded[self._window_cells(i, j, strides, out_hw)]
+                first = xp.asarray((inside & ~seen)[None, :, :, None])
+                take = xp.asarray(inside[None, :, :, None]) & (
+                    first | (values > out) | xp.isnan(values))
+                out = xp.where(take, values, out)
+                argmax = xp.where(take, np.int32(i * kw + j), argmax)
+                seen |= inside
+        return out, argmax
+
+    def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
+        """Each value of ``grad`` added to the cell that won its window (see the CPU backend)."""
+        xp = self.xp
+        n, height, width, channels = x_shape
+        (kh, kw), ((top, bottom), (left, right)) = window, padding
+        out_hw = grad.shape[1:3]
+        grad_x = xp.zeros((n, height + top + bottom, width + left + right, channels),
+                          dtype=grad.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                won = argmax == i * kw + j
+                grad_x[self._window_cells(i, j, strides, out_hw)] += xp.where(won, grad, 0)
+        return xp.ascontiguousarray(grad_x[:, top:top + height, left:left + width, :])
+
+    @staticmethod
+    def _pad_images(xp, x, padding, value):
+        """(N, H, W, C) images with ``padding`` ((top, bottom), (left, right)) of ``value``."""
+        if not any(padding[0]) and not any(padding[1]):
+            return x
+        return xp.pad(x, ((0, 0), tuple(padding[0]), tuple(padding[1]), (0, 0)),
+                      constant_values=value)
+
+    @staticmethod
+    def _window_cells(i, j, strides, out_hw):
+        """The index of cell (i, j) (offsets into the padded image) of every window: an
+        (N, OH, OW, C) strided view of the padded images."""
+        (sh, sw), (out_h, out_w) = strides, out_hw
+        return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
+                slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
+    # --- end of convolution and pooling kernels ---

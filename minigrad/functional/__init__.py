@@ -9,6 +9,7 @@ from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, div, mul, neg, pow, sub
 from .comparison import eq, ge, gt, le, lt, ne
 from .conversion import astype, to_device
+from .conv import conv2d
 from .dropout import dropout
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .indexing import getitem
@@ -17,6 +18,8 @@ from .join import concat, split, stack
 from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy)
 from .matmul import matmul
+from .normalization import batch_norm
+from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
 from .reductions import all, any, argmax, argmin, max, mean, min, sum, var
 from .shape import (broadcast_to, expand, flatten, pad, permute, reshape, squeeze, swapaxes,
                     transpose, unsqueeze)
@@ -36,6 +39,8 @@ __all__ = [
     "squeeze", "unsqueeze", "pad", "concat", "stack", "split", "getitem",
     # comparisons and conversions
     "eq", "ne", "lt", "le", "gt", "ge", "astype", "to_device",
+    # convolution, pooling, normalization
+    "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "batch_norm",
     # losses
     "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy",

@@ -8,11 +8,15 @@ API), so both ``mg.Sequential`` and ``mg.nn.Sequential`` work.
 from . import activations, init, losses, regularizers
 from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
                           Softmax, Tanh)
+from .layers.conv import Conv2D
+from .layers.normalization import BatchNormalization
+from .layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
 from .module import Layer, Module
 from .parameter import Parameter
 
 __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activation", "ReLU",
-           "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Sequential", "init", "regularizers",
+           "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Conv2D", "MaxPooling2D", "AveragePooling2D",
+           "GlobalAveragePooling2D", "BatchNormalization", "Sequential", "init", "regularizers",
            "activations", "losses"]
 
 

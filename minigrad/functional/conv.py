@@ -1,0 +1,238 @@
+"""conv2d: 2-D convolution of channels-last images, as im2col and one matrix product.
+
+Layout (Keras's): images are (N, H, W, C) and a kernel is (kh, kw, C, F). im2col turns the
+batch into a matrix with one row per output pixel holding the kh*kw*C values its window sees,
+in the kernel's (i, j, c) order, so that
+
+    out = im2col(x) @ kernel.reshape(kh*kw*C, F)        # (N*OH*OW, F) = (N, OH, OW, F)
+
+with no transposes. The backward is two more matrix products:
+
+    d kernel = im2col(x)^T @ d out                      # each weight met every window once
+    d x      = col2im(d out @ kernel^T)                 # each row's gradient back to its pixels
+
+im2col and col2im are hot loops, so they are backend methods (Numba on the CPU). PyTorch's
+(N, C, H, W) corresponds by ``x.permute(0, 2, 3, 1)`` and its (F, C, kh, kw) weight by
+``weight.permute(2, 3, 1, 0)``.
+
+The window arithmetic (output sizes, Keras's "same" padding) is shared with pooling.py.
+"""
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.function import Function
+from ._operands import cast_constant
+
+# --- window arithmetic ---------------------------------------------------------------------
+
+
+def pair(value, name, op_name, minimum=1):
+    """``value`` (an int or a pair of ints) as a pair of ints ``>= minimum``."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        result = (int(value), int(value))
+    elif (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, bool)
+                  for v in value)):
+        result = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{op_name}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(result) < minimum:
+        raise ValueError(f"{op_name}: {name} must be >= {minimum}, got {value!r}")
+    return result
+
+
+def same_padding(size, window, stride, dilation=1):
+    """Keras's (TensorFlow's) "same" padding of one axis, as (before, after).
+
+    The output has ``ceil(size / stride)`` cells; the padding needed for that is split in two,
+    the odd cell going after (bottom/right).
+    """
+    out = -(-size // stride)
+    span = dilation * (window - 1) + 1
+    total = max((out - 1) * stride + span - size, 0)
+    return total // 2, total - total // 2
+
+
+def output_size(size, window, stride, dilation, pad_before, pad_after):
+    """How many windows fit along one axis: ``(size + pads - span) // stride + 1`` with
+    ``span = dilation * (window - 1) + 1`` (0 or less when even one does not fit)."""
+    span = dilation * (window - 1) + 1
+    return (size + pad_before + pad_after - span) // stride + 1
+
+
+def resolve_padding(padding, in_hw, window, strides, dilation, op_name, allow_int=True):
+    """``padding`` ("valid", "same", an int or a pair (ph, pw)) as
+    ((top, bottom), (left, right))."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            return tuple(same_padding(s, k, st, d)
+                         for s, k, st, d in zip(in_hw, window, strides, dilation))
+    elif allow_int:
+        ph, pw = pair(padding, "padding", op_name, minimum=0)
+        return (ph, ph), (pw, pw)
+    choices = '"valid", "same", an int or a pair (ph, pw)' if allow_int else '"valid" or "same"'
+    raise ValueError(f"{op_name}: padding must be {choices}, got {padding!r}")
+
+
+def window_geometry(op_name, x_shape, window, strides, dilation, padding):
+    """Padding ((top, bottom), (left, right)) and output size (OH, OW) of a sliding window over
+    images of ``x_shape`` (N, H, W, C); a clear error when not a single window fits."""
+    in_hw = x_shape[1:3]
+    pads = resolve_padding(padding, in_hw, window, strides, dilation, op_name)
+    out_hw = tuple(output_size(s, k, st, d, *p)
+                   for s, k, st, d, p in zip(in_hw, window, strides, dilation, pads))
+    if min(out_hw) < 1:
+        span = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation))
+        padded = tuple(s + sum(p) for s, p in zip(in_hw, pads))
+        dilated = " (dilated)" if span != tuple(window) else ""
+        raise ValueError(
+            f"{op_name}: the{dilated} window {span[0]}x{span[1]} is larger than the "
+            f"{'padded ' if padded != tuple(in_hw) else ''}input {padded[0]}x{padded[1]} "
+            f"(input shape {tuple(x_shape)}), so the output would be empty; use a smaller "
+            "kernel or pool, padding=\"same\", or larger images")
+    return pads, out_hw
+
+
+def layout_hint(shape, channels):
+    """A hint for the common mistake of passing channels-first (N, C, H, W) images."""
+    if len(shape) == 4 and shape[1] == channels and shape[3] != channels:
+        return ("; this looks like a channels-first (N, C, H, W) batch, but minigrad images are "
+                "channels-last (N, H, W, C): use x.permute(0, 2, 3, 1)")
+    return ""
+
+
+def check_images(op_name, shape, channels=None):
+    """Raise a ValueError unless ``shape`` is (N, H, W, C) (with C == ``channels`` if given)."""
+    shape = tuple(shape)
+    c = "C" if channels is None else str(channels)
+    if len(shape) != 4:
+        hint = ("; add the batch axis with x[None] (one image) or x.unsqueeze(0)"
+                if len(shape) == 3 else "")
+        raise ValueError(f"{op_name} expected input of shape (N, H, W, {c}), got {shape}{hint}")
+    if channels is not None and shape[3] != channels:
+        raise ValueError(f"{op_name} expected input of shape (N, H, W, {c}), got {shape}"
+                         + layout_hint(shape, channels))
+
+
+def compute_dtype(dtype):
+    """The dtype the hot loops run in: float16 is widened to float32 (BLAS and the kernels
+    have no float16) and the results rounded back."""
+    return dtypes.float32 if dtype == dtypes.float16 else dtype
+
+
+# --- the op --------------------------------------------------------------------------------
+
+
+class Conv2D(Function):
+    """``out = im2col(x) @ kernel (+ bias)``; ``geometry`` is (window, strides, dilation,
+    padding, out_hw) from :func:`window_geometry`."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, bias=None, geometry=None):
+        xp = ctx.xp
+        window, strides, dilation, padding, (out_h, out_w) = geometry
+        n, _, _, channels = x.shape
+        filters = kernel.shape[3]
+        out_dtype = np.result_type(*(a.dtype for a in (x, kernel, bias) if a is not None))
+        work = compute_dtype(out_dtype)
+
+        cols = _im2col(ctx.backend, x.astype(work, copy=False), geometry)
+        w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C, F)
+        out = cols @ w
+        if bias is not None:
+            out += bias.astype(work, copy=False)
+
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(cols if needs and needs[1] else None, w)
+        ctx.geometry, ctx.x_shape, ctx.kernel_shape = geometry, x.shape, kernel.shape
+        ctx.has_bias = bias is not None
+        return out.reshape(n, out_h, out_w, filters).astype(out_dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, w = ctx.saved
+        needs = ctx.needs_input_grad
+        grad = grad.astype(w.dtype, copy=False).reshape(-1, w.shape[1])  # (N*OH*OW, F)
+        grad_x = grad_kernel = grad_bias = None
+        if needs[0]:
+            grad_x = _col2im(ctx.backend, grad @ w.T, ctx.x_shape, ctx.geometry)
+        if needs[1]:
+            grad_kernel = (cols.T @ grad).reshape(ctx.kernel_shape)
+        if ctx.has_bias:
+            if needs[2]:  # the sum over all output pixels, as a BLAS product (4x grad.sum(0))
+                grad_bias = ctx.xp.ones(grad.shape[0], dtype=grad.dtype) @ grad
+            return grad_x, grad_kernel, grad_bias
+        return grad_x, grad_kernel
+
+
+def _is_pointwise(geometry):
+    window, strides, _, padding, _ = geometry
+    return window == (1, 1) and strides == (1, 1) and padding == ((0, 0), (0, 0))
+
+
+def _im2col(backend, x, geometry):
+    if _is_pointwise(geometry):  # a 1x1 convolution is a plain matrix product
+        return x.reshape(-1, x.shape[3])
+    window, strides, dilation, padding, out_hw = geometry
+    return backend.im2col(x, window, strides, dilation, padding, out_hw)
+
+
+def _col2im(backend, cols, x_shape, geometry):
+    if _is_pointwise(geometry):
+        return cols.reshape(x_shape)
+    window, strides, dilation, padding, out_hw = geometry
+    return backend.col2im(cols, x_shape, window, strides, dilation, padding, out_hw)
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
+    """2-D convolution (cross-correlation, as in every deep learning library) of channels-last
+    images.
+
+    Shapes: ``x`` (N, H, W, C), ``kernel`` (kh, kw, C, F), ``bias`` (F,) or None; output
+    (N, OH, OW, F) with ``OH = (H + pad_top + pad_bottom - dilation*(kh - 1) - 1) // stride + 1``
+    (and OW likewise).
+
+    Args:
+        strides: an int or a pair (sh, sw).
+        padding: ``"valid"`` (none), ``"same"`` (Keras's: the output has ``ceil(H / stride)``
+            rows, the odd padding row going at the bottom), an int or a pair (ph, pw) of
+            zero rows/columns added on both sides (PyTorch's ``padding=``).
+        dilation: an int or a pair; the gap between the kernel's taps (Keras's
+            ``dilation_rate``).
+
+    The output has the dtype of ``x`` and ``kernel`` (float16 is computed in float32 and
+    rounded). For PyTorch's (N, C, H, W) input and (F, C, kh, kw) weight, ``conv2d(
+    x.permute(0, 2, 3, 1), weight.permute(2, 3, 1, 0))`` is ``torch.conv2d(x, weight)``
+    permuted.
+
+    >>> x = mg.ones(2, 5, 5, 3)
+    >>> kernel = mg.ones(3, 3, 3, 4)
+    >>> mg.conv2d(x, kernel).shape
+    (2, 3, 3, 4)
+    >>> mg.conv2d(x, kernel, padding="same", strides=2).shape
+    (2, 3, 3, 4)
+    """
+    if not dtypes.is_floating(kernel.dtype):
+        raise TypeError(f"conv2d: kernel must be floating point, got {kernel.dtype.name}")
+    if kernel.ndim != 4:
+        raise ValueError(f"conv2d expected a kernel of shape (kh, kw, in_channels, filters), got "
+                         f"{tuple(kernel.shape)}")
+    kh, kw, channels, filters = kernel.shape
+    check_images("conv2d", x.shape, channels)
+    if bias is not None and tuple(bias.shape) != (filters,):
+        raise ValueError(f"conv2d expected a bias of shape ({filters},) for a kernel of shape "
+                         f"{tuple(kernel.shape)}, got {tuple(bias.shape)}")
+    if not dtypes.is_floating(x.dtype):
+        x = cast_constant(x, kernel.dtype)  # e.g. uint8 pixels: no gradient to keep
+    strides = pair(strides, "strides", "conv2d")
+    dilation = pair(dilation, "dilation", "conv2d")
+    padding, out_hw = window_geometry("conv2d", x.shape, (kh, kw), strides, dilation, padding)
+    geometry = ((kh, kw), strides, dilation, padding, out_hw)
+    inputs = (x, kernel) if bias is None else (x, kernel, bias)
+    return Conv2D.apply(*inputs, geometry=geometry)

@@ -1,0 +1,319 @@
+"""conv2d on channels-last images: gradients against finite differences, forward and backward
+against PyTorch (NCHW there, converted by permutes), dtypes, the backends' im2col/col2im, and
+the error messages."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import minigrad as mg
+from minigrad.backends import get_backend
+from minigrad.backends.cuda import CUDABackend
+from minigrad.functional.conv import same_padding
+
+from ._specs import hypothesis_settings
+
+torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+
+TOLERANCES = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
+
+# (strides, padding, dilation, kernel size): valid, same (odd and even kernels, so symmetric and
+# asymmetric), explicit ints and pairs, strided, dilated.
+GEOMETRIES = [
+    (1, "valid", 1, (3, 3)),
+    (1, "same", 1, (3, 3)),
+    (2, "same", 1, (3, 3)),
+    (1, "same", 1, (2, 2)),
+    (2, "valid", 1, (3, 2)),
+    ((2, 1), 1, 1, (3, 3)),
+    (1, (2, 0), 1, (3, 3)),
+    (1, "valid", 2, (3, 3)),
+    (3, "same", (2, 1), (2, 3)),
+    (1, "valid", 1, (1, 1)),
+    (2, "same", 1, (1, 1)),
+]
+GEOMETRY_IDS = [f"s{s}-p{p}-d{d}-k{k[0]}x{k[1]}".replace(" ", "") for s, p, d, k in GEOMETRIES]
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _pads(x_shape, kernel_size, strides, padding, dilation):
+    """((top, bottom), (left, right)) for the torch reference."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        return tuple(same_padding(s, k, st, d) for s, k, st, d in
+                     zip(x_shape[1:3], kernel_size, _pair(strides), _pair(dilation)))
+    ph, pw = _pair(padding)
+    return (ph, ph), (pw, pw)
+
+
+def torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out=None):
+    """PyTorch's conv2d of NHWC ``x`` with a (kh, kw, C, F) ``kernel``: (out, grads) in NHWC."""
+    F = torch.nn.functional
+    tx = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)), requires_grad=True)
+    tk = torch.tensor(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)),
+                      requires_grad=True)
+    tb = torch.tensor(bias, requires_grad=True) if bias is not None else None
+    (top, bottom), (left, right) = _pads(x.shape, kernel.shape[:2], strides, padding, dilation)
+    out = F.conv2d(F.pad(tx, (left, right, top, bottom)), tk, tb, stride=_pair(strides),
+                   dilation=_pair(dilation))
+    out = out.permute(0, 2, 3, 1)
+    grads = None
+    if grad_out is not None:
+        out.backward(torch.tensor(grad_out))
+        grads = [tx.grad.permute(0, 2, 3, 1).numpy(), tk.grad.permute(2, 3, 1, 0).numpy()]
+        grads.append(tb.grad.numpy() if tb is not None else None)
+    return out.detach().numpy(), grads
+
+
+def _inputs(rng, n, h, w, c, kernel_size, filters, dtype):
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_size, c, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype)
+    return x, kernel, bias
+
+
+def assert_close(actual, expected, dtype, what):
+    """Within the dtype's tolerance, the absolute part scaled by the largest value (sums of
+    thousands of products cancel down to values far smaller than their terms)."""
+    tol = TOLERANCES[dtype]
+    atol = tol["atol"] * max(1.0, float(np.abs(expected).max(initial=0)))
+    np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=atol, err_msg=what)
+
+
+def assert_conv_matches_torch(x, kernel, bias, strides, padding, dilation, device, dtype):
+    tx = mg.tensor(x, device=device, requires_grad=True)
+    tk = mg.tensor(kernel, device=device, requires_grad=True)
+    tb = mg.tensor(bias, device=device, requires_grad=True) if bias is not None else None
+    out = mg.conv2d(tx, tk, tb, strides=strides, padding=padding, dilation=dilation)
+    grad_out = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    expected, grads = torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out)
+    assert out.shape == expected.shape and out.dtype == dtype
+    assert_close(out.numpy(), expected, dtype, "output")
+    out.backward(mg.tensor(grad_out, device=device))
+    assert_close(tx.grad.numpy(), grads[0], dtype, "d input")
+    assert_close(tk.grad.numpy(), grads[1], dtype, "d kernel")
+    if bias is not None:
+        assert_close(tb.grad.numpy(), grads[2], dtype, "d bias")
+
+
+# --- gradients ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strides, padding, dilation, kernel_size", GEOMETRIES, ids=GEOMETRY_IDS)
+def test_conv2d_gradients_match_finite_differences(strides, padding, dilation, kernel_size,
+                                                   device):
+    rng = np.random.default_rng(0)
+    arrays = _inputs(rng, 2, 6, 5, 2, kernel_size, 3, np.float64)
+    x, kernel, bias = (mg.tensor(a, device=device, requires_grad=True) for a in arrays)
+    assert mg.testing.gradcheck(
+        lambda x, k, b: mg.conv2d(x, k, b, strides=strides, padding=padding, dilation=dilation),
+        x, kernel, bias)
+
+
+def test_conv2d_without_bias_has_two_gradients(device):
+    x = mg.randn(1, 4, 4, 2, dtype="float64", device=device, requires_grad=True)
+    kernel = mg.randn(2, 2, 2, 3, dtype="float64", device=device, requires_grad=True)
+    assert mg.testing.gradcheck(lambda x, k: mg.conv2d(x, k, padding="same"), x, kernel)
+
+
+# --- against PyTorch ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("strides, padding, dilation, kernel_size", GEOMETRIES, ids=GEOMETRY_IDS)
+def test_conv2d_forward_and_backward_match_torch(strides, padding, dilation, kernel_size, dtype,
+                                                 device):
+    x, kernel, bias = _inputs(np.random.default_rng(0), 3, 9, 8, 4, kernel_size, 5, dtype)
+    assert_conv_matches_torch(x, kernel, bias, strides, padding, dilation, device, dtype)
+
+
+def test_conv2d_of_the_cifar_shapes_matches_torch(device):
+    x, kernel, bias = _inputs(np.random.default_rng(0), 4, 32, 32, 3, (3, 3), 32, "float32")
+    assert_conv_matches_torch(x, kernel, bias, 1, "valid", 1, device, "float32")
+
+
+@hypothesis_settings(max_examples=40)
+@given(n=st.integers(1, 3), h=st.integers(1, 9), w=st.integers(1, 9), c=st.integers(1, 4),
+       filters=st.integers(1, 4), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       sh=st.integers(1, 3), sw=st.integers(1, 3), dh=st.integers(1, 2), dw=st.integers(1, 2),
+       padding=st.sampled_from(["valid", "same", 0, 1, 2, (1, 0)]),
+       use_bias=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_conv2d_matches_torch_for_any_geometry(n, h, w, c, filters, kh, kw, sh, sw, dh, dw,
+                                               padding, use_bias, seed, device):
+    x, kernel, bias = _inputs(np.random.default_rng(seed), n, h, w, c, (kh, kw), filters,
+                              "float64")
+    pads = _pads(x.shape, (kh, kw), (sh, sw), padding, (dh, dw))
+    fits = all(size + sum(p) >= d * (k - 1) + 1
+               for size, p, k, d in zip((h, w), pads, (kh, kw), (dh, dw)))
+    if not fits:
+        with pytest.raises(ValueError, match="output would be empty"):
+            mg.conv2d(mg.tensor(x), mg.tensor(kernel), strides=(sh, sw), padding=padding,
+                      dilation=(dh, dw))
+        return
+    assert_conv_matches_torch(x, kernel, bias if use_bias else None, (sh, sw), padding, (dh, dw),
+                              device, "float64")
+
+
+@pytest.mark.parametrize("size, stride", [(5, 1), (6, 2), (7, 2), (7, 3), (1, 2)])
+def test_same_padding_gives_ceil_of_size_over_stride(size, stride, device):
+    x = mg.randn(1, size, size, 2, device=device)
+    for k in (1, 2, 3, 4):
+        out = mg.conv2d(x, mg.randn(k, k, 2, 1, device=device), strides=stride, padding="same")
+        assert out.shape[1:3] == (-(-size // stride),) * 2
+
+
+# --- dtypes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_conv2d_keeps_the_dtype_in_outputs_and_gradients(dtype, device):
+    x = mg.randn(2, 5, 5, 3, dtype=dtype, device=device, requires_grad=True)
+    kernel = mg.randn(3, 3, 3, 4, dtype=dtype, device=device, requires_grad=True)
+    bias = mg.randn(4, dtype=dtype, device=device, requires_grad=True)
+    out = mg.conv2d(x, kernel, bias, padding="same", strides=2)
+    assert out.dtype == dtype
+    out.sum().backward()
+    assert (x.grad.dtype, kernel.grad.dtype, bias.grad.dtype) == (x.dtype,) * 3
+
+
+def test_conv2d_in_float16_is_computed_in_float32_and_rounded(device):
+    rng = np.random.default_rng(0)
+    x, kernel, _ = _inputs(rng, 2, 6, 6, 8, (3, 3), 4, "float16")
+    out = mg.conv2d(mg.tensor(x, device=device), mg.tensor(kernel, device=device))
+    expected, _ = torch_conv2d(x.astype(np.float32), kernel.astype(np.float32), None, 1, "valid",
+                               1)
+    np.testing.assert_array_equal(out.numpy(), expected.astype(np.float16))
+
+
+def test_conv2d_of_integer_images_uses_the_kernel_dtype(device):
+    pixels = mg.tensor(np.arange(2 * 4 * 4 * 1).reshape(2, 4, 4, 1) % 256, dtype="uint8",
+                       device=device)
+    kernel = mg.ones(2, 2, 1, 1, dtype="float64", device=device, requires_grad=True)
+    out = mg.conv2d(pixels, kernel)
+    assert out.dtype == "float64"
+    assert out.numpy()[0, 0, 0, 0] == 0 + 1 + 4 + 5
+
+
+def test_conv2d_without_grad_keeps_no_graph(device):
+    x = mg.randn(1, 4, 4, 2, device=device, requires_grad=True)
+    kernel = mg.randn(3, 3, 2, 2, device=device, requires_grad=True)
+    with mg.no_grad():
+        out = mg.conv2d(x, kernel)
+    assert not out.requires_grad and out.grad_fn is None
+
+
+def test_conv2d_gives_no_input_gradient_when_the_input_needs_none(device):
+    x = mg.randn(1, 4, 4, 2, device=device)
+    kernel = mg.randn(3, 3, 2, 2, device=device, requires_grad=True)
+    mg.conv2d(x, kernel).sum().backward()
+    assert x.grad is None and kernel.grad is not None
+
+
+# --- the backends' im2col / col2im -----------------------------------------------------------
+
+KERNEL_CASES = [((3, 3), (1, 1), (1, 1), ((0, 0), (0, 0))),
+                ((3, 2), (2, 1), (1, 2), ((1, 2), (0, 1))),
+                ((2, 2), (2, 2), (1, 1), ((0, 1), (0, 1))),
+                ((5, 5), (1, 1), (1, 1), ((2, 2), (2, 2)))]
+
+
+def _reference_im2col(x, window, strides, dilation, padding, out_hw):
+    """The definition, one output pixel at a time (slow; only for checking)."""
+    padded = np.pad(x, ((0, 0), padding[0], padding[1], (0, 0)))
+    n, c = x.shape[0], x.shape[3]
+    rows = []
+    for b in range(n):
+        for oh in range(out_hw[0]):
+            for ow in range(out_hw[1]):
+                patch = padded[b, oh * strides[0]:oh * strides[0] + dilation[0] * (window[0] - 1)
+                               + 1:dilation[0], ow * strides[1]:ow * strides[1]
+                               + dilation[1] * (window[1] - 1) + 1:dilation[1], :]
+                rows.append(patch.reshape(-1))
+    return np.array(rows).reshape(n * out_hw[0] * out_hw[1], window[0] * window[1] * c)
+
+
+def _out_hw(shape, window, strides, dilation, padding):
+    return tuple((s + sum(p) - d * (k - 1) - 1) // st + 1 for s, k, st, d, p in
+                 zip(shape[1:3], window, strides, dilation, padding))
+
+
+def kernel_implementations(device, *names):
+    """(backend, methods) for the device's backend, and on the CPU also for the CUDA backend's
+    xp-only formulation run with NumPy standing in for CuPy (so it is tested without a GPU)."""
+    backend = get_backend(device)
+    found = [(backend, [getattr(backend, name) for name in names])]
+    if device == "cpu":
+        numpy_as_cupy = CUDABackend.__new__(CUDABackend)  # no GPU needed: skip __init__
+        numpy_as_cupy.xp = np
+        found.append((backend, [getattr(numpy_as_cupy, name) for name in names]))
+    return found
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("window, strides, dilation, padding", KERNEL_CASES)
+def test_im2col_and_col2im_of_every_backend(window, strides, dilation, padding, dtype, device):
+    """im2col against its definition, and col2im as its adjoint: <im2col(x), c> = <x, col2im(c)>."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 7, 6, 3)).astype(dtype)
+    out_hw = _out_hw(x.shape, window, strides, dilation, padding)
+    expected = _reference_im2col(x, window, strides, dilation, padding, out_hw)
+    cols = rng.standard_normal(expected.shape).astype(dtype)
+    for backend, (im2col, col2im) in kernel_implementations(device, "im2col", "col2im"):
+        got = backend.to_numpy(im2col(backend.asarray(x), window, strides, dilation, padding,
+                                      out_hw))
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, expected)
+        back = backend.to_numpy(col2im(backend.asarray(cols), x.shape, window, strides, dilation,
+                                       padding, out_hw))
+        assert back.shape == x.shape and back.dtype == dtype
+        np.testing.assert_allclose((expected * cols).sum(), (x * back).sum(), rtol=1e-4)
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def test_conv2d_names_a_channels_first_batch():
+    x, kernel = mg.zeros(32, 3, 32, 32), mg.zeros(3, 3, 3, 16)
+    with pytest.raises(ValueError, match=r"conv2d expected input of shape \(N, H, W, 3\), got "
+                                         r"\(32, 3, 32, 32\).*channels-first.*permute"):
+        mg.conv2d(x, kernel)
+
+
+def test_conv2d_asks_for_the_batch_axis_of_one_image():
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\), got \(32, 32, 3\).*batch axis"):
+        mg.conv2d(mg.zeros(32, 32, 3), mg.zeros(3, 3, 3, 16))
+
+
+def test_conv2d_names_a_channel_mismatch():
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\), got \(2, 8, 8, 4\)$"):
+        mg.conv2d(mg.zeros(2, 8, 8, 4), mg.zeros(3, 3, 3, 16))
+
+
+def test_conv2d_says_when_the_kernel_is_larger_than_the_input():
+    with pytest.raises(ValueError, match=r"window 5x5 is larger than the input 3x3 .*empty"):
+        mg.conv2d(mg.zeros(1, 3, 3, 1), mg.zeros(5, 5, 1, 1))
+    with pytest.raises(ValueError, match=r"\(dilated\) window 5x5"):
+        mg.conv2d(mg.zeros(1, 4, 4, 1), mg.zeros(3, 3, 1, 1), dilation=2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(padding="full"), "padding must be"),
+    (dict(strides=0), "strides must be >= 1"),
+    (dict(strides=(1, 2, 3)), "strides must be an int or a pair"),
+    (dict(dilation=1.5), "dilation must be an int or a pair"),
+    (dict(padding=-1), "padding must be >= 0"),
+])
+def test_conv2d_rejects_bad_arguments(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1, 1), **kwargs)
+
+
+def test_conv2d_checks_the_kernel_and_bias_shapes():
+    with pytest.raises(ValueError, match=r"kernel of shape \(kh, kw, in_channels, filters\)"):
+        mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1))
+    with pytest.raises(ValueError, match=r"bias of shape \(4,\).*got \(3,\)"):
+        mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1, 4), mg.zeros(3))
