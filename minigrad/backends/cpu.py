@@ -99,6 +99,50 @@ class CPUBackend(Backend):
                                    padding[1][0], grad_x)
     # --- end of convolution and pooling kernels ---
 
+    # --- recurrent kernels ---
+    # The gate math of one time step of an LSTM, GRU or simple RNN, between the per-step matrix
+    # products of minigrad/functional/recurrent.py: (N, units) rows, C-contiguous float32 or
+    # float64 arrays, ``mask`` an (N,) bool array (False: the row skips the step). Each updates
+    # its arguments in place; the contracts are in minigrad/backends/cpu_kernels/recurrent.py.
+    def lstm_step_forward(self, gates, hu, h_prev, c_prev, mask, h, c):
+        """Gate activations into ``gates``, the new state into ``h``, ``c``."""
+        from .cpu_kernels.recurrent import lstm_step_forward
+
+        lstm_step_forward(gates, hu, h_prev, c_prev, mask, h, c)
+
+    def lstm_step_backward(self, gates, c, c_prev, d_out, dh, dc, mask):
+        """Gate gradients into ``gates``; ``dh``, ``dc`` moved back one step."""
+        from .cpu_kernels.recurrent import lstm_step_backward
+
+        lstm_step_backward(gates, c, c_prev, d_out, dh, dc, mask)
+
+    def gru_step_forward(self, gates, hu, recurrent_bias, h_prev, mask, rh, h):
+        """Gate activations into ``gates``, the candidate's recurrent part into ``rh``, the new
+        state into ``h``."""
+        from .cpu_kernels.recurrent import gru_step_forward
+
+        gru_step_forward(gates, hu, recurrent_bias, h_prev, mask, rh, h)
+
+    def gru_step_backward(self, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
+        """Input-part gate gradients into ``gates``, recurrent-part ones into ``d_recurrent``;
+        ``dh`` moved back one step."""
+        from .cpu_kernels.recurrent import gru_step_backward
+
+        gru_step_backward(gates, rh, h_prev, d_out, dh, mask, d_recurrent)
+
+    def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
+        """The new state ``activation(gates + hu)`` into ``h``."""
+        from .cpu_kernels.recurrent import rnn_step_forward
+
+        rnn_step_forward(gates, hu, h_prev, mask, relu, h)
+
+    def rnn_step_backward(self, h, d_out, dh, mask, relu, d_gates):
+        """The pre-activation gradient into ``d_gates``; ``dh`` moved back one step."""
+        from .cpu_kernels.recurrent import rnn_step_backward
+
+        rnn_step_backward(h, d_out, dh, mask, relu, d_gates)
+    # --- end of recurrent kernels ---
+
 
 def _row_index(key):
     """The index array if ``key`` picks whole rows along axis 0 by a 1-D integer array, else None."""

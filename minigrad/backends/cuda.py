@@ -198,3 +198,77 @@ class CUDABackend(Backend):
         return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
                 slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
     # --- end of convolution and pooling kernels ---
+
+    # --- recurrent kernels ---
+    # The CPU backend's step kernels (minigrad/backends/cpu.py, same arguments, same in-place
+    # contract) written against ``self.xp``, a few vectorized expressions per step, until fused
+    # CUDA kernels replace them. sigmoid(x) = (1 + tanh(x / 2)) / 2 cannot overflow. Every new
+    # value is computed before the first write, since the gate slices are views of ``gates``.
+    # The tests run them with NumPy as ``xp``.
+    def lstm_step_forward(self, gates, hu, h_prev, c_prev, mask, h, c):
+        """One LSTM step (see the CPU backend)."""
+        xp, units, keep = self.xp, h.shape[1], mask[:, None]
+        a = gates + hu
+        i_f = 0.5 * xp.tanh(0.5 * a[:, :2 * units]) + 0.5
+        g = xp.tanh(a[:, 2 * units:3 * units])
+        o = 0.5 * xp.tanh(0.5 * a[:, 3 * units:]) + 0.5
+        c_new = i_f[:, units:] * c_prev + i_f[:, :units] * g
+        c[...] = xp.where(keep, c_new, c_prev)
+        h[...] = xp.where(keep, o * xp.tanh(c_new), h_prev)
+        gates[...] = xp.where(keep, xp.concatenate([i_f, g, o], axis=1), 0)
+
+    def lstm_step_backward(self, gates, c, c_prev, d_out, dh, dc, mask):
+        """Backward of one LSTM step (see the CPU backend)."""
+        xp, units, keep = self.xp, dh.shape[1], mask[:, None]
+        i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
+        tanh_c = xp.tanh(c)
+        dh_total = dh + d_out
+        dc_total = dc + dh_total * o * (1 - tanh_c * tanh_c)
+        d_gates = xp.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f),
+                                  dc_total * i * (1 - g * g), dh_total * tanh_c * o * (1 - o)],
+                                 axis=1)
+        dc_prev = dc_total * f
+        gates[...] = xp.where(keep, d_gates, 0)
+        dc[...] = xp.where(keep, dc_prev, dc)
+        dh[...] = xp.where(keep, 0, dh_total)
+
+    def gru_step_forward(self, gates, hu, recurrent_bias, h_prev, mask, rh, h):
+        """One GRU step, reset_after (see the CPU backend)."""
+        xp, units, keep = self.xp, h.shape[1], mask[:, None]
+        u = hu + recurrent_bias
+        z_r = 0.5 * xp.tanh(0.5 * (gates[:, :2 * units] + u[:, :2 * units])) + 0.5
+        z, r, u_h = z_r[:, :units], z_r[:, units:], u[:, 2 * units:]
+        hh = xp.tanh(gates[:, 2 * units:] + r * u_h)
+        h[...] = xp.where(keep, z * h_prev + (1 - z) * hh, h_prev)
+        rh[...] = xp.where(keep, u_h, 0)
+        gates[...] = xp.where(keep, xp.concatenate([z_r, hh], axis=1), 0)
+
+    def gru_step_backward(self, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
+        """Backward of one GRU step (see the CPU backend)."""
+        xp, units, keep = self.xp, dh.shape[1], mask[:, None]
+        z, r, hh = (gates[:, k * units:(k + 1) * units] for k in range(3))
+        dh_total = dh + d_out
+        d_z = dh_total * (h_prev - hh) * z * (1 - z)
+        d_a = dh_total * (1 - z) * (1 - hh * hh)
+        d_r = d_a * rh * r * (1 - r)
+        d_input = xp.concatenate([d_z, d_r, d_a], axis=1)
+        d_rec = xp.concatenate([d_z, d_r, d_a * r], axis=1)
+        dh_prev = dh_total * z
+        gates[...] = xp.where(keep, d_input, 0)
+        d_recurrent[...] = xp.where(keep, d_rec, 0)
+        dh[...] = xp.where(keep, dh_prev, dh_total)
+
+    def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
+        """One simple-RNN step (see the CPU backend)."""
+        xp = self.xp
+        a = gates + hu
+        h[...] = xp.where(mask[:, None], xp.maximum(a, 0) if relu else xp.tanh(a), h_prev)
+
+    def rnn_step_backward(self, h, d_out, dh, mask, relu, d_gates):
+        """Backward of one simple-RNN step (see the CPU backend)."""
+        xp, keep = self.xp, mask[:, None]
+        dh_total = dh + d_out
+        d_a = dh_total * (h > 0) if relu else dh_total * (1 - h * h)
+        d_gates[...] = xp.where(keep, d_a, 0)
+        dh[...] = xp.where(keep, 0, dh_total)
+    # --- end of recurrent kernels ---

@@ -12,6 +12,7 @@ from .conversion import astype, to_device
 from .conv import conv2d
 from .dropout import dropout
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
+from .embedding import embedding
 from .indexing import getitem
 from . import inplace
 from .join import concat, split, stack
@@ -20,6 +21,7 @@ from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolut
 from .matmul import matmul
 from .normalization import batch_norm
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
+from .recurrent import gru, lstm, simple_rnn
 from .reductions import all, any, argmax, argmin, max, mean, min, sum, var
 from .shape import (broadcast_to, expand, flatten, pad, permute, reshape, squeeze, swapaxes,
                     transpose, unsqueeze)
@@ -44,4 +46,6 @@ __all__ = [
     # losses
     "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy",
+    # recurrent layers and embeddings
+    "lstm", "gru", "simple_rnn", "embedding",
 ]

@@ -9,8 +9,10 @@ from . import activations, init, losses, regularizers
 from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
                           Softmax, Tanh)
 from .layers.conv import Conv2D
+from .layers.embedding import Embedding
 from .layers.normalization import BatchNormalization
 from .layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D
+from .layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .module import Layer, Module
 from .parameter import Parameter
 
@@ -18,6 +20,7 @@ __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activ
            "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Conv2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "BatchNormalization", "Sequential", "init", "regularizers",
            "activations", "losses"]
+__all__ += ["Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]  # recurrent layers
 
 
 def __getattr__(name):

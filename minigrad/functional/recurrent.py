@@ -1,0 +1,385 @@
+"""Recurrent ops: ``lstm``, ``gru`` and ``simple_rnn``, each ONE op over a whole sequence with a
+hand-written backward through time (as cuDNN's fused RNNs), not a graph node per step.
+
+Layout and weights are Keras's: input (N, T, features), batch first; ``kernel`` (features,
+G * units) applied to the inputs, ``recurrent_kernel`` (units, G * units) to the state, the G
+gates side by side (LSTM: i, f, g, o; GRU: z, r, h).
+
+How each op runs, forward:
+
+1. ``x @ kernel + bias`` for every step at once: one big matrix product;
+2. for each step ``s`` (in processing order, reversed if ``reverse``): one small product
+   ``h[s] @ recurrent_kernel``, then the gate math of the step in one fused kernel of the
+   backend (:meth:`lstm_step_forward <minigrad.backends.cpu.CPUBackend.lstm_step_forward>`
+   etc.: Numba on the CPU, array expressions on CUDA).
+
+and backward, from the last step to the first: the step kernel turns the gradient of the state
+into the gradient of the gates, and one product ``d_gates @ recurrent_kernel.T`` carries it to
+the previous state. The weight gradients are then three big products over all steps at once:
+``dW = x^T d_gates``, ``dU = h_prev^T d_gates``, ``dx = d_gates W^T``.
+
+Masks (N, T) mark the real steps: where the mask is False the state is carried over unchanged,
+and the output is 0 (``zero_output_for_mask=True``) or repeats the last real step's output (0
+before the first one), as Keras's ``RNN`` does. A pre-padded sequence thus gives the states of
+its unpadded version, in both directions.
+"""
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+
+
+# --- the ops -------------------------------------------------------------------------------
+
+class LSTM(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, mask, reverse,
+                zero_output_for_mask):
+        xp, step = ctx.xp, ctx.backend.lstm_step_forward
+        out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0, c0)
+        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
+        t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
+
+        gates = _input_projection(xp, xs, kernel, bias, dtype)           # (T, N, 4U)
+        h, c = _states(xp, h0, t, dtype), _states(xp, c0, t, dtype)      # (T+1, N, U)
+        hu = xp.empty((n, 4 * units), dtype=dtype)
+        for s in range(t):
+            xp.matmul(h[s], recurrent_kernel, out=hu)
+            step(gates[s], hu, h[s], c[s], steps[s], h[s + 1], c[s + 1])  # gates -> activations
+
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, h, c, steps, keep)
+        ctx.reverse = reverse
+        return (_outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype),
+                c[t].astype(out_dtype))
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_h, d_c):
+        xp, step = ctx.xp, ctx.backend.lstm_step_backward
+        xs, kernel, recurrent_kernel, gates, h, c, steps, keep = ctx.saved
+        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
+        dh, dc = _state_grad(xp, d_h, h), _state_grad(xp, d_c, c)
+        recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
+        for s in reversed(range(xs.shape[0])):
+            step(gates[s], c[s + 1], c[s], d_out[s], dh, dc, steps[s])  # activations -> d_gates
+            xp.matmul(gates[s], recurrent_t, out=d_rec)
+            dh += d_rec
+        d_x, d_kernel, d_recurrent = _weight_grads(ctx, xs, kernel, h, gates, gates)
+        d_bias = gates.sum(axis=(0, 1)) if ctx.needs_input_grad[3] else None
+        return d_x, d_kernel, d_recurrent, d_bias, dh, dc
+
+
+class GRU(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask):
+        xp, step = ctx.xp, ctx.backend.gru_step_forward
+        out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0)
+        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        recurrent_bias = xp.ascontiguousarray(bias[1], dtype=dtype)
+        xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
+        t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
+
+        gates = _input_projection(xp, xs, kernel, bias[0], dtype)        # (T, N, 3U)
+        h = _states(xp, h0, t, dtype)                                    # (T+1, N, U)
+        rh = xp.empty((t, n, units), dtype=dtype)                        # u_h, saved for backward
+        hu = xp.empty((n, 3 * units), dtype=dtype)
+        for s in range(t):
+            xp.matmul(h[s], recurrent_kernel, out=hu)
+            step(gates[s], hu, recurrent_bias, h[s], steps[s], rh[s], h[s + 1])
+
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, rh, h, steps, keep)
+        ctx.reverse = reverse
+        return _outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype)
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_h):
+        xp, step = ctx.xp, ctx.backend.gru_step_backward
+        xs, kernel, recurrent_kernel, gates, rh, h, steps, keep = ctx.saved
+        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
+        dh = _state_grad(xp, d_h, h)
+        d_recurrent_gates = xp.empty_like(gates)
+        recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
+        for s in reversed(range(xs.shape[0])):
+            step(gates[s], rh[s], h[s], d_out[s], dh, steps[s], d_recurrent_gates[s])
+            xp.matmul(d_recurrent_gates[s], recurrent_t, out=d_rec)
+            dh += d_rec
+        d_x, d_kernel, d_recurrent = _weight_grads(ctx, xs, kernel, h, gates, d_recurrent_gates)
+        d_bias = (xp.stack([gates.sum(axis=(0, 1)), d_recurrent_gates.sum(axis=(0, 1))])
+                  if ctx.needs_input_grad[3] else None)
+        return d_x, d_kernel, d_recurrent, d_bias, dh
+
+
+class SimpleRNN(Function):
+    @staticmethod
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask,
+                relu):
+        xp, step = ctx.xp, ctx.backend.rnn_step_forward
+        out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0)
+        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
+        t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
+
+        gates = _input_projection(xp, xs, kernel, bias, dtype)           # (T, N, U)
+        h = _states(xp, h0, t, dtype)
+        hu = xp.empty((n, units), dtype=dtype)
+        for s in range(t):
+            xp.matmul(h[s], recurrent_kernel, out=hu)
+            step(gates[s], hu, h[s], steps[s], relu, h[s + 1])
+
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, h, steps, keep)
+        ctx.reverse, ctx.relu = reverse, relu
+        return _outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype)
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_h):
+        xp, step = ctx.xp, ctx.backend.rnn_step_backward
+        xs, kernel, recurrent_kernel, gates, h, steps, keep = ctx.saved
+        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
+        dh = _state_grad(xp, d_h, h)
+        recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
+        for s in reversed(range(xs.shape[0])):
+            step(h[s + 1], d_out[s], dh, steps[s], ctx.relu, gates[s])  # gates <- d_gates
+            xp.matmul(gates[s], recurrent_t, out=d_rec)
+            dh += d_rec
+        d_x, d_kernel, d_recurrent = _weight_grads(ctx, xs, kernel, h, gates, gates)
+        d_bias = gates.sum(axis=(0, 1)) if ctx.needs_input_grad[3] else None
+        return d_x, d_kernel, d_recurrent, d_bias, dh
+
+
+# --- what the three ops share --------------------------------------------------------------
+
+def _dtypes(*arrays):
+    """The dtype of the outputs (NumPy's promotion of the inputs') and the one computed in
+    (float16 is computed in float32: the step kernels take float32 and float64)."""
+    out = np.result_type(*[a.dtype for a in arrays])
+    return out, (np.dtype(np.float32) if out.itemsize < 4 else out)
+
+
+def _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype):
+    """The inputs time-major in processing order (T, N, F), the (T, N) bool mask of the steps
+    each row takes, and the (T, N, 1) 0/1 factor of the outputs (None without a mask)."""
+    xs = x.transpose(1, 0, 2)
+    if reverse:
+        xs = xs[::-1]
+    xs = xp.ascontiguousarray(xs, dtype=dtype)
+    if mask is None:
+        return xs, xp.ones(xs.shape[:2], dtype=bool), None
+    steps = mask.T[::-1] if reverse else mask.T
+    steps = xp.ascontiguousarray(steps, dtype=bool)
+    # Keras: a skipped step outputs 0, or the last real step's output (0 before the first).
+    seen = steps if zero_output_for_mask else xp.cumsum(steps, axis=0) > 0
+    return xs, steps, seen[:, :, None].astype(dtype)
+
+
+def _input_projection(xp, xs, kernel, bias, dtype):
+    """``x_t @ kernel + bias`` for every step, in one matrix product: (T, N, G*U)."""
+    t, n, features = xs.shape
+    gates = xs.reshape(t * n, features) @ kernel
+    gates += bias.astype(dtype, copy=False)
+    return gates.reshape(t, n, kernel.shape[1])
+
+
+def _states(xp, initial, t, dtype):
+    """(T+1, N, U) buffer of the states before and after each step; [0] is the initial one."""
+    states = xp.empty((t + 1,) + initial.shape, dtype=dtype)
+    states[0] = initial
+    return states
+
+
+def _outputs(xp, h, keep, reverse, out_dtype):
+    """The (N, T, U) outputs in time order from the states h[1:] in processing order."""
+    outputs = h[1:] if keep is None else h[1:] * keep
+    if reverse:
+        outputs = outputs[::-1]
+    return xp.ascontiguousarray(outputs.transpose(1, 0, 2), dtype=out_dtype)
+
+
+def _output_grads(xp, d_outputs, keep, reverse, h):
+    """The gradient of the outputs, time-major in processing order (zeros if none)."""
+    if d_outputs is None:
+        return xp.zeros(h[1:].shape, dtype=h.dtype)
+    d_out = d_outputs.transpose(1, 0, 2)
+    if reverse:
+        d_out = d_out[::-1]
+    if keep is not None:
+        return xp.ascontiguousarray(d_out * keep, dtype=h.dtype)
+    return xp.ascontiguousarray(d_out, dtype=h.dtype)
+
+
+def _state_grad(xp, grad, states):
+    """A writable copy of the gradient of the final state (zeros if none), in compute dtype."""
+    if grad is None:
+        return xp.zeros(states.shape[1:], dtype=states.dtype)
+    return xp.array(grad, dtype=states.dtype, order="C")
+
+
+def _weight_grads(ctx, xs, kernel, h, d_input_gates, d_recurrent_gates):
+    """dx (N, T, F), d_kernel = x^T d_gates and d_recurrent_kernel = h_prev^T d_gates, each a
+    single matrix product over all steps (None where no gradient is needed)."""
+    t, n, features = xs.shape
+    d_in = d_input_gates.reshape(t * n, -1)
+    d_x = d_kernel = d_recurrent = None
+    if ctx.needs_input_grad[0]:
+        d_x = (d_in @ kernel.T).reshape(t, n, features)
+        if ctx.reverse:
+            d_x = d_x[::-1]
+        d_x = d_x.transpose(1, 0, 2)
+    if ctx.needs_input_grad[1]:
+        d_kernel = xs.reshape(t * n, features).T @ d_in
+    if ctx.needs_input_grad[2]:
+        d_recurrent = h[:-1].reshape(t * n, -1).T @ d_recurrent_gates.reshape(t * n, -1)
+    return d_x, d_kernel, d_recurrent
+
+
+# --- the functions users call ---------------------------------------------------------------
+
+def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, reverse=False,
+         zero_output_for_mask=False):
+    """A long short-term memory layer over a whole sequence, as one op.
+
+    Args:
+        x: (N, T, features) float inputs, batch first.
+        kernel: (features, 4 * units), the gates i, f, g, o side by side (Keras's layout; the
+            transpose of PyTorch's ``weight_ih``, whose gates are in the same order).
+        recurrent_kernel: (units, 4 * units).
+        bias: (4 * units,) or None (PyTorch's ``bias_ih + bias_hh``).
+        h0, c0: (N, units) initial state, zeros if None.
+        mask: (N, T) bool (or 0/1) array or tensor of the real steps, or None for all.
+        reverse: process the sequence from the last step to the first (the outputs stay in
+            time order: ``outputs[:, t]`` is the state after reading step t).
+        zero_output_for_mask: masked steps output 0 rather than the last real output.
+
+    Returns:
+        ``(outputs, h, c)``: outputs (N, T, units), the final states h and c (N, units), all in
+        the inputs' dtype. Per step, with sigmoid as σ::
+
+            i, f, g, o = σ(x W_i + h U_i + b_i), σ(..f..), tanh(..g..), σ(..o..)
+            c = f * c + i * g        h = o * tanh(c)
+
+    >>> x = mg.randn(2, 5, 3)
+    >>> out, h, c = mg.functional.lstm(x, mg.randn(3, 8), mg.randn(2, 8), mg.zeros(8))
+    >>> out.shape, h.shape
+    ((2, 5, 2), (2, 2))
+    """
+    x, kernel, recurrent_kernel, bias, (h0, c0), mask = _check_arguments(
+        "lstm", 4, x, kernel, recurrent_kernel, bias, (h0, c0), mask)
+    return LSTM.apply(x, kernel, recurrent_kernel, bias, h0, c0, mask=mask,
+                      reverse=bool(reverse), zero_output_for_mask=bool(zero_output_for_mask))
+
+
+def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
+        zero_output_for_mask=False):
+    """A gated recurrent unit layer over a whole sequence, as one op: Keras's GRU with
+    ``reset_after=True`` (its default), which is exactly PyTorch's ``nn.GRU``.
+
+    Args:
+        x: (N, T, features) float inputs.
+        kernel: (features, 3 * units), gates z (update), r (reset), h (candidate) side by side.
+            PyTorch's ``weight_ih`` is (3 * units, features) with the gates in the order r, z,
+            n: ``kernel = concat([W_iz, W_ir, W_in]).T``.
+        recurrent_kernel: (units, 3 * units), same gate order.
+        bias: (2, 3 * units): row 0 the input bias, row 1 the recurrent bias (PyTorch's
+            ``bias_ih`` and ``bias_hh``, gates reordered the same way); or None.
+        h0: (N, units) initial state, zeros if None.
+        mask, reverse, zero_output_for_mask: as in :func:`lstm`.
+
+    Returns:
+        ``(outputs, h)``: outputs (N, T, units) and the final state (N, units). Per step::
+
+            z = σ(x W_z + b_z + h U_z + c_z)      r = σ(x W_r + b_r + h U_r + c_r)
+            hh = tanh(x W_h + b_h + r * (h U_h + c_h))       h = z * h + (1 - z) * hh
+
+    >>> out, h = mg.functional.gru(mg.randn(2, 5, 3), mg.randn(3, 6), mg.randn(2, 6))
+    >>> out.shape
+    (2, 5, 2)
+    """
+    x, kernel, recurrent_kernel, bias, (h0,), mask = _check_arguments(
+        "gru", 3, x, kernel, recurrent_kernel, bias, (h0,), mask)
+    return GRU.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask, reverse=bool(reverse),
+                     zero_output_for_mask=bool(zero_output_for_mask))
+
+
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
+               zero_output_for_mask=False, activation="tanh"):
+    """A fully connected recurrent layer over a whole sequence, as one op:
+    ``h = activation(x_t @ kernel + h @ recurrent_kernel + bias)``.
+
+    Args:
+        x: (N, T, features) float inputs.
+        kernel: (features, units); recurrent_kernel: (units, units); bias: (units,) or None
+            (PyTorch's ``nn.RNN``: ``weight_ih.T``, ``weight_hh.T``, ``bias_ih + bias_hh``).
+        h0: (N, units) initial state, zeros if None.
+        mask, reverse, zero_output_for_mask: as in :func:`lstm`.
+        activation: ``"tanh"`` or ``"relu"``.
+
+    Returns:
+        ``(outputs, h)``: outputs (N, T, units) and the final state (N, units).
+
+    >>> out, h = mg.functional.simple_rnn(mg.randn(2, 5, 3), mg.randn(3, 4), mg.randn(4, 4))
+    >>> h.shape
+    (2, 4)
+    """
+    if activation not in ("tanh", "relu"):
+        raise ValueError(f"simple_rnn: activation must be 'tanh' or 'relu', got {activation!r}")
+    x, kernel, recurrent_kernel, bias, (h0,), mask = _check_arguments(
+        "simple_rnn", 1, x, kernel, recurrent_kernel, bias, (h0,), mask)
+    return SimpleRNN.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask,
+                           reverse=bool(reverse), zero_output_for_mask=bool(zero_output_for_mask),
+                           relu=activation == "relu")
+
+
+def _check_arguments(name, n_gates, x, kernel, recurrent_kernel, bias, states, mask):
+    """The arguments as tensors on x's device (zeros for a missing bias or state, the mask as a
+    bool array), or a ValueError/TypeError that says what was expected."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: x must be a Tensor, got {type(x).__name__}")
+    if x.ndim != 3:
+        raise ValueError(f"{name} expected input of shape (N, T, features), got {x.shape}")
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"{name} expects floating-point input, got dtype {x.dtype.name} (token "
+                        "ids go through an Embedding first)")
+    n, t, features = x.shape
+    gates = {4: "4 * units", 3: "3 * units", 1: "units"}[n_gates]
+    if recurrent_kernel.ndim != 2 or recurrent_kernel.shape[1] != n_gates * recurrent_kernel.shape[0]:
+        raise ValueError(f"{name}: recurrent_kernel must have shape (units, {gates}), got "
+                         f"{recurrent_kernel.shape}")
+    units = recurrent_kernel.shape[0]
+    if kernel.shape != (features, n_gates * units):
+        raise ValueError(f"{name}: kernel must have shape (features, {gates}) = "
+                         f"{(features, n_gates * units)} for input of shape {x.shape} and "
+                         f"{units} units, got {kernel.shape}")
+    bias_shape = (2, 3 * units) if name == "gru" else (n_gates * units,)
+    if bias is None:
+        bias = Tensor._make(x._backend.xp.zeros(bias_shape, dtype=kernel.dtype), x._backend)
+    elif bias.shape != bias_shape:
+        raise ValueError(f"{name}: bias must have shape {bias_shape}, got {bias.shape}")
+    checked = []
+    for state in states:
+        if state is None:
+            state = Tensor._make(x._backend.xp.zeros((n, units), dtype=x.dtype), x._backend)
+        elif not isinstance(state, Tensor) or state.shape != (n, units):
+            shape = state.shape if hasattr(state, "shape") else type(state).__name__
+            raise ValueError(f"{name}: an initial state must be a tensor of shape (N, units) = "
+                             f"{(n, units)}, got {shape}")
+        checked.append(state)
+    return x, kernel, recurrent_kernel, bias, checked, _mask_array(name, mask, x)
+
+
+def _mask_array(name, mask, x):
+    """``mask`` as an (N, T) bool array of x's backend, or None."""
+    if mask is None:
+        return None
+    backend = x._backend
+    if isinstance(mask, Tensor):
+        if mask._backend is not backend:
+            raise RuntimeError(f"{name}: the mask is on {mask.device!r} but the input on "
+                               f"{x.device!r}")
+        array = mask.data
+    else:
+        array = backend.asarray(mask)
+    if array.shape != x.shape[:2]:
+        raise ValueError(f"{name}: mask must have shape (N, T) = {x.shape[:2]}, got "
+                         f"{tuple(array.shape)}")
+    return array.astype(bool, copy=False)
