@@ -4,6 +4,24 @@ from ..nn.module import Module, _auto_name, build_under_no_grad
 from .model import Model
 
 
+def _call_with_mask(layer, x, mask):
+    """Call ``layer`` and work out the mask of its output (Keras's masking protocol).
+
+    A layer that produces a mask (``Embedding(mask_zero=True)``) has ``compute_mask(inputs,
+    mask)``; a layer that uses one (LSTM, GRU, ...) has ``supports_masking = True`` and takes
+    ``mask=``; an elementwise layer (Dropout, activations) has ``passes_mask = True`` and hands
+    it on unchanged. Any other layer ends the mask.
+    """
+    if mask is not None and getattr(layer, "supports_masking", False):
+        output = layer(x, mask=mask)
+    else:
+        output = layer(x)
+    compute_mask = getattr(layer, "compute_mask", None)
+    if compute_mask is not None:
+        return output, compute_mask(x, mask)
+    return output, mask if getattr(layer, "passes_mask", False) else None
+
+
 class Sequential(Model):
     """A model that applies its layers in order: ``Sequential([Dense(64, activation="relu"),
     Dense(10)])``, or ``Sequential()`` and ``.add(layer)``.
@@ -57,8 +75,9 @@ class Sequential(Model):
     def forward(self, x):
         if self.build_input_shape is None:
             self.build_input_shape = tuple(x.shape[1:])
+        mask = None
         for layer in self._modules.values():
-            x = layer(x)
+            x, mask = _call_with_mask(layer, x, mask)
         return x
 
     @property

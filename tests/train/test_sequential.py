@@ -34,3 +34,18 @@ def test_add_and_indexing():
 def test_add_rejects_non_layers():
     with pytest.raises(TypeError, match="expects a layer"):
         mg.Sequential([lambda x: x])
+
+
+def test_mask_from_embedding_reaches_the_recurrent_layer_through_dropout():
+    import numpy as np
+
+    mg.manual_seed(0)
+    ids = np.array([[0, 0, 3, 4], [5, 6, 7, 8]])  # the first sequence is pre-padded
+    model = mg.Sequential([nn.Embedding(10, 4, mask_zero=True), nn.Dropout(0.5),
+                           nn.LSTM(3)])
+    model.eval()
+    padded = model(mg.tensor(ids)).numpy()
+    # With the mask, the padded steps are skipped: same result as the unpadded sequence.
+    unpadded = mg.Sequential([model[0], model[1], model[2]])
+    short = unpadded(mg.tensor(ids[:1, 2:])).numpy()
+    np.testing.assert_allclose(padded[0], short[0], rtol=1e-5, atol=1e-6)

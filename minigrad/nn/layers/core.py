@@ -79,6 +79,9 @@ class Dropout(Layer):
     Input and output: any shape.
     """
 
+    #: A mask from an Embedding passes through this elementwise layer (see Sequential).
+    passes_mask = True
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
@@ -98,6 +101,9 @@ class Dropout(Layer):
 
 class Activation(Layer):
     """Apply an activation by name (``Activation("relu")``) or function."""
+
+    #: A mask from an Embedding passes through this elementwise layer (see Sequential).
+    passes_mask = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
