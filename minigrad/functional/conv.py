@@ -120,6 +120,20 @@ def check_images(op_name, shape, channels=None):
                          + layout_hint(shape, channels))
 
 
+def sum_rows(a):
+    """``a.sum(axis=0)`` of an (M, C) array, fast also for few columns.
+
+    NumPy sums over axis 0 one row of C values at a time, which is slow when C is small (a bias
+    gradient: M = N*OH*OW rows of C = filters). Summing a (M/k, k*C) view first and then the k
+    blocks is several times faster and, by summing in two stages, also more accurate.
+    """
+    m, c = a.shape
+    k = 1
+    while k * c < 512 and m % (2 * k) == 0:
+        k *= 2
+    return a.reshape(m // k, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+
+
 def compute_dtype(dtype):
     """The dtype the hot loops run in: float16 is widened to float32 (BLAS and the kernels
     have no float16) and the results rounded back."""
@@ -165,8 +179,8 @@ class Conv2D(Function):
         if needs[1]:
             grad_kernel = (cols.T @ grad).reshape(ctx.kernel_shape)
         if ctx.has_bias:
-            if needs[2]:  # the sum over all output pixels, as a BLAS product (4x grad.sum(0))
-                grad_bias = ctx.xp.ones(grad.shape[0], dtype=grad.dtype) @ grad
+            if needs[2]:  # each bias value was added to every output pixel
+                grad_bias = sum_rows(grad)
             return grad_x, grad_kernel, grad_bias
         return grad_x, grad_kernel
 

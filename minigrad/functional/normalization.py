@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..creation import full
 from ._operands import as_tensor, float_operand, normalize_axes
-from .conv import compute_dtype
+from .conv import compute_dtype, sum_rows
 
 
 class BatchNormTrain(Function):
@@ -23,62 +23,87 @@ class BatchNormTrain(Function):
     @staticmethod
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, running):
         xp = ctx.xp
-        work = compute_dtype(x.dtype)
-        xw = x.astype(work, copy=False)
-        mean = xw.mean(axis=axes, keepdims=True)
-        centered = xw - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        xw = x.astype(compute_dtype(x.dtype), copy=False)
+        count = xw.size // gamma.size  # values per feature
+        mean = feature_sum(xp, xw, axes) / count                     # (C,)
+        centered = xw - mean.reshape(shape)
+        squares = centered * centered
+        var = feature_sum(xp, squares, axes) / count                 # biased, as Keras
         inv_std = 1 / xp.sqrt(var + epsilon)
-        x_hat = centered * inv_std
-        gamma_b = gamma.astype(work, copy=False).reshape(shape)
-        out = x_hat * gamma_b + beta.astype(work, copy=False).reshape(shape)
+        # The two temporaries are ours: x_hat and the output are written into them.
+        x_hat = xp.multiply(centered, inv_std.reshape(shape), out=centered)
+        out = xp.multiply(x_hat, gamma.astype(xw.dtype).reshape(shape), out=squares)
+        out += beta.astype(xw.dtype).reshape(shape)
         if running is not None:
             running_mean, running_var, momentum = running
             # In place, so the module's buffers (and their state_dict) see the update.
             running_mean *= momentum
-            running_mean += ((1 - momentum) * mean.reshape(-1)).astype(running_mean.dtype)
+            running_mean += ((1 - momentum) * mean).astype(running_mean.dtype)
             running_var *= momentum
-            running_var += ((1 - momentum) * var.reshape(-1)).astype(running_var.dtype)
-        ctx.save_for_backward(x_hat, inv_std, gamma_b)
-        ctx.axes = axes
+            running_var += ((1 - momentum) * var).astype(running_var.dtype)
+        ctx.save_for_backward(x_hat, inv_std, gamma.astype(xw.dtype))
+        ctx.axes, ctx.shape = axes, shape
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, inv_std, gamma_b = ctx.saved
-        axes = ctx.axes
+        xp = ctx.xp
+        x_hat, inv_std, gamma = ctx.saved
+        axes, shape, count = ctx.axes, ctx.shape, x_hat.size // gamma.size
         grad = grad.astype(x_hat.dtype, copy=False)
-        grad_beta = grad.sum(axis=axes)
-        grad_gamma = (grad * x_hat).sum(axis=axes)
-        # x_hat depends on x directly and through the batch mean and variance; with
-        # g = grad * gamma, dx = (g - mean(g) - x_hat * mean(g * x_hat)) / sqrt(var + eps).
-        count = x_hat.size // grad_beta.size
-        grad_x = (gamma_b * inv_std) * (grad - grad_beta.reshape(inv_std.shape) / count
-                                        - x_hat * (grad_gamma.reshape(inv_std.shape) / count))
+        grad_beta = feature_sum(xp, grad, axes)
+        product = grad * x_hat
+        grad_gamma = feature_sum(xp, product, axes)
+        # x_hat depends on x directly and through the batch mean and variance:
+        # dx = gamma / std * (grad - mean(grad) - x_hat * mean(grad * x_hat)),
+        # computed in the buffer of the product, which is no longer needed.
+        grad_x = xp.multiply(x_hat, (grad_gamma / count).reshape(shape), out=product)
+        xp.subtract(grad, grad_x, out=grad_x)
+        grad_x -= (grad_beta / count).reshape(shape)
+        grad_x *= (gamma * inv_std).reshape(shape)
         return grad_x, grad_gamma, grad_beta
 
 
 class BatchNormEval(Function):
-    """Fixed statistics ``mean`` and ``var`` (arrays of the features' shape)."""
+    """Fixed statistics ``mean`` and ``var`` (arrays of the features' shape): per feature the
+    affine map ``y = x * scale + shift`` with ``scale = gamma / std``,
+    ``shift = beta - mean * scale``."""
 
     @staticmethod
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, mean, var):
         xp = ctx.xp
-        work = compute_dtype(x.dtype)
-        inv_std = (1 / xp.sqrt(var.astype(work) + epsilon)).reshape(shape)
-        x_hat = (x.astype(work, copy=False) - mean.astype(work).reshape(shape)) * inv_std
-        gamma_b = gamma.astype(work, copy=False).reshape(shape)
-        out = x_hat * gamma_b + beta.astype(work, copy=False).reshape(shape)
-        ctx.save_for_backward(x_hat, gamma_b * inv_std)
-        ctx.axes = axes
+        xw = x.astype(compute_dtype(x.dtype), copy=False)
+        inv_std = 1 / xp.sqrt(var.astype(xw.dtype) + epsilon)
+        scale = gamma.astype(xw.dtype) * inv_std
+        shift = beta.astype(xw.dtype) - mean.astype(xw.dtype) * scale
+        out = xw * scale.reshape(shape)
+        out += shift.reshape(shape)
+        ctx.save_for_backward(xw, mean.astype(xw.dtype), inv_std, scale)
+        ctx.axes, ctx.shape = axes, shape
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat, scale = ctx.saved
-        grad = grad.astype(x_hat.dtype, copy=False)
-        # An affine map per feature: y = x * (gamma / std) + const.
-        return grad * scale, (grad * x_hat).sum(axis=ctx.axes), grad.sum(axis=ctx.axes)
+        xp = ctx.xp
+        x, mean, inv_std, scale = ctx.saved
+        axes, shape = ctx.axes, ctx.shape
+        grad = grad.astype(x.dtype, copy=False)
+        needs = ctx.needs_input_grad
+        grad_x = grad * scale.reshape(shape) if needs[0] else None
+        grad_gamma = None
+        if needs[1]:  # d y / d gamma = x_hat = (x - mean) / std
+            x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
+            grad_gamma = feature_sum(xp, grad * x_hat, axes)
+        grad_beta = feature_sum(xp, grad, axes) if needs[2] else None
+        return grad_x, grad_gamma, grad_beta
+
+
+def feature_sum(xp, a, axes):
+    """The sum of ``a`` over ``axes`` (every axis but the features'), as a (C,) array; with
+    the features last, a sum over the rows of ``a.reshape(-1, C)`` (see ``sum_rows``)."""
+    if axes == tuple(range(a.ndim - 1)) and a.size:
+        return sum_rows(a.reshape(-1, a.shape[-1]))
+    return a.sum(axis=axes)
 
 
 def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.99,

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.backends import get_backend
 from minigrad.backends.cuda import CUDABackend
-from minigrad.functional.conv import same_padding
+from minigrad.functional.conv import same_padding, sum_rows
 
 from ._specs import hypothesis_settings
 
@@ -211,6 +211,14 @@ def test_conv2d_gives_no_input_gradient_when_the_input_needs_none(device):
     kernel = mg.randn(3, 3, 2, 2, device=device, requires_grad=True)
     mg.conv2d(x, kernel).sum().backward()
     assert x.grad is None and kernel.grad is not None
+
+
+@pytest.mark.parametrize("rows, columns", [(1, 1), (7, 3), (3600, 32), (96, 700), (250, 5)])
+def test_sum_rows_is_the_column_sum(rows, columns):
+    """The fast column sum behind the bias gradient, for row counts with and without powers
+    of two in them."""
+    a = np.random.default_rng(0).standard_normal((rows, columns))
+    np.testing.assert_allclose(sum_rows(a), a.sum(axis=0), rtol=1e-12, atol=1e-12)
 
 
 # --- the backends' im2col / col2im -----------------------------------------------------------
