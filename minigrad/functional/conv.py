@@ -149,9 +149,8 @@ class Conv2D(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, bias=None, geometry=None):
-        xp = ctx.xp
-        window, strides, dilation, padding, (out_h, out_w) = geometry
-        n, _, _, channels = x.shape
+        out_h, out_w = geometry[4]
+        n = x.shape[0]
         filters = kernel.shape[3]
         out_dtype = np.result_type(*(a.dtype for a in (x, kernel, bias) if a is not None))
         work = compute_dtype(out_dtype)
