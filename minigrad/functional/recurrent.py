@@ -7,7 +7,9 @@ gates side by side (LSTM: i, f, g, o; GRU: z, r, h).
 
 How each op runs, forward:
 
-1. ``x @ kernel + bias`` for every step at once: one big matrix product;
+1. ``x @ kernel + bias`` for every step at once: one big matrix product (under ``no_grad``,
+   32 steps at a time into a reused buffer, and only the last two states are kept, unless the
+   sequence is returned);
 2. for each step ``s`` (in processing order, reversed if ``reverse``): one small product
    ``h[s] @ recurrent_kernel``, then the gate math of the step in one fused kernel of the
    backend (:meth:`lstm_step_forward <minigrad.backends.cpu.CPUBackend.lstm_step_forward>`
@@ -36,31 +38,33 @@ from ..autograd.tensor import Tensor
 class LSTM(Function):
     @staticmethod
     def forward(ctx, x, kernel, recurrent_kernel, bias, h0, c0, mask, reverse,
-                zero_output_for_mask):
-        xp, step = ctx.xp, ctx.backend.lstm_step_forward
+                zero_output_for_mask, return_sequences):
+        xp, step, training = ctx.xp, ctx.backend.lstm_step_forward, bool(ctx.needs_input_grad)
         out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0, c0)
-        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        kernel, recurrent_kernel = _cast(dtype, kernel, recurrent_kernel)
         xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
         t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
 
-        gates = _input_projection(xp, xs, kernel, bias, dtype)           # (T, N, 4U)
-        h, c = _states(xp, h0, t, dtype), _states(xp, c0, t, dtype)      # (T+1, N, U)
+        gates = _InputProjection(xp, xs, kernel, bias, keep_all=training)  # (N, 4U) per step
+        h = _state_buffer(xp, h0, t, training or return_sequences, dtype)
+        c = _state_buffer(xp, c0, t, training, dtype)
         hu = xp.empty((n, 4 * units), dtype=dtype)
         for s in range(t):
-            xp.matmul(h[s], recurrent_kernel, out=hu)
-            step(gates[s], hu, h[s], c[s], steps[s], h[s + 1], c[s + 1])  # gates -> activations
+            prev, new = s % len(h), (s + 1) % len(h)  # the buffers keep every state, or two
+            xp.matmul(h[prev], recurrent_kernel, out=hu)
+            step(gates[s], hu, h[prev], c[s % len(c)], steps[s], h[new], c[(s + 1) % len(c)])
 
-        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, h, c, steps, keep)
-        ctx.reverse = reverse
-        return (_outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype),
-                c[t].astype(out_dtype))
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates.array, h, c, steps, keep)
+        ctx.reverse, ctx.return_sequences = reverse, return_sequences
+        return (_outputs(xp, h, t, keep, reverse, return_sequences, out_dtype),
+                h[t % len(h)].astype(out_dtype), c[t % len(c)].astype(out_dtype))
 
     @staticmethod
     def backward(ctx, d_outputs, d_h, d_c):
         xp, step = ctx.xp, ctx.backend.lstm_step_backward
         xs, kernel, recurrent_kernel, gates, h, c, steps, keep = ctx.saved
-        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
-        dh, dc = _state_grad(xp, d_h, h), _state_grad(xp, d_c, c)
+        d_out, dh = _output_grads(xp, d_outputs, d_h, keep, ctx.reverse, ctx.return_sequences, h)
+        dc = _state_grad(xp, d_c, c)
         recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
         for s in reversed(range(xs.shape[0])):
             step(gates[s], c[s + 1], c[s], d_out[s], dh, dc, steps[s])  # activations -> d_gates
@@ -73,32 +77,34 @@ class LSTM(Function):
 
 class GRU(Function):
     @staticmethod
-    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask):
-        xp, step = ctx.xp, ctx.backend.gru_step_forward
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask,
+                return_sequences):
+        xp, step, training = ctx.xp, ctx.backend.gru_step_forward, bool(ctx.needs_input_grad)
         out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0)
-        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        kernel, recurrent_kernel = _cast(dtype, kernel, recurrent_kernel)
         recurrent_bias = xp.ascontiguousarray(bias[1], dtype=dtype)
         xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
         t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
 
-        gates = _input_projection(xp, xs, kernel, bias[0], dtype)        # (T, N, 3U)
-        h = _states(xp, h0, t, dtype)                                    # (T+1, N, U)
-        rh = xp.empty((t, n, units), dtype=dtype)                        # u_h, saved for backward
+        gates = _InputProjection(xp, xs, kernel, bias[0], keep_all=training)  # (N, 3U) per step
+        h = _state_buffer(xp, h0, t, training or return_sequences, dtype)
+        rh = xp.empty((t if training else 1, n, units), dtype=dtype)  # u_h, saved for backward
         hu = xp.empty((n, 3 * units), dtype=dtype)
         for s in range(t):
-            xp.matmul(h[s], recurrent_kernel, out=hu)
-            step(gates[s], hu, recurrent_bias, h[s], steps[s], rh[s], h[s + 1])
+            prev, new = s % len(h), (s + 1) % len(h)
+            xp.matmul(h[prev], recurrent_kernel, out=hu)
+            step(gates[s], hu, recurrent_bias, h[prev], steps[s], rh[s % len(rh)], h[new])
 
-        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, rh, h, steps, keep)
-        ctx.reverse = reverse
-        return _outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype)
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates.array, rh, h, steps, keep)
+        ctx.reverse, ctx.return_sequences = reverse, return_sequences
+        return (_outputs(xp, h, t, keep, reverse, return_sequences, out_dtype),
+                h[t % len(h)].astype(out_dtype))
 
     @staticmethod
     def backward(ctx, d_outputs, d_h):
         xp, step = ctx.xp, ctx.backend.gru_step_backward
         xs, kernel, recurrent_kernel, gates, rh, h, steps, keep = ctx.saved
-        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
-        dh = _state_grad(xp, d_h, h)
+        d_out, dh = _output_grads(xp, d_outputs, d_h, keep, ctx.reverse, ctx.return_sequences, h)
         d_recurrent_gates = xp.empty_like(gates)
         recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
         for s in reversed(range(xs.shape[0])):
@@ -114,30 +120,31 @@ class GRU(Function):
 class SimpleRNN(Function):
     @staticmethod
     def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask,
-                relu):
-        xp, step = ctx.xp, ctx.backend.rnn_step_forward
+                return_sequences, relu):
+        xp, step, training = ctx.xp, ctx.backend.rnn_step_forward, bool(ctx.needs_input_grad)
         out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0)
-        kernel, recurrent_kernel = kernel.astype(dtype, copy=False), recurrent_kernel.astype(dtype, copy=False)
+        kernel, recurrent_kernel = _cast(dtype, kernel, recurrent_kernel)
         xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
         t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
 
-        gates = _input_projection(xp, xs, kernel, bias, dtype)           # (T, N, U)
-        h = _states(xp, h0, t, dtype)
+        gates = _InputProjection(xp, xs, kernel, bias, keep_all=training)  # (N, U) per step
+        h = _state_buffer(xp, h0, t, training or return_sequences, dtype)
         hu = xp.empty((n, units), dtype=dtype)
         for s in range(t):
-            xp.matmul(h[s], recurrent_kernel, out=hu)
-            step(gates[s], hu, h[s], steps[s], relu, h[s + 1])
+            prev, new = s % len(h), (s + 1) % len(h)
+            xp.matmul(h[prev], recurrent_kernel, out=hu)
+            step(gates[s], hu, h[prev], steps[s], relu, h[new])
 
-        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates, h, steps, keep)
-        ctx.reverse, ctx.relu = reverse, relu
-        return _outputs(xp, h, keep, reverse, out_dtype), h[t].astype(out_dtype)
+        ctx.save_for_backward(xs, kernel, recurrent_kernel, gates.array, h, steps, keep)
+        ctx.reverse, ctx.return_sequences, ctx.relu = reverse, return_sequences, relu
+        return (_outputs(xp, h, t, keep, reverse, return_sequences, out_dtype),
+                h[t % len(h)].astype(out_dtype))
 
     @staticmethod
     def backward(ctx, d_outputs, d_h):
         xp, step = ctx.xp, ctx.backend.rnn_step_backward
         xs, kernel, recurrent_kernel, gates, h, steps, keep = ctx.saved
-        d_out = _output_grads(xp, d_outputs, keep, ctx.reverse, h)
-        dh = _state_grad(xp, d_h, h)
+        d_out, dh = _output_grads(xp, d_outputs, d_h, keep, ctx.reverse, ctx.return_sequences, h)
         recurrent_t, d_rec = recurrent_kernel.T, xp.empty_like(dh)
         for s in reversed(range(xs.shape[0])):
             step(h[s + 1], d_out[s], dh, steps[s], ctx.relu, gates[s])  # gates <- d_gates
@@ -173,39 +180,75 @@ def _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype):
     return xs, steps, seen[:, :, None].astype(dtype)
 
 
-def _input_projection(xp, xs, kernel, bias, dtype):
-    """``x_t @ kernel + bias`` for every step, in one matrix product: (T, N, G*U)."""
-    t, n, features = xs.shape
-    gates = xs.reshape(t * n, features) @ kernel
-    gates += bias.astype(dtype, copy=False)
-    return gates.reshape(t, n, kernel.shape[1])
+def _cast(dtype, *arrays):
+    return [a.astype(dtype, copy=False) for a in arrays]
 
 
-def _states(xp, initial, t, dtype):
-    """(T+1, N, U) buffer of the states before and after each step; [0] is the initial one."""
-    states = xp.empty((t + 1,) + initial.shape, dtype=dtype)
+class _InputProjection:
+    """``x_t @ kernel + bias`` of step ``t`` (``projection[t]``, (N, G*U)), computed as matrix
+    products over many steps at once: over all of them when they are kept (``array``, (T, N,
+    G*U), becomes the saved activations: training), else over chunks of steps into one reused
+    buffer (inference: no (T, N, G*U) array is made)."""
+
+    CHUNK = 32
+
+    def __init__(self, xp, xs, kernel, bias, keep_all):
+        self.xp, self.xs, self.kernel = xp, xs, kernel
+        self.bias = bias.astype(kernel.dtype, copy=False)
+        t, n, _ = xs.shape
+        self.chunk = t if keep_all else min(self.CHUNK, t)
+        self.array = xp.empty((self.chunk, n, kernel.shape[1]), dtype=kernel.dtype)
+        self.start = None  # the first step of the chunk in ``array``
+
+    def __getitem__(self, t):
+        start = t - t % self.chunk
+        if start != self.start:
+            block = self.xs[start:start + self.chunk]
+            out = self.array[:len(block)]
+            self.xp.matmul(block.reshape(-1, block.shape[2]), self.kernel,
+                           out=out.reshape(-1, out.shape[2]))
+            out += self.bias
+            self.start = start
+        return self.array[t - start]
+
+
+def _state_buffer(xp, initial, t, keep_all, dtype):
+    """Buffer of the states before and after each step, [0] the initial one: (T+1, N, U) when
+    every state is kept, else (2, N, U), the two rows used in turn; either way the state after
+    step s is ``buffer[(s + 1) % len(buffer)]``."""
+    states = xp.empty((t + 1 if keep_all else 2,) + initial.shape, dtype=dtype)
     states[0] = initial
     return states
 
 
-def _outputs(xp, h, keep, reverse, out_dtype):
-    """The (N, T, U) outputs in time order from the states h[1:] in processing order."""
+def _outputs(xp, h, t, keep, reverse, return_sequences, out_dtype):
+    """The outputs from the states in processing order: (N, T, U) in time order, or the last
+    one (N, U)."""
+    if not return_sequences:
+        last = h[t % len(h)]
+        return (last if keep is None else last * keep[-1]).astype(out_dtype)
     outputs = h[1:] if keep is None else h[1:] * keep
     if reverse:
         outputs = outputs[::-1]
     return xp.ascontiguousarray(outputs.transpose(1, 0, 2), dtype=out_dtype)
 
 
-def _output_grads(xp, d_outputs, keep, reverse, h):
-    """The gradient of the outputs, time-major in processing order (zeros if none)."""
+def _output_grads(xp, d_outputs, d_h, keep, reverse, return_sequences, h):
+    """The gradient of the outputs, time-major in processing order (zeros if none), and that
+    of the final state (which the last output's gradient joins when only it was returned)."""
+    dh = _state_grad(xp, d_h, h)
+    d_out = xp.zeros(h[1:].shape, dtype=h.dtype)
     if d_outputs is None:
-        return xp.zeros(h[1:].shape, dtype=h.dtype)
+        return d_out, dh
+    if not return_sequences:
+        dh += d_outputs if keep is None else d_outputs * keep[-1]
+        return d_out, dh
     d_out = d_outputs.transpose(1, 0, 2)
     if reverse:
         d_out = d_out[::-1]
     if keep is not None:
-        return xp.ascontiguousarray(d_out * keep, dtype=h.dtype)
-    return xp.ascontiguousarray(d_out, dtype=h.dtype)
+        d_out = d_out * keep
+    return xp.ascontiguousarray(d_out, dtype=h.dtype), dh
 
 
 def _state_grad(xp, grad, states):
@@ -236,7 +279,7 @@ def _weight_grads(ctx, xs, kernel, h, d_input_gates, d_recurrent_gates):
 # --- the functions users call ---------------------------------------------------------------
 
 def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, reverse=False,
-         zero_output_for_mask=False):
+         zero_output_for_mask=False, return_sequences=True):
     """A long short-term memory layer over a whole sequence, as one op.
 
     Args:
@@ -250,6 +293,8 @@ def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, re
         reverse: process the sequence from the last step to the first (the outputs stay in
             time order: ``outputs[:, t]`` is the state after reading step t).
         zero_output_for_mask: masked steps output 0 rather than the last real output.
+        return_sequences: if False, ``outputs`` is only the last step's output (N, units) (in
+            processing order), and the (N, T, units) sequence is never made.
 
     Returns:
         ``(outputs, h, c)``: outputs (N, T, units), the final states h and c (N, units), all in
@@ -266,11 +311,12 @@ def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, re
     x, kernel, recurrent_kernel, bias, (h0, c0), mask = _check_arguments(
         "lstm", 4, x, kernel, recurrent_kernel, bias, (h0, c0), mask)
     return LSTM.apply(x, kernel, recurrent_kernel, bias, h0, c0, mask=mask,
-                      reverse=bool(reverse), zero_output_for_mask=bool(zero_output_for_mask))
+                      reverse=bool(reverse), zero_output_for_mask=bool(zero_output_for_mask),
+                      return_sequences=bool(return_sequences))
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
-        zero_output_for_mask=False):
+        zero_output_for_mask=False, return_sequences=True):
     """A gated recurrent unit layer over a whole sequence, as one op: Keras's GRU with
     ``reset_after=True`` (its default), which is exactly PyTorch's ``nn.GRU``.
 
@@ -283,7 +329,7 @@ def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=Fals
         bias: (2, 3 * units): row 0 the input bias, row 1 the recurrent bias (PyTorch's
             ``bias_ih`` and ``bias_hh``, gates reordered the same way); or None.
         h0: (N, units) initial state, zeros if None.
-        mask, reverse, zero_output_for_mask: as in :func:`lstm`.
+        mask, reverse, zero_output_for_mask, return_sequences: as in :func:`lstm`.
 
     Returns:
         ``(outputs, h)``: outputs (N, T, units) and the final state (N, units). Per step::
@@ -298,11 +344,12 @@ def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=Fals
     x, kernel, recurrent_kernel, bias, (h0,), mask = _check_arguments(
         "gru", 3, x, kernel, recurrent_kernel, bias, (h0,), mask)
     return GRU.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask, reverse=bool(reverse),
-                     zero_output_for_mask=bool(zero_output_for_mask))
+                     zero_output_for_mask=bool(zero_output_for_mask),
+                     return_sequences=bool(return_sequences))
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
-               zero_output_for_mask=False, activation="tanh"):
+               zero_output_for_mask=False, return_sequences=True, activation="tanh"):
     """A fully connected recurrent layer over a whole sequence, as one op:
     ``h = activation(x_t @ kernel + h @ recurrent_kernel + bias)``.
 
@@ -311,7 +358,7 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, rever
         kernel: (features, units); recurrent_kernel: (units, units); bias: (units,) or None
             (PyTorch's ``nn.RNN``: ``weight_ih.T``, ``weight_hh.T``, ``bias_ih + bias_hh``).
         h0: (N, units) initial state, zeros if None.
-        mask, reverse, zero_output_for_mask: as in :func:`lstm`.
+        mask, reverse, zero_output_for_mask, return_sequences: as in :func:`lstm`.
         activation: ``"tanh"`` or ``"relu"``.
 
     Returns:
@@ -327,7 +374,7 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, rever
         "simple_rnn", 1, x, kernel, recurrent_kernel, bias, (h0,), mask)
     return SimpleRNN.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask,
                            reverse=bool(reverse), zero_output_for_mask=bool(zero_output_for_mask),
-                           relu=activation == "relu")
+                           return_sequences=bool(return_sequences), relu=activation == "relu")
 
 
 def _check_arguments(name, n_gates, x, kernel, recurrent_kernel, bias, states, mask):
@@ -341,8 +388,11 @@ def _check_arguments(name, n_gates, x, kernel, recurrent_kernel, bias, states, m
         raise TypeError(f"{name} expects floating-point input, got dtype {x.dtype.name} (token "
                         "ids go through an Embedding first)")
     n, t, features = x.shape
+    if t == 0:
+        raise ValueError(f"{name} needs at least one time step, got input of shape {x.shape}")
     gates = {4: "4 * units", 3: "3 * units", 1: "units"}[n_gates]
-    if recurrent_kernel.ndim != 2 or recurrent_kernel.shape[1] != n_gates * recurrent_kernel.shape[0]:
+    rows = recurrent_kernel.shape[0] if recurrent_kernel.ndim == 2 else -1
+    if recurrent_kernel.ndim != 2 or recurrent_kernel.shape[1] != n_gates * rows:
         raise ValueError(f"{name}: recurrent_kernel must have shape (units, {gates}), got "
                          f"{recurrent_kernel.shape}")
     units = recurrent_kernel.shape[0]

@@ -200,6 +200,49 @@ def test_masked_rows_keep_their_state_and_pre_padding_changes_nothing():
     assert not out.numpy()[0, :3].any()  # outputs before the first real step are 0
 
 
+@pytest.mark.parametrize("case", ["plain", "pre_padded_reverse", "holes_zero_output"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_return_sequences_false_gives_the_last_output(kind, case):
+    """The last output in processing order (outputs[:, -1], or [:, 0] in reverse), without
+    making the sequence; its gradient is the sequence's with zeros elsewhere."""
+    x, weights, states = make_arrays(kind, n=4, t=6)
+    options = torch_cases[case]
+    results = []
+    for return_sequences in (True, False):
+        tensors = [mg.tensor(a, requires_grad=True) for a in [x, *weights, *states]]
+        outputs = run_op(kind, tensors[0], tensors[1:4], tensors[4:],
+                         return_sequences=return_sequences, **options)
+        first = outputs[0]
+        if return_sequences:
+            first = first[:, 0] if options.get("reverse") else first[:, -1]
+        assert first.shape == (4, 5)
+        (first * 2.0).sum().backward()
+        results.append([first.numpy()] + [t.grad.numpy() for t in tensors])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("case", ["plain", "pre_padded_reverse", "holes_zero_output"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_inference_without_graph_gives_the_same_results(kind, case, return_sequences):
+    """Under no_grad the ops keep no per-step buffers and project the inputs 32 steps at a
+    time; 70 steps cross two chunk boundaries and end in a partial chunk."""
+    x, weights, states = make_arrays(kind, n=4, t=70)
+    options = dict(torch_cases[case])
+    if "mask" in options:
+        options["mask"] = np.tile(options["mask"], (1, 12))[:, :70]
+    tensors = [mg.tensor(a, requires_grad=True) for a in [x, *weights, *states]]
+    with_graph = run_op(kind, tensors[0], tensors[1:4], tensors[4:],
+                        return_sequences=return_sequences, **options)
+    with mg.no_grad():
+        without = run_op(kind, tensors[0], tensors[1:4], tensors[4:],
+                         return_sequences=return_sequences, **options)
+    assert not without[0].requires_grad
+    for a, b in zip(with_graph, without):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
 # --- dtypes ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])

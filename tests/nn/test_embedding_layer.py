@@ -69,3 +69,16 @@ def test_ids_out_of_range_name_the_range():
     with pytest.raises(IndexError, match=r"embedding\w*: .* must be in \[0, 10\).*got ids from "
                                          r"0 to 10"):
         Embedding(10, 2)(mg.tensor([[0, 10]]))
+
+
+def test_sequential_hands_the_mask_to_the_recurrent_layer():
+    """The masking protocol as Sequential runs it: Embedding.compute_mask, then mask= to the
+    Bidirectional LSTM (which returns no sequence, so the mask ends there)."""
+    embed, bilstm, dense = Embedding(10, 4, mask_zero=True), mg.nn.Bidirectional(LSTM(3)), \
+        mg.nn.Dense(1)
+    model = mg.Sequential([embed, bilstm, dense])
+    padded = mg.tensor([[0, 0, 0, 3, 7, 2], [0, 5, 1, 1, 4, 9]])
+    expected = dense(bilstm(embed(padded), mask=embed.compute_mask(padded)))
+    np.testing.assert_allclose(model(padded).numpy(), expected.numpy(), rtol=1e-6)
+    short = dense(bilstm(embed(mg.tensor([[3, 7, 2]]))))
+    np.testing.assert_allclose(model(padded).numpy()[:1], short.numpy(), rtol=1e-5)

@@ -28,7 +28,8 @@ def copy_to_torch(torch, layer, module, suffix=""):
     bias = layer.bias.numpy()
     if isinstance(layer, GRU):
         order = gru_order(layer.units)
-        kernel, recurrent, (bias_ih, bias_hh) = kernel[:, order], recurrent[:, order], bias[:, order]
+        kernel, recurrent = kernel[:, order], recurrent[:, order]
+        bias_ih, bias_hh = bias[:, order]
     else:
         bias_ih, bias_hh = bias, np.zeros_like(bias)
     with torch.no_grad():
@@ -55,7 +56,7 @@ def torch_module(torch, kind, features, units, dtype, bidirectional=False):
         getattr(torch, dtype))
 
 
-# --- one direction against PyTorch ----------------------------------------------------------------
+# --- one direction against PyTorch ---------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("options", [dict(), dict(return_sequences=True),
@@ -103,7 +104,7 @@ def test_layer_matches_torch(kind, options, dtype):
         np.testing.assert_allclose(got.grad.numpy(), want.grad.numpy()[0], **TOLERANCES[dtype])
 
 
-# --- Bidirectional against PyTorch, with pre-padded sequences -----------------------------------
+# --- Bidirectional against PyTorch, with pre-padded sequences ------------------------------------
 
 LENGTHS = [7, 3, 5, 1]   # real steps of each row; the rest is padding at the start
 
@@ -200,7 +201,7 @@ def test_bidirectional_backward_copy_has_weights_of_its_own():
     assert layer.backward_layer.name.startswith("backward_lstm")
 
 
-# --- masks ------------------------------------------------------------------------------------------
+# --- masks ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind", LAYERS)
 def test_masked_padding_is_ignored(kind):
@@ -231,7 +232,7 @@ def test_compute_mask_passes_the_mask_on_only_with_sequences():
     assert LSTM.supports_masking and Bidirectional.supports_masking
 
 
-# --- weights, arguments, configs --------------------------------------------------------------------
+# --- weights, arguments, configs -----------------------------------------------------------------
 
 def test_keras_initial_weights():
     layer = LSTM(8)
@@ -286,7 +287,7 @@ def test_config_rebuilds_the_same_layer(layer):
     np.testing.assert_array_equal(first.numpy(), second.numpy())
 
 
-# --- errors ---------------------------------------------------------------------------------------
+# --- errors --------------------------------------------------------------------------------------
 
 def test_input_without_the_time_axis_is_named():
     with pytest.raises(ValueError, match=r"lstm\w* expected input of shape \(N, T, features\), "
@@ -322,7 +323,7 @@ def test_initial_state_count_is_checked():
         LSTM(4)(mg.zeros(2, 3, 5), initial_state=[mg.zeros(2, 4)])
 
 
-# --- the IMDB tutorial model learns a toy task ------------------------------------------------------
+# --- the IMDB tutorial model learns a toy task ---------------------------------------------------
 
 def test_imdb_bilstm_learns_whether_a_token_appears():
     """Embedding(mask_zero)-Bidirectional(LSTM)-Dense-Dense on pre-padded sequences whose label

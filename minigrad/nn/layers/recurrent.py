@@ -108,15 +108,14 @@ class _Recurrent(Layer):
         """
         outputs, states = self._run(x, initial_state, mask, self.go_backwards,
                                     self.zero_output_for_mask)
-        if self.return_sequences:
-            result = outputs[:, ::-1] if self.go_backwards else outputs
-        else:
-            result = states[0]
-        return (result, *states) if self.return_state else result
+        if self.return_sequences and self.go_backwards:
+            outputs = outputs[:, ::-1]
+        return (outputs, *states) if self.return_state else outputs
 
     def _run(self, x, initial_state, mask, reverse, zero_output_for_mask):
-        """(outputs (N, T, units) in time order, [final states]) of the sequence processed
-        forwards, or backwards if ``reverse``."""
+        """(outputs, [final states]) of the sequence processed forwards, or backwards if
+        ``reverse``; the outputs are (N, T, units) in time order if ``return_sequences``, else
+        the last output (N, units)."""
         self._check_input(x)
         states = self._initial_states(initial_state)
         if self.dropout and self.training:
@@ -127,7 +126,8 @@ class _Recurrent(Layer):
         bias = self.bias if self.use_bias else None
         outputs, *final = self._op(x, self.kernel, self.recurrent_kernel, bias, *states,
                                    mask=mask, reverse=reverse,
-                                   zero_output_for_mask=zero_output_for_mask)
+                                   zero_output_for_mask=zero_output_for_mask,
+                                   return_sequences=self.return_sequences)
         return outputs, final
 
     def _check_input(self, x):
@@ -367,7 +367,8 @@ class Bidirectional(Layer):
         for sub, initial in zip(layers, halves):
             outputs, final = sub._run(x, initial, mask, sub.go_backwards,
                                       sub.zero_output_for_mask)
-            results.append(outputs if self.return_sequences else final[0])
+            sub.output_shape = (None,) + tuple(outputs.shape[1:])  # (for model summaries)
+            results.append(outputs)
             states.extend(final)
         merged = self._merge(*results)
         if not self.return_state:
