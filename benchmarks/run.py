@@ -9,10 +9,10 @@ Needs the ``bench`` and ``torch`` extras: ``pip install -e ".[bench,torch]"``.
 import argparse
 import platform
 
-from . import cnn, harness, memory, mlp, op_overhead
+from . import bilstm, cnn, harness, memory, mlp, op_overhead
 
 BENCHMARKS = {"mlp": mlp.run, "op_overhead": op_overhead.run, "memory": memory.run,
-              "cnn": cnn.run}
+              "cnn": cnn.run, "bilstm": bilstm.run}
 
 
 def main(argv=None):
