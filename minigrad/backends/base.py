@@ -8,6 +8,13 @@ class Backend:
 
     Everything that ``xp`` (NumPy or CuPy) does well is written once against ``xp`` in the ops;
     the methods here are the few places where the devices really differ.
+
+    The hot-path kernel table, implemented by each backend (Numba on the CPU, CuPy/CUDA on the
+    GPU): ``scatter_add`` (indexing backward); ``im2col``, ``col2im``, ``max_pool2d``,
+    ``max_pool2d_backward`` (convolution and pooling, see
+    :class:`~minigrad.backends.cpu.CPUBackend`); ``lstm_step_forward``/``_backward``,
+    ``gru_step_forward``/``_backward``, ``rnn_step_forward``/``_backward`` (one time step of a
+    recurrent cell's gate math).
     """
 
     #: "cpu" or "cuda".

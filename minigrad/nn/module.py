@@ -366,8 +366,10 @@ _name_counts = {}
 
 
 def _auto_name(class_name):
-    """Keras-style unique layer names: dense, dense_1, dense_2, ..."""
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower()
+    """Keras-style unique layer names: dense, dense_1, ...; Conv2D -> conv2d, LSTM -> lstm,
+    MaxPooling2D -> max_pooling2d (Keras's snake-case rule)."""
+    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"

@@ -39,9 +39,15 @@ class L2(L1L2):
 
 
 def get(regularizer):
-    """A regularizer from None, a name ("l1", "l2", "l1_l2") or a callable."""
+    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a ``{"l1": ..., "l2": ...}`` dict
+    (what ``get_config`` writes) or a callable."""
     if regularizer is None or callable(regularizer):
         return regularizer
+    if isinstance(regularizer, dict):
+        unknown = set(regularizer) - {"l1", "l2"}
+        if unknown:
+            raise ValueError(f"a regularizer dict has keys 'l1' and 'l2', got {sorted(unknown)}")
+        return L1L2(**regularizer)
     names = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
     try:
         return names[str(regularizer).lower()]()

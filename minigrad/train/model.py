@@ -287,7 +287,8 @@ class Model(Module):
                 continue
             label = f"{getattr(module, 'name', name)} ({type(module).__name__})"
             shape = getattr(module, "output_shape", None)
-            count = sum(p.size for p in module._parameters.values() if p is not None)
+            count = sum(t.size for t in list(module._parameters.values())
+                        + list(module._buffers.values()) if t is not None)
             rows.append((label, str(shape) if shape is not None else "(not built)", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
         rule = "-" * sum(widths)
@@ -296,7 +297,8 @@ class Model(Module):
                  "=" * len(rule)]
         for row in rows[1:]:
             lines.append("".join(cell.ljust(width) for cell, width in zip(row, widths)))
-        total = self.count_params()
+        # Buffers (BatchNormalization's moving statistics) count as non-trainable, as in Keras.
+        total = self.count_params() + sum(b.size for _, b in self.named_buffers())
         trainable = sum(p.size for p in self.parameters() if p.requires_grad)
         lines += ["=" * len(rule), f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", rule]

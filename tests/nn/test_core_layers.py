@@ -110,3 +110,20 @@ def test_layer_configs_rebuild_the_layer():
                   nn.ReLU(), nn.Softmax(axis=1), nn.Flatten(input_shape=(2, 3))):
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
+
+
+def test_regularized_layer_config_survives_two_round_trips():
+    layer = nn.Dense(2, kernel_regularizer=nn.regularizers.L1L2(0.0, 0.1))
+    once = nn.Dense.from_config(layer.get_config())
+    twice = nn.Dense.from_config(once.get_config())
+    assert twice.get_config()["kernel_regularizer"] == {"l1": 0.0, "l2": 0.1}
+    twice(mg.ones(1, 3))
+    expected = 0.1 * (twice.kernel.numpy() ** 2).sum()
+    assert twice.regularization_loss().item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_default_names_follow_keras():
+    assert nn.Dense(1).name.startswith("dense")
+    assert nn.Conv2D(1, 3).name.startswith("conv2d")
+    assert nn.MaxPooling2D().name.startswith("max_pooling2d")
+    assert nn.LSTM(1).name.startswith("lstm")

@@ -187,6 +187,6 @@ def _name(value):
 
 
 def _regularizer_config(regularizer):
-    if regularizer is None or isinstance(regularizer, str):
+    if regularizer is None or isinstance(regularizer, (str, dict)):
         return regularizer
     return {"l1": regularizer.l1, "l2": regularizer.l2} if hasattr(regularizer, "l1") else None
