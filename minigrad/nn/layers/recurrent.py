@@ -22,7 +22,7 @@ from ...creation import ones
 from .. import init as initializers
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
-from ..module import Layer, _auto_name
+from ..module import Layer
 from .core import _name, _regularizer_config
 
 
@@ -33,7 +33,6 @@ class _Recurrent(Layer):
     supports_masking = True
     _gates = 1         # kernel (features, _gates * units)
     _n_states = 1      # h (and c for the LSTM)
-    _default_name = "SimpleRnn"
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -41,8 +40,6 @@ class _Recurrent(Layer):
                  bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False,
                  zero_output_for_mask=False, **kwargs):
-        if kwargs.get("name") is None:
-            kwargs["name"] = _auto_name(self._default_name)  # lstm, gru, simple_rnn as Keras
         super().__init__(**kwargs)
         kind = type(self).__name__
         if int(units) <= 0:
@@ -200,7 +197,6 @@ class LSTM(_Recurrent):
 
     _gates = 4
     _n_states = 2
-    _default_name = "Lstm"
     _op = staticmethod(F.lstm)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
@@ -244,7 +240,6 @@ class GRU(_Recurrent):
     """
 
     _gates = 3
-    _default_name = "Gru"
     _op = staticmethod(F.gru)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
