@@ -4,11 +4,14 @@ CUDA backend's formulation run on NumPy, and the error messages."""
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import minigrad as mg
 from minigrad.autograd.tensor import Tensor
 from minigrad.backends.cpu import CPUBackend
 from minigrad.backends.cuda import CUDABackend
+
+from ._specs import hypothesis_settings
 
 KINDS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
@@ -241,6 +244,59 @@ def test_inference_without_graph_gives_the_same_results(kind, case, return_seque
     assert not without[0].requires_grad
     for a, b in zip(with_graph, without):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
+# --- any shape, against a step-by-step NumPy reference ------------------------------------------
+
+def numpy_reference(kind, x, weights, states, mask=None, reverse=False,
+                    zero_output_for_mask=False):
+    """Keras's RNN loop written plainly: outputs and final states, float64."""
+    kernel, recurrent_kernel, bias = weights
+    n, t, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    h, c = states[0].copy(), (states[1].copy() if kind == "lstm" else None)
+    outputs, last = np.zeros((n, t, units)), np.zeros((n, units))
+    for step in (range(t - 1, -1, -1) if reverse else range(t)):
+        real = np.ones((n, 1), bool) if mask is None else mask[:, step][:, None]
+        if kind == "lstm":
+            a = x[:, step] @ kernel + h @ recurrent_kernel + bias
+            i, f, g, o = sigmoid(a[:, :units]), sigmoid(a[:, units:2 * units]), \
+                np.tanh(a[:, 2 * units:3 * units]), sigmoid(a[:, 3 * units:])
+            c_new = f * c + i * g
+            h_new = o * np.tanh(c_new)
+            c = np.where(real, c_new, c)
+        elif kind == "gru":
+            xw, hu = x[:, step] @ kernel + bias[0], h @ recurrent_kernel + bias[1]
+            z = sigmoid(xw[:, :units] + hu[:, :units])
+            r = sigmoid(xw[:, units:2 * units] + hu[:, units:2 * units])
+            h_new = z * h + (1 - z) * np.tanh(xw[:, 2 * units:] + r * hu[:, 2 * units:])
+        else:
+            a = x[:, step] @ kernel + h @ recurrent_kernel + bias
+            h_new = np.tanh(a) if kind == "rnn_tanh" else np.maximum(a, 0)
+        h = np.where(real, h_new, h)
+        outputs[:, step] = np.where(real, h_new, 0 if zero_output_for_mask else last)
+        last = np.where(real, h_new, last)
+    return [outputs, h] + ([c] if kind == "lstm" else [])
+
+
+@hypothesis_settings(max_examples=60)
+@given(kind=st.sampled_from(KINDS), n=st.integers(1, 3), t=st.integers(1, 5),
+       features=st.integers(1, 3), units=st.integers(1, 3), masked=st.booleans(),
+       reverse=st.booleans(), zero_output=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_any_shape_matches_the_step_by_step_reference(kind, n, t, features, units, masked,
+                                                      reverse, zero_output, seed):
+    x, weights, states = make_arrays(kind, n, t, features, units, seed)
+    mask = np.random.default_rng(seed).random((n, t)) < 0.6 if masked else None
+    options = dict(mask=mask, reverse=reverse, zero_output_for_mask=zero_output)
+    tensors = [mg.tensor(a, dtype="float64", requires_grad=True)
+               for a in [x, *weights, *states]]
+    outputs = run_op(kind, tensors[0], tensors[1:4], tensors[4:], **options)
+    for got, want in zip(outputs, numpy_reference(kind, x, weights, states, **options)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    sum(o.sum() for o in outputs).backward()
+    for tensor in tensors:
+        assert tensor.grad.shape == tensor.shape and np.isfinite(tensor.grad.numpy()).all()
 
 
 # --- dtypes ------------------------------------------------------------------------------------
