@@ -9,9 +9,10 @@ Needs the ``bench`` and ``torch`` extras: ``pip install -e ".[bench,torch]"``.
 import argparse
 import platform
 
-from . import bilstm, cnn, harness, memory, mlp, op_overhead
+from . import bilstm, cnn, harness, memory, mlp, mlp_layers, op_overhead
 
 BENCHMARKS = {"mlp": mlp.run, "op_overhead": op_overhead.run, "memory": memory.run,
+              "mlp_layers": mlp_layers.run, "mlp_inference": mlp_layers.run_inference,
               "cnn": cnn.run, "bilstm": bilstm.run}
 
 

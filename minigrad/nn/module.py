@@ -380,7 +380,8 @@ def build_under_no_grad(layer, input_shape):
     ``(1,) + input_shape``: what Sequential does when the first layer has ``input_shape``."""
     from ..creation import zeros
 
-    dtype = getattr(layer, "dtype", dtypes.default_float)
+    # Placeholder inputs of the dtype the model takes: token ids for an Embedding first.
+    dtype = getattr(layer, "input_dtype", None) or getattr(layer, "dtype", dtypes.default_float)
     with no_grad():
         was_training = layer.training
         layer.eval()

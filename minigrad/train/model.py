@@ -282,13 +282,10 @@ class Model(Module):
         """Print a table of the layers, their output shapes and parameter counts (as Keras's
         ``model.summary()``); returns the text."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        for name, module in self.named_modules():
-            if module is self or module._modules:
-                continue
+        for name, module in _summary_rows(self):
             label = f"{getattr(module, 'name', name)} ({type(module).__name__})"
             shape = getattr(module, "output_shape", None)
-            count = sum(t.size for t in list(module._parameters.values())
-                        + list(module._buffers.values()) if t is not None)
+            count = module.count_params() + sum(b.size for _, b in module.named_buffers())
             rows.append((label, str(shape) if shape is not None else "(not built)", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) + 2 for i in range(3)]
         rule = "-" * sum(widths)
@@ -306,6 +303,21 @@ class Model(Module):
         if print_fn is not None:
             print_fn(text)
         return text
+
+
+def _summary_rows(model):
+    """(name, module) for each row of summary(): the layers, a wrapper such as Bidirectional as
+    one row (as Keras shows it), and the leaves of plain container modules."""
+    from ..nn.module import Layer
+
+    stack = list(reversed(list(model.named_children())))
+    while stack:
+        name, module = stack.pop()
+        if isinstance(module, Layer) or not module._modules:
+            yield name, module
+        else:
+            stack.extend(reversed([(f"{name}.{child}", m)
+                                   for child, m in module.named_children()]))
 
 
 def _compile_config(optimizer, loss, metrics):

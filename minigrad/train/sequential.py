@@ -59,6 +59,13 @@ class Sequential(Model):
         return self
 
     @property
+    def input_dtype(self):
+        """The dtype of the inputs the first layer takes (token ids for an Embedding), or None
+        for the model's float dtype."""
+        layers = self.layers
+        return getattr(layers[0], "input_dtype", None) if layers else None
+
+    @property
     def layers(self):
         """The layers, in order."""
         return list(self._modules.values())
