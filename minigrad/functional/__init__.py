@@ -18,6 +18,7 @@ from . import inplace
 from .join import concat, split, stack
 from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy)
+from .linear import linear
 from .matmul import matmul
 from .normalization import batch_norm
 from .pooling import avg_pool2d, global_avg_pool2d, max_pool2d
@@ -29,7 +30,7 @@ from .softmax import log_softmax, logsumexp, softmax
 
 __all__ = [
     # arithmetic
-    "add", "sub", "mul", "div", "pow", "neg", "matmul",
+    "add", "sub", "mul", "div", "pow", "neg", "matmul", "linear",
     # elementwise math and activations
     "exp", "log", "sqrt", "abs", "clip", "maximum", "minimum", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "dropout",

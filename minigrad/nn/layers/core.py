@@ -46,9 +46,7 @@ class Dense(Layer):
         if x.ndim < 2 or x.shape[-1] != expected:
             raise ValueError(f"{self.name} expected input of shape (N, {expected}), got "
                              f"{tuple(x.shape)}")
-        y = x @ self.kernel
-        if self.use_bias:
-            y = y + self.bias
+        y = F.linear(x, self.kernel, self.bias if self.use_bias else None)
         return self.activation(y) if self.activation is not None else y
 
     def get_config(self):
