@@ -12,20 +12,13 @@ The ids are drawn from 1..9999 (no padding), so that neither side needs a mask.
 
 import numpy as np
 
-from .harness import Result, median_time
+from .harness import Result, Results, median_time
 
 VOCABULARY, EMBEDDING, UNITS, HIDDEN = 10000, 16, 64, 64
 BATCH, LENGTH, INFERENCE_BATCH = 128, 256, 1000
 LEARNING_RATE = 0.01
 TARGET_TRAIN_RATIO = 2.0
 TARGET_INFERENCE_RATIO = 2.0
-
-
-class Results(list):
-    """Several results of one benchmark; ``line()`` gives one line per result."""
-
-    def line(self):
-        return "\n".join(result.line() for result in self)
 
 
 def initial_weights(rng):

@@ -8,20 +8,13 @@ minigrad (its layers, channels-last) and in PyTorch (NCHW, the same weights perm
 
 import numpy as np
 
-from .harness import Result, median_time
+from .harness import Result, Results, median_time
 
 BATCH = 128
 INFERENCE_BATCH = 1000
 LEARNING_RATE = 0.01
 TARGET_TRAIN_RATIO = 2.0
 TARGET_INFERENCE_RATIO = 2.0
-
-
-class Results(list):
-    """Several results of one benchmark; ``line()`` gives one line per result."""
-
-    def line(self):
-        return "\n".join(result.line() for result in self)
 
 
 def initial_weights(rng):

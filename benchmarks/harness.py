@@ -77,3 +77,10 @@ class Result:
         return (f"{self.name:<46} minigrad {self._show(self.minigrad)}   "
                 f"torch {self._show(self.torch)}   ratio {self.ratio:5.2f}   "
                 f"(target <= {self.target_ratio:g}: {verdict})")
+
+
+class Results(list):
+    """Several results of one benchmark; ``line()`` gives one line per result."""
+
+    def line(self):
+        return "\n".join(result.line() for result in self)
