@@ -30,6 +30,7 @@ __all__ = [
     "eye", "rand", "randn", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",
     "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
-    "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential", "io", "load_model",
+    "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential",
+    "io", "load_model",
     "optim",
 ] + functional.__all__

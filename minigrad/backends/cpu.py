@@ -145,7 +145,8 @@ class CPUBackend(Backend):
 
 
 def _row_index(key):
-    """The index array if ``key`` picks whole rows along axis 0 by a 1-D integer array, else None."""
+    """The index array if ``key`` picks whole rows along axis 0 by a 1-D integer array, else
+    None."""
     if isinstance(key, tuple):
         if len(key) != 1:
             return None

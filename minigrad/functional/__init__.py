@@ -14,7 +14,7 @@ from .dropout import dropout
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .embedding import embedding
 from .indexing import getitem
-from . import inplace
+from . import inplace  # noqa: F401  (Tensor's in-place operators use it)
 from .join import concat, split, stack
 from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy)

@@ -77,7 +77,8 @@ def test_backward_with_explicit_grad(device):
 
 def test_backward_grad_of_wrong_shape_is_an_error(device):
     x = mg.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"grad has shape \(2,\) but the tensor has shape \(3,\)"):
+    with pytest.raises(RuntimeError,
+                       match=r"grad has shape \(2,\) but the tensor has shape \(3,\)"):
         (x * 2).backward(mg.ones(2, device=device))
 
 

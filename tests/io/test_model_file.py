@@ -62,7 +62,8 @@ def test_weights_into_a_different_model_name_the_mismatch(tmp_path):
     model, _, _ = trained_model()
     model.save_weights(tmp_path / "w.safetensors")
     other = mg.Sequential([nn.Dense(5, input_shape=(6,)), nn.Dense(3)])
-    with pytest.raises(ModelFileError, match=r"w.safetensors: the weights do not fit.*missing keys: 1.kernel"):
+    with pytest.raises(ModelFileError,
+                       match=r"w.safetensors: the weights do not fit.*missing keys: 1.kernel"):
         other.load_weights(tmp_path / "w.safetensors")
 
 

@@ -5,7 +5,7 @@ from ...functional.conv import check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer, _auto_name
-from .core import _name, _regularizer_config
+from .core import kernel_and_bias_config
 
 
 def keras_name(kwargs, class_name):
@@ -95,11 +95,7 @@ class Conv2D(Layer):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": padding, "dilation_rate": list(self.dilation_rate),
-                "activation": activation_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _name(self.kernel_initializer),
-                "bias_initializer": _name(self.bias_initializer),
-                "kernel_regularizer": _regularizer_config(self.kernel_regularizer),
-                "bias_regularizer": _regularizer_config(self.bias_regularizer)}
+                **kernel_and_bias_config(self)}
 
     def extra_repr(self):
         channels = f"{self.kernel.shape[2]} -> " if self.built else ""

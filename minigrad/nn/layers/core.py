@@ -50,12 +50,7 @@ class Dense(Layer):
         return self.activation(y) if self.activation is not None else y
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": activation_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _name(self.kernel_initializer),
-                "bias_initializer": _name(self.bias_initializer),
-                "kernel_regularizer": _regularizer_config(self.kernel_regularizer),
-                "bias_regularizer": _regularizer_config(self.bias_regularizer)}
+        return {**super().get_config(), "units": self.units, **kernel_and_bias_config(self)}
 
     def extra_repr(self):
         built = f"{self.kernel.shape[0]} -> " if self.built else ""
@@ -178,6 +173,15 @@ class LeakyReLU(Layer):
 
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+def kernel_and_bias_config(layer):
+    """The config entries that layers with a kernel and a bias share (Dense, Conv2D)."""
+    return {"activation": activation_name(layer.activation), "use_bias": layer.use_bias,
+            "kernel_initializer": _name(layer.kernel_initializer),
+            "bias_initializer": _name(layer.bias_initializer),
+            "kernel_regularizer": _regularizer_config(layer.kernel_regularizer),
+            "bias_regularizer": _regularizer_config(layer.bias_regularizer)}
 
 
 def _name(value):
