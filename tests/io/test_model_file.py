@@ -144,3 +144,17 @@ def test_custom_model_subclass_points_to_save_weights(tmp_path):
     model(mg.ones(1, 3))
     with pytest.raises(TypeError, match="use save_weights"):
         model.save(tmp_path / "custom.safetensors")
+
+
+def test_a_model_saved_on_one_device_loads_on_the_cpu_and_moves_back(tmp_path, device):
+    model, x, y = trained_model()
+    model.to(device)
+    expected = model.predict(x)
+    path = tmp_path / "model.safetensors"
+    model.save(path)
+    restored = mg.load_model(path)
+    assert restored.device == "cpu"
+    np.testing.assert_allclose(restored.predict(x), expected, rtol=1e-5, atol=1e-6)
+    restored.to(device)
+    np.testing.assert_allclose(restored.predict(x), expected, rtol=1e-5, atol=1e-6)
+    restored.fit(x, y, epochs=1, verbose=0)  # the optimizer state followed the weights

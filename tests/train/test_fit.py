@@ -143,3 +143,13 @@ def test_mnist_tutorial_models_learn(build):
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
     history = model.fit(images, labels, batch_size=32, epochs=3, verbose=0)
     assert history.history["loss"][-1] < 0.3 * history.history["loss"][0]
+
+
+def test_fit_evaluate_predict_on_a_device(device):
+    x, y = blobs(n=128)
+    model = mlp().to(device)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=10, verbose=0, seed=0)
+    assert all(p.device == device for p in model.parameters())
+    assert isinstance(model.predict(x), np.ndarray)
+    assert model.evaluate(x, y, verbose=0)[1] > 0.8
