@@ -184,6 +184,7 @@ class Optimizer:
             for param in group["params"]:
                 if param.grad is not None:
                     state = self.state.setdefault(id(param), {})
+                    _follow_parameter(state, param)
                     self._update(param, grads[id(param)], state, group)
         self.iterations += 1
         if self._schedule is not None:
@@ -367,3 +368,18 @@ def _positive_or_none(value, key, name):
             or math.isinf(value):
         raise ValueError(f"{name} expected {key} > 0 (or None), got {value!r}")
     return float(value)
+
+
+def _follow_parameter(state, param):
+    """Keep a parameter's state arrays on its device and in its dtype: ``model.to("cuda")`` or
+    ``model.to("float64")`` after some steps (or after loading a model) moves the parameters in
+    place, and their moments must follow."""
+    backend = param._backend
+    for key, value in state.items():
+        if not hasattr(value, "shape"):
+            continue
+        if not backend.owns(value):
+            value = backend.asarray(value)
+        if value.dtype != param.data.dtype and value.dtype.kind == "f":
+            value = value.astype(param.data.dtype)
+        state[key] = value

@@ -391,3 +391,15 @@ def test_gradient_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"a parameter of shape \(4,\) has a gradient of shape "
                                          r"\(3,\)"):
         optimizer.step()
+
+
+def test_state_follows_the_parameters_to_another_dtype():
+    model = mg.Sequential([mg.nn.Dense(3, input_shape=(2,))])
+    optimizer = mg.optim.Adam(model.parameters(), lr=0.01)
+    for dtype in ("float32", "float64"):
+        model.to(dtype)
+        optimizer.zero_grad()
+        model(mg.ones(4, 2, dtype=dtype)).sum().backward()
+        optimizer.step()
+        for state in optimizer.state.values():
+            assert state["exp_avg"].dtype == np.dtype(dtype)
