@@ -90,7 +90,8 @@ html_sidebars = {"**": ["about.html", "navigation.html", "relations.html", "sear
 COVERED_MODULES = ["minigrad", "minigrad.functional", "minigrad.autograd", "minigrad.testing",
                    "minigrad.backends", "minigrad.cuda", "minigrad.dtypes", "minigrad.nn",
                    "minigrad.train", "minigrad.io", "minigrad.train.callbacks",
-                   "minigrad.optim", "minigrad.nn.losses", "minigrad.train.metrics"]
+                   "minigrad.optim", "minigrad.nn.losses", "minigrad.train.metrics",
+                   "minigrad.viz"]
 # Class attributes that are implementation details, not API.
 COVERAGE_EXEMPT = {"no_grad.enabled", "enable_grad.enabled", "set_grad_enabled.enabled"}
 

@@ -21,6 +21,7 @@ from . import optim
 from . import autograd, cuda, nn, testing, train
 from .train import Model, Sequential
 from . import io
+from . import viz
 from .io import load_model
 
 __version__ = "0.1.0"
@@ -31,6 +32,6 @@ __all__ = [
     "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential",
-    "io", "load_model",
+    "io", "load_model", "viz",
     "optim",
 ] + functional.__all__
