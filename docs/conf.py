@@ -9,6 +9,7 @@ network (no intersphinx), so the build works offline with ``pip install -e .[dev
 """
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -31,8 +32,9 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "sphinx.ext.doctest",
+    "myst_nb",                 # the tutorial notebooks in docs/tutorials/
 ]
-exclude_patterns = ["_build", "api/generated"]
+exclude_patterns = ["_build", "api/generated", "**.ipynb_checkpoints"]
 templates_path = []
 default_role = "any"       # `Tensor` in prose links to the object when it exists
 primary_domain = "py"
@@ -69,6 +71,23 @@ from minigrad.autograd import sum_to
 from minigrad.dtypes import as_dtype
 mg.manual_seed(0)
 """
+
+# -- Notebooks (myst-nb) ---------------------------------------------------------------------------
+# The tutorials are stored without outputs; the build runs them (small data unless the caller set
+# MINIGRAD_NOTEBOOK_QUICK=0) and caches the results until a notebook changes, so the html and
+# doctest builds run them once. An error in a notebook fails the build.
+os.environ.setdefault("MINIGRAD_NOTEBOOK_QUICK", "1")
+sys.path.insert(0, str(ROOT / "docs" / "tutorials"))
+from run_notebooks import use_clean_ipython_profile  # noqa: E402
+
+use_clean_ipython_profile()
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(ROOT / "docs" / "_build" / ".jupyter_cache")
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_output_stderr = "remove"    # library warnings (tqdm's) are noise on a tutorial page
+nb_merge_streams = True
 
 # -- HTML ------------------------------------------------------------------------------------------
 html_theme = "alabaster"
