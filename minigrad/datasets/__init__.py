@@ -6,8 +6,8 @@ arrays with the dtypes and shapes Keras gives. Files are read from ``$MINIGRAD_D
 checked against their published checksums (see :mod:`minigrad.datasets.files`).
 """
 
-from . import cifar10, fashion_mnist, mnist
+from . import cifar10, fashion_mnist, imdb, mnist
 from .files import DatasetError
 from .sequence import pad_sequences
 
-__all__ = ["mnist", "fashion_mnist", "cifar10", "pad_sequences", "DatasetError"]
+__all__ = ["mnist", "fashion_mnist", "cifar10", "imdb", "pad_sequences", "DatasetError"]
