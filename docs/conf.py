@@ -110,7 +110,8 @@ COVERED_MODULES = ["minigrad", "minigrad.functional", "minigrad.autograd", "mini
                    "minigrad.backends", "minigrad.cuda", "minigrad.dtypes", "minigrad.nn",
                    "minigrad.train", "minigrad.io", "minigrad.train.callbacks",
                    "minigrad.optim", "minigrad.nn.losses", "minigrad.train.metrics",
-                   "minigrad.viz", "minigrad.datasets", "minigrad.datasets.files"]
+                   "minigrad.viz", "minigrad.data", "minigrad.datasets",
+                   "minigrad.datasets.files"]
 # Class attributes that are implementation details, not API.
 COVERAGE_EXEMPT = {"no_grad.enabled", "enable_grad.enabled", "set_grad_enabled.enabled"}
 
