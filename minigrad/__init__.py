@@ -23,7 +23,7 @@ from .train import Model, Sequential
 from . import io
 from . import viz
 from .io import load_model
-from . import datasets
+from . import data, datasets
 
 __version__ = "0.1.0"
 
@@ -34,5 +34,5 @@ __all__ = [
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential",
     "io", "load_model", "viz",
-    "optim", "datasets",
+    "optim", "data", "datasets",
 ] + functional.__all__
