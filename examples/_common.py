@@ -49,15 +49,6 @@ def load(dataset, args, **kwargs):
     return (x_train[:n], y_train[:n]), (x_test[:n], y_test[:n])
 
 
-class PrintValidation(mg.train.callbacks.Callback):
-    """Prints the validation metrics after each epoch (``verbose=2`` prints the training ones)."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        values = {n: v for n, v in (logs or {}).items() if n.startswith("val_")}
-        if values:
-            print("    " + "  ".join(f"{n}: {v:.4f}" for n, v in values.items()), flush=True)
-
-
 def train_and_report(model, args, name, x_train, y_train, x_test, y_test):
     """Fit with one line per epoch (the test set as validation data, as the tutorials do),
     print the test accuracy, save the model and the training curves; returns the accuracy."""
@@ -65,8 +56,7 @@ def train_and_report(model, args, name, x_train, y_train, x_test, y_test):
         model.to(args.device)
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                        validation_data=(x_test, y_test), verbose=2, seed=args.seed,
-                        callbacks=[PrintValidation()])
+                        validation_data=(x_test, y_test), verbose=2, seed=args.seed)
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
     print(f"test accuracy {accuracy:.4f}  ({len(x_test)} samples; trained {args.epochs} epochs "

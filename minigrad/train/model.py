@@ -148,15 +148,14 @@ class Model(Module):
         callback_list.call("on_train_begin", {})
         for epoch in range(initial_epoch, epochs):
             callback_list.call("on_epoch_begin", epoch, {})
-            logs = self._train_epoch(train_batches, epoch, epochs, verbose, callback_list,
-                                     backend, float_dtype)
+            logs, progress, seconds = self._train_epoch(train_batches, epoch, epochs, verbose,
+                                                        callback_list, backend, float_dtype)
             if validation_data is not None and not self.stop_training:
                 x_val, y_val, w_val = _validation_arrays(validation_data)
                 val = self.evaluate(x_val, y_val, batch_size=batch_size or 32, verbose=0,
                                     sample_weight=w_val, return_dict=True)
                 logs.update({f"val_{name}": value for name, value in val.items()})
-                if verbose == 1:
-                    print("  ".join(f"val_{n}: {v:.4f}" for n, v in val.items()), flush=True)
+            progress.close(logs, seconds)  # one line per epoch, validation included (Keras)
             callback_list.call("on_epoch_end", epoch, logs)
             history.append(epoch, logs)
             if self.stop_training:
@@ -191,8 +190,7 @@ class Model(Module):
             callback_list.call("on_train_batch_end", step, dict(logs, loss=loss.item()))
             if self.stop_training:
                 break
-        progress.close(logs, time.perf_counter() - start)
-        return logs
+        return logs, progress, time.perf_counter() - start
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
