@@ -5,7 +5,7 @@ or the cache:
 
 1. Keras's ``imdb.npz`` (word ranks per review). Its arrays of lists are pickles, so they are
    read with the restricted unpickler of :mod:`minigrad.datasets.safe_pickle`
-   (never ``allow_pickle=True``).
+   (NumPy's own pickle loading is never switched on).
 2. The raw reviews: ``aclImdb_v1_repack.tar.gz`` (the team's deterministic repack),
    ``aclImdb_v1.tar.gz`` (the canonical tarball) or an extracted ``aclImdb/`` folder, together
    with ``imdb_word_index.json``. Each review is tokenized as Keras's text preprocessing does
