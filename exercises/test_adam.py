@@ -1,26 +1,9 @@
 """Grades exercises/adam.py:  pytest exercises/test_adam.py"""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import minigrad as mg
-
-
-def load_solution(filename="adam.py"):
-    """The student's module (loaded from this folder by path)."""
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(path.stem + "_solution", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture
-def solution():
-    return load_solution()
 
 
 def test_the_first_step_moves_each_parameter_by_about_lr(solution):

@@ -85,7 +85,8 @@ def run_pytest(path, cwd):
 
 
 def test_every_exercise_has_a_grader_and_a_reference_solution():
-    stubs = sorted(p.name for p in EXERCISES.glob("*.py") if not p.name.startswith("test_"))
+    stubs = sorted(p.name for p in EXERCISES.glob("*.py")
+                   if not p.name.startswith("test_") and p.name != "conftest.py")
     assert stubs == sorted(SOLUTIONS)
     for stub in stubs:
         assert grader(stub).exists()
@@ -94,6 +95,7 @@ def test_every_exercise_has_a_grader_and_a_reference_solution():
 @pytest.mark.parametrize("stub", sorted(SOLUTIONS))
 def test_the_grader_passes_a_correct_solution(stub, tmp_path):
     shutil.copy(grader(stub), tmp_path)
+    shutil.copy(EXERCISES / "conftest.py", tmp_path)  # the shared solution fixture
     (tmp_path / stub).write_text(textwrap.dedent(SOLUTIONS[stub]))
     result = run_pytest(tmp_path / grader(stub).name, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
