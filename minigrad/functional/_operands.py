@@ -94,6 +94,19 @@ def cast_constant(tensor, dtype):
     return Tensor._make(tensor.data.astype(dtype), tensor._backend)
 
 
+def array_beside(value, like, op_name, what):
+    """``value`` (a tensor, array, list or number) as a raw array on ``like``'s device, for
+    arguments that carry no gradient (masks, ids, conditions, labels). A tensor on another
+    device is an error naming both devices."""
+    backend = like._backend
+    if isinstance(value, Tensor):
+        if value._backend is not backend:
+            raise RuntimeError(f"{op_name}: {what} is on {value.device!r} but the input is on "
+                               f"{like.device!r}; move one with .to(device)")
+        return value.data
+    return backend.asarray(np.asarray(value) if isinstance(value, (list, tuple)) else value)
+
+
 def resolve_axis(axis, dim):
     """The axis argument, given as ``axis=`` (NumPy/Keras) or ``dim=`` (PyTorch)."""
     if dim is not None:

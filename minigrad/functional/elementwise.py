@@ -7,7 +7,7 @@ import numpy as np
 from ..autograd.broadcast import sum_to
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._operands import (apply_binary, as_tensor, binary_operands, check_broadcastable,
+from ._operands import (apply_binary, array_beside, as_tensor, binary_operands, check_broadcastable,
                         float_operand)
 
 
@@ -183,11 +183,7 @@ def where(condition, a, b):
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = as_tensor(a, like=condition if isinstance(condition, Tensor) else None)
     a, b = binary_operands(a, b)
-    condition = as_tensor(condition, like=a)
-    if condition._backend is not a._backend:
-        raise RuntimeError(f"where: the condition is on {condition.device!r} but the values are "
-                           f"on {a.device!r}")
-    cond = condition.data
+    cond = array_beside(condition, a, "where", "the condition")
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     check_broadcastable("where", cond.shape, a.data.shape, b.data.shape)

@@ -1,10 +1,10 @@
 """Embedding lookup: rows of a table picked by integer ids; the backward adds each gradient row
 back into the row it came from (a row scatter-add, repeated ids added every time)."""
 
-import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._operands import array_beside
 
 
 class Embedding(Function):
@@ -45,14 +45,7 @@ def embedding(ids, weights):
     if not isinstance(weights, Tensor) or weights.ndim != 2:
         shape = weights.shape if hasattr(weights, "shape") else type(weights).__name__
         raise ValueError(f"embedding: weights must be a (V, D) tensor, got {shape}")
-    backend = weights._backend
-    if isinstance(ids, Tensor):
-        if ids._backend is not backend:
-            raise RuntimeError(f"embedding: ids are on {ids.device!r} but the table on "
-                               f"{weights.device!r}")
-        ids = ids.data
-    else:
-        ids = backend.asarray(np.asarray(ids) if isinstance(ids, (list, tuple)) else ids)
+    ids = array_beside(ids, weights, "embedding", "the ids")
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding expects integer token ids, got dtype {ids.dtype}; convert "
                         "them with .astype('int64')")

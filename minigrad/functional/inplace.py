@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ._operands import binary_operands
+from ._operands import array_beside, binary_operands
 from .indexing import _backend_key
 
 _UFUNC_NAMES = {"+=": "add", "-=": "subtract", "*=": "multiply", "/=": "true_divide"}
@@ -53,9 +53,4 @@ def setitem(target, key, value):
     """``target[key] = value`` in place, with NumPy's indexing rules."""
     _check_not_recording(target, value, "assignment (x[key] = value)")
     key, _ = _backend_key(key, target)
-    if isinstance(value, Tensor):
-        if value._backend is not target._backend:
-            raise RuntimeError(f"x[key] = value: x is on {target.device!r} but value is on "
-                               f"{value.device!r}")
-        value = value.data
-    target.data[key] = value
+    target.data[key] = array_beside(value, target, "x[key] = value", "value")

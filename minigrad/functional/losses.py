@@ -28,7 +28,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._operands import as_tensor, float_operand, normalize_axes
+from ._operands import array_beside, as_tensor, float_operand, normalize_axes
 from .activations import _sigmoid  # stable for any x: no overflow, no cancellation
 
 #: Probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` (Keras's fuzz factor, 1e-7).
@@ -424,15 +424,10 @@ def _compute_dtype(y_pred):
 
 def _constant(value, y_pred, what, name):
     """``value`` as a raw array on ``y_pred``'s device, outside the graph."""
-    if isinstance(value, Tensor):
-        if value._backend is not y_pred._backend:
-            raise RuntimeError(f"{name}: {what} is on {value.device!r} but y_pred is on "
-                               f"{y_pred.device!r}; move one with .to(device)")
-        if value.requires_grad:
-            raise ValueError(f"{name}: {what} requires grad, but a loss treats it as a constant "
-                             f"(no gradient flows to it); pass {what}.detach()")
-        return value.data
-    return y_pred._backend.asarray(value)
+    if isinstance(value, Tensor) and value.requires_grad:
+        raise ValueError(f"{name}: {what} requires grad, but a loss treats it as a constant "
+                         f"(no gradient flows to it); pass {what}.detach()")
+    return array_beside(value, y_pred, name, what)
 
 
 def _reduction(reduction, name):

@@ -31,6 +31,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._operands import array_beside
 
 
 # --- the ops -------------------------------------------------------------------------------
@@ -421,14 +422,7 @@ def _mask_array(name, mask, x):
     """``mask`` as an (N, T) bool array of x's backend, or None."""
     if mask is None:
         return None
-    backend = x._backend
-    if isinstance(mask, Tensor):
-        if mask._backend is not backend:
-            raise RuntimeError(f"{name}: the mask is on {mask.device!r} but the input on "
-                               f"{x.device!r}")
-        array = mask.data
-    else:
-        array = backend.asarray(mask)
+    array = array_beside(mask, x, name, "the mask")
     if array.shape != x.shape[:2]:
         raise ValueError(f"{name}: mask must have shape (N, T) = {x.shape[:2]}, got "
                          f"{tuple(array.shape)}")
