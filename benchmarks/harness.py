@@ -52,6 +52,17 @@ def median_time(step, warmup=5, repeats=30, synchronize=None):
     return statistics.median(times)
 
 
+def compare_training(name, ours, theirs, target_ratio, warmup=5, repeats=30):
+    """Time two training-step closures (each returns its loss tensor) after checking that their
+    first losses agree: same weights and data, or the comparison would mean nothing."""
+    ours_loss, torch_loss = float(ours().item()), float(theirs().item())
+    if abs(ours_loss - torch_loss) > 1e-4 * abs(torch_loss) + 1e-8:
+        raise RuntimeError(f"{name}: the first losses differ: minigrad {ours_loss} vs torch "
+                           f"{torch_loss}")
+    return Result(name, median_time(ours, warmup, repeats), median_time(theirs, warmup, repeats),
+                  target_ratio)
+
+
 @dataclass
 class Result:
     """One benchmark's figures: each library's measurement (seconds per step, or bytes with

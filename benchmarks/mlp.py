@@ -3,7 +3,8 @@ core ops, plain SGD) at batch 128, in minigrad and in PyTorch, from the same wei
 
 import numpy as np
 
-from .harness import Result, median_time
+from .harness import compare_training
+
 
 SIZES = (784, 512, 512, 10)
 BATCH = 128
@@ -74,10 +75,5 @@ def run(repeats=30):
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)
     ours, theirs = minigrad_step(weights, x, y), torch_step(weights, x, y)
-    # Same weights, same data: the first losses must agree, or the comparison is meaningless.
-    ours_loss, torch_loss = float(ours().item()), float(theirs().item())
-    if not np.isclose(ours_loss, torch_loss, rtol=1e-4):
-        raise RuntimeError(f"MLP losses differ: minigrad {ours_loss} vs torch {torch_loss}")
-    return Result("(a) MLP 784-512-512-10 train step, batch 128",
-                  median_time(ours, repeats=repeats), median_time(theirs, repeats=repeats),
-                  TARGET_RATIO)
+    return compare_training("(a) MLP 784-512-512-10 train step, batch 128", ours, theirs,
+                            TARGET_RATIO, repeats=repeats)

@@ -5,7 +5,7 @@ step at batch 128 and (i) inference at batch 1000."""
 
 import numpy as np
 
-from .harness import Result, median_time
+from .harness import Result, compare_training, median_time
 from .mlp import BATCH, LEARNING_RATE, SIZES, TARGET_RATIO, _initial_weights
 
 INFERENCE_BATCH = 1000
@@ -78,12 +78,8 @@ def run(repeats=30):
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)
     ours, theirs = minigrad_train_step(weights, x, y), torch_train_step(weights, x, y)
-    first_ours, first_theirs = float(ours().item()), float(theirs().item())
-    if not np.isclose(first_ours, first_theirs, rtol=1e-4):
-        raise RuntimeError(f"losses differ: minigrad {first_ours} vs torch {first_theirs}")
-    return Result("(a') MLP via layers+loss+optim, train step, b128",
-                  median_time(ours, repeats=repeats), median_time(theirs, repeats=repeats),
-                  TARGET_RATIO)
+    return compare_training("(a') MLP via layers+loss+optim, train step, b128", ours, theirs,
+                            TARGET_RATIO, repeats=repeats)
 
 
 def run_inference(repeats=30):
