@@ -27,6 +27,15 @@ from . import data, datasets
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # mg.serve imports waitress and prometheus_client (the serving extra): only on first use.
+    if name == "serve":
+        import importlib
+
+        return importlib.import_module(".serve", __name__)
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
+
 __all__ = [
     "Tensor", "Function", "tensor", "from_numpy", "zeros", "ones", "full", "arange", "linspace",
     "eye", "rand", "randn", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like",

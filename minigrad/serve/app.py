@@ -1,0 +1,362 @@
+"""The WSGI application: the Open Inference Protocol's REST endpoints around saved models.
+
+Endpoints (``{model}`` may be followed by ``/versions/{version}``):
+
+=======  =================================  ==============================================
+GET      /v2                                server metadata
+GET      /v2/health/live, /v2/health/ready  liveness, readiness (200 or 503, empty body)
+GET      /v2/models/{model}                 model metadata: inputs and outputs
+GET      /v2/models/{model}/ready           200 when the model answers (404: unknown)
+POST     /v2/models/{model}/infer           inference (JSON tensors, or binary tensor data)
+GET      /metrics                           Prometheus metrics
+=======  =================================  ==============================================
+
+Every error is ``{"error": "..."}`` with the right status. Every request leaves one JSON line
+in the ``minigrad.serve.access`` log.
+"""
+
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+import uuid
+import zlib
+
+from .. import __version__
+from .batching import DynamicBatcher
+from .errors import ServeError, bad_request
+from .metrics import ServerMetrics
+from .models import ModelSet, load_models
+from .tensors import decode_input, encode_output, read_tensor_header
+
+access_log = logging.getLogger("minigrad.serve.access")
+error_log = logging.getLogger("minigrad.serve")
+
+#: The largest request body accepted by default (bytes, after decompression): 64 MiB.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+
+_MODEL = r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+# (pattern, allowed methods, endpoint name for metrics and the handler's method name)
+_ROUTES = [
+    (re.compile(r"/v2/?"), ("GET",), "server"),
+    (re.compile(r"/v2/health/live"), ("GET",), "live"),
+    (re.compile(r"/v2/health/ready"), ("GET",), "ready_server"),
+    (re.compile(_MODEL), ("GET",), "metadata"),
+    (re.compile(_MODEL + r"/ready"), ("GET",), "ready"),
+    (re.compile(_MODEL + r"/infer"), ("POST",), "infer"),
+    (re.compile(r"/metrics"), ("GET",), "metrics"),
+]
+_UNAUTHENTICATED = {"live", "ready_server"}  # probes of orchestrators carry no token
+
+_STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+                405: "Method Not Allowed", 413: "Content Too Large",
+                415: "Unsupported Media Type", 500: "Internal Server Error",
+                503: "Service Unavailable"}
+
+
+class _Response:
+    def __init__(self, status=200, body=b"", content_type="application/json", headers=()):
+        self.status = status
+        self.body = body
+        self.headers = [("Content-Type", content_type), *headers]
+
+
+def _json(value, status=200):
+    return _Response(status, json.dumps(value, separators=(",", ":")).encode())
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class InferenceApp:
+    """A WSGI application serving ``models`` (see :func:`create_app`)."""
+
+    def __init__(self, models, token=None, max_batch_size=64, batch_timeout_ms=0.0,
+                 max_body_bytes=DEFAULT_MAX_BODY_BYTES):
+        self.models = ModelSet(models)
+        self.token = token
+        self.max_body_bytes = int(max_body_bytes)
+        self.metrics = ServerMetrics()
+        self.max_batch_size = int(max_batch_size)
+        self._batchers = {}
+        if self.max_batch_size > 0:
+            for model in self.models:
+                observe = self.metrics.batch_size.labels(model.name).observe
+                self._batchers[model.name, model.version] = DynamicBatcher(
+                    model.predict, self.max_batch_size, timeout=batch_timeout_ms / 1000,
+                    on_batch=observe)
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self.accepting = True  # False while shutting down: readiness fails, work continues
+
+    @property
+    def in_flight(self):
+        """Requests being answered right now."""
+        return self._in_flight
+
+    def close(self):
+        """Stop the batching threads (after answering what they hold)."""
+        for batcher in self._batchers.values():
+            batcher.close()
+
+    # --- WSGI entry -------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        start = time.perf_counter()
+        with self._in_flight_lock:
+            self._in_flight += 1
+        self.metrics.in_flight.inc()
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
+        context = {"endpoint": "unknown", "model": ""}
+        try:
+            response = self._dispatch(environ, context)
+        except ServeError as error:
+            response = _json({"error": error.message}, error.status)
+            response.headers.extend(error.headers)
+        except Exception:  # a bug must not take the server down; the log gets the details
+            error_log.error("request %s failed:\n%s", request_id, traceback.format_exc())
+            response = _json({"error": f"internal server error (request id {request_id})"},
+                             500)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+            self.metrics.in_flight.dec()
+        seconds = time.perf_counter() - start
+        self.metrics.observe(context["model"], context["endpoint"], response.status, seconds)
+        self._log(environ, response, context, request_id, seconds)
+        response.headers += [("Content-Length", str(len(response.body))),
+                             ("X-Request-ID", request_id)]
+        reason = _STATUS_TEXT.get(response.status, "")
+        start_response(f"{response.status} {reason}", response.headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return [b""]
+        return [response.body]
+
+    def _log(self, environ, response, context, request_id, seconds):
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        access_log.info(json.dumps({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "request_id": request_id,
+            "remote": environ.get("REMOTE_ADDR", ""), "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO", "")[:256], "status": response.status,
+            "model": context["model"], "endpoint": context["endpoint"],
+            "bytes_in": int(environ.get("CONTENT_LENGTH") or 0),
+            "bytes_out": len(response.body), "duration_ms": round(seconds * 1000, 3)}))
+
+    # --- routing ----------------------------------------------------------------------------
+    def _dispatch(self, environ, context):
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        method = "GET" if method == "HEAD" else method
+        for pattern, methods, endpoint in _ROUTES:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            context["endpoint"] = {"live": "health", "ready_server": "health"}.get(endpoint,
+                                                                                  endpoint)
+            if endpoint not in _UNAUTHENTICATED:
+                self._authenticate(environ)
+            if method not in methods:
+                raise ServeError(405, f"{path} accepts {' or '.join(methods)}, not {method}",
+                                 headers=[("Allow", ", ".join(methods))])
+            arguments = match.groupdict()
+            if "model" in arguments:
+                model = self.models.get(arguments["model"], arguments["version"])
+                context["model"] = model.name
+                arguments = {"model": model}
+            return getattr(self, f"_{endpoint}")(environ, **arguments)
+        raise ServeError(404, f"no endpoint {path[:200]!r}; see GET /v2 and the Open "
+                              "Inference Protocol")
+
+    def _authenticate(self, environ):
+        if self.token is None:
+            return
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        scheme, _, credential = given.partition(" ")
+        # compare_digest takes as long whatever the first wrong byte: no timing hints.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+                credential.strip().encode(), self.token.encode()):
+            raise ServeError(401, "missing or wrong bearer token (send the header "
+                                  "'Authorization: Bearer <token>')",
+                             headers=[("WWW-Authenticate", 'Bearer realm="minigrad"')])
+
+    # --- endpoints --------------------------------------------------------------------------
+    def _server(self, environ):
+        return _json({"name": "minigrad", "version": __version__,
+                      "extensions": ["binary_tensor_data"]})
+
+    def _live(self, environ):
+        return _Response(200, content_type="text/plain")
+
+    def _ready_server(self, environ):
+        return _Response(200 if self.accepting else 503, content_type="text/plain")
+
+    def _metadata(self, environ, model):
+        return _json(model.metadata(self.models.versions(model.name)))
+
+    def _ready(self, environ, model):
+        return _Response(200 if self.accepting else 503, content_type="text/plain")
+
+    def _metrics(self, environ):
+        body, content_type = self.metrics.exposition()
+        return _Response(200, body, content_type)
+
+    def _infer(self, environ, model):
+        body = self._read_body(environ)
+        header, binary = _split_binary(environ, body)
+        request = _parse_json(header)
+        rows = self._request_input(request, model, binary)
+        wanted = _requested_outputs(request, model)
+        batcher = self._batchers.get((model.name, model.version))
+        outputs = batcher.submit(rows) if batcher else model.predict(rows)
+        return _infer_response(request, model, outputs, wanted)
+
+    # --- request bodies ---------------------------------------------------------------------
+    def _read_body(self, environ):
+        limit = self.max_body_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise bad_request("Content-Length is not a number") from None
+        if length > limit:
+            raise ServeError(413, f"request body of {length} bytes is over the limit of "
+                                  f"{limit} bytes (--max-body-bytes)")
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        encoding = environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+        if encoding in ("", "identity"):
+            return body
+        if encoding not in ("gzip", "deflate"):
+            raise ServeError(415, f"Content-Encoding {encoding!r} is not supported (use gzip, "
+                                  "deflate or none)")
+        # Decompress at most limit + 1 bytes: a small "zip bomb" cannot fill the memory.
+        window = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        inflater = zlib.decompressobj(window)
+        try:
+            data = inflater.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise bad_request(f"body is not valid {encoding} data: {exc}") from None
+        if len(data) > limit:
+            raise ServeError(413, f"decompressed request body is over the limit of {limit} "
+                                  "bytes (--max-body-bytes)")
+        return data
+
+    def _request_input(self, request, model, binary):
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or not inputs:
+            raise bad_request("'inputs' must be a non-empty list of tensors")
+        headers = [read_tensor_header(spec) for spec in inputs]
+        names = [h[0] for h in headers]
+        expected = model.input
+        if names != [expected.name]:
+            raise bad_request(f"model {model.name!r} takes one input named "
+                              f"{expected.name!r}, got {names}")
+        _, _, _, binary_size = headers[0]
+        if binary_size is None:
+            if binary:
+                raise bad_request(f"{len(binary)} bytes of binary data follow the JSON header, "
+                                  "but no input has a binary_data_size")
+            return decode_input(inputs[0], expected)
+        if binary_size != len(binary):
+            raise bad_request(f"input {expected.name!r}: binary_data_size {binary_size} but "
+                              f"{len(binary)} bytes follow the JSON header")
+        return decode_input(inputs[0], expected, binary)
+
+
+def _split_binary(environ, body):
+    """The JSON header and the binary tensor data of a request body."""
+    size = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
+    if size is None:
+        return body, b""
+    try:
+        size = int(size)
+    except ValueError:
+        raise bad_request("Inference-Header-Content-Length is not a number") from None
+    if not 0 < size <= len(body):
+        raise bad_request(f"Inference-Header-Content-Length {size} does not fit a body of "
+                          f"{len(body)} bytes")
+    return body[:size], body[size:]
+
+
+def _parse_json(raw):
+    try:
+        request = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"malformed JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise bad_request(f"the request must be a JSON object, got {type(request).__name__}")
+    return request
+
+
+def _requested_outputs(request, model):
+    """``{output name: binary?}`` for the outputs to return (all of them by default)."""
+    parameters = request.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise bad_request("'parameters' must be a JSON object")
+    binary_default = parameters.get("binary_data_output", False) is True
+    outputs = request.get("outputs")
+    if outputs is None:
+        return {model.output.name: binary_default}
+    if not isinstance(outputs, list):
+        raise bad_request("'outputs' must be a list")
+    wanted = {}
+    for spec in outputs:
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise bad_request("each requested output must be an object with a 'name'")
+        if spec["name"] != model.output.name:
+            raise bad_request(f"model {model.name!r} has no output {spec['name']!r}; its "
+                              f"output is {model.output.name!r}")
+        options = spec.get("parameters") or {}
+        if not isinstance(options, dict):
+            raise bad_request(f"output {spec['name']!r}: 'parameters' must be a JSON object")
+        if options.get("classification"):
+            raise bad_request("the classification extension is not supported; request the "
+                              "output tensor and take its top-k")
+        wanted[spec["name"]] = options.get("binary_data", binary_default) is True
+    return wanted
+
+
+def _infer_response(request, model, outputs, wanted):
+    entries, raw = [], []
+    for name, binary in wanted.items():
+        entry, data = encode_output(name, outputs, binary)
+        entries.append(entry)
+        if data is not None:
+            raw.append(data)
+    answer = {"model_name": model.name, "model_version": model.version, "outputs": entries}
+    if "id" in request:
+        answer["id"] = request["id"]
+    header = json.dumps(answer, separators=(",", ":")).encode()
+    if not raw:
+        return _Response(200, header)
+    return _Response(200, header + b"".join(raw), "application/octet-stream",
+                     headers=[("Inference-Header-Content-Length", str(len(header)))])
+
+
+def create_app(models, name=None, token=None, max_batch_size=64, batch_timeout_ms=0.0,
+               max_body_bytes=DEFAULT_MAX_BODY_BYTES):
+    """A WSGI application that serves ``models`` over the Open Inference Protocol.
+
+    Args:
+        models: a saved model file, a model folder or a repository of them (see
+            :mod:`minigrad.serve.models`), an in-memory model, or a dict
+            ``{name: model or path}``.
+        name: the name of a single model (default: the file or folder name without the
+            extension, or the model's own name).
+        token: when set, every endpoint but the health probes requires the header
+            ``Authorization: Bearer <token>``.
+        max_batch_size: rows per merged forward pass for dynamic batching; 0 turns it off
+            (every request runs alone).
+        batch_timeout_ms: how long the oldest request may wait for others to join its batch;
+            0 merges only requests that are already waiting.
+        max_body_bytes: larger request bodies are refused with 413.
+
+    >>> model = mg.Sequential([mg.nn.Dense(2, input_shape=(3,))], name="tiny")
+    >>> app = mg.serve.create_app(model)
+    >>> [m.name for m in app.models]
+    ['tiny']
+    """
+    return InferenceApp(load_models(models, name), token=token, max_batch_size=max_batch_size,
+                        batch_timeout_ms=batch_timeout_ms, max_body_bytes=max_body_bytes)

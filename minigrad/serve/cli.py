@@ -1,0 +1,84 @@
+"""``minigrad serve PATH``: serve saved models over HTTP on waitress."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .app import DEFAULT_MAX_BODY_BYTES
+
+DESCRIPTION = """Serve saved minigrad models over the Open Inference Protocol (KServe v2 REST,
+as Triton speaks it). PATH is a model file written by model.save, a model folder
+(NAME/model.safetensors or NAME/<version>/model.safetensors) or a repository of model folders."""
+
+
+def add_arguments(parser):
+    """The ``serve`` options (shared by ``minigrad serve`` and ``python -m minigrad.serve``)."""
+    parser.add_argument("path", metavar="PATH", type=Path,
+                        help="model file, model folder or model repository")
+    parser.add_argument("--name", help="serve a single model under this name (default: its "
+                        "file or folder name without the extension)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only; "
+                        "0.0.0.0 to accept others, with --token-file)")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument("--threads", type=int, default=64,
+                        help="requests handled at once (default 64)")
+    parser.add_argument("--token-file", type=Path,
+                        help="file holding a bearer token that every request but the health "
+                        "probes must send (Authorization: Bearer <token>)")
+    parser.add_argument("--max-batch-size", type=int, default=64,
+                        help="rows per merged forward pass (dynamic batching; 0 turns it off; "
+                        "default 64)")
+    parser.add_argument("--batch-timeout-ms", type=float, default=0.0,
+                        help="how long a request may wait for others to join its batch "
+                        "(default 0: merge only requests already waiting)")
+    parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+                        help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})")
+    parser.add_argument("--grace", type=float, default=30.0,
+                        help="seconds in-flight requests may take to finish after SIGTERM")
+    parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    return parser
+
+
+def read_token(path):
+    """The token in ``path`` (surrounding whitespace removed), or an error naming the file."""
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise SystemExit(f"--token-file {path}: cannot read it ({exc.strerror})") from None
+    if not token:
+        raise SystemExit(f"--token-file {path}: the file is empty")
+    return token
+
+
+def run(args):
+    """Load the models named by parsed ``args`` and serve them until SIGTERM."""
+    from . import create_app, serve
+    from ..io import ModelFileError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.quiet:
+        logging.getLogger("minigrad.serve.access").setLevel(logging.WARNING)
+    token = read_token(args.token_file) if args.token_file else None
+    for option in ("max_batch_size", "threads", "max_body_bytes"):
+        if getattr(args, option) < (0 if option == "max_batch_size" else 1):
+            raise SystemExit(f"--{option.replace('_', '-')} must be positive")
+    try:
+        app = create_app(args.path, name=args.name, token=token,
+                         max_batch_size=args.max_batch_size,
+                         batch_timeout_ms=args.batch_timeout_ms,
+                         max_body_bytes=args.max_body_bytes)
+    except (OSError, ValueError, ModelFileError) as exc:
+        raise SystemExit(f"minigrad serve: {exc}") from None
+    for model in app.models:
+        logging.getLogger("minigrad.serve").info(
+            "model %r version %s: input %s %s -> output %s %s", model.name, model.version,
+            model.input.datatype, model.input.shape, model.output.datatype, model.output.shape)
+    serve(app, host=args.host, port=args.port, threads=args.threads, grace=args.grace)
+
+
+def main(argv=None):
+    parser = add_arguments(argparse.ArgumentParser(prog="minigrad serve",
+                                                   description=DESCRIPTION))
+    run(parser.parse_args(argv))

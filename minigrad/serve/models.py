@@ -1,0 +1,196 @@
+"""The models a server answers for: finding saved models on disk, and one loaded model version
+with its input/output description and a thread-safe forward pass.
+
+On disk (Triton's model-repository layout, with minigrad files)::
+
+    model.safetensors                       a single model, served as "model"
+    mnist/model.safetensors                 a model folder: "mnist", version 1
+    mnist/1/model.safetensors               a model folder with numbered versions:
+    mnist/2/model.safetensors                 "mnist" versions 1 and 2 (2 is the default)
+    repository/                             a repository: every model folder in it, and
+        mnist/1/model.safetensors             every model file directly in it (named after
+        imdb/model.safetensors                the file)
+        cifar.safetensors
+
+A model folder holds one ``.safetensors`` file, or numbered version folders that each hold one.
+Only files inside the path given are read: a link that leads outside it is refused.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..train import data
+from .errors import ServeError
+from .tensors import TensorSpec, datatype_of
+
+SUFFIX = ".safetensors"
+
+
+class ServedModel:
+    """One version of one model, in evaluation mode, ready for concurrent requests.
+
+    Its one input is called ``"input"`` with shape ``[-1, *build_input_shape]`` (FP32, or
+    INT64 for a model that starts with an Embedding); its one output ``"output"``.
+    The forward pass writes no state in evaluation mode, so concurrent calls need no lock.
+    """
+
+    def __init__(self, name, version, model, path=None):
+        self.name = name
+        self.version = str(version)
+        self.path = path
+        self.model = model
+        model.eval()
+        self._backend, self._float_dtype = model._backend_and_dtype()
+        input_dtype = getattr(model, "input_dtype", None) or self._float_dtype
+        input_shape = getattr(model, "build_input_shape", None)
+        if input_shape is None:
+            raise ValueError(f"model {name!r} has not been built: call it on data or give its "
+                             "first layer input_shape= before serving it")
+        self.input = TensorSpec("input", datatype_of(input_dtype), [-1, *input_shape])
+        output_shape = self._output_shape(input_shape)
+        self.output = TensorSpec("output", datatype_of(self._float_dtype), output_shape)
+
+    def _output_shape(self, input_shape):
+        declared = getattr(self.model, "output_shape", None)
+        if declared is not None:
+            return [-1, *[-1 if d is None else d for d in declared[1:]]]
+        probe = np.zeros((1, *input_shape), dtype=self.input.dtype)
+        return [-1, *self.predict(probe).shape[1:]]
+
+    def predict(self, rows):
+        """The model's output for the NumPy batch ``rows`` (already checked against
+        :attr:`input`), as a NumPy array."""
+        with no_grad():
+            x = data.to_tensor(rows, self._backend, self._float_dtype)
+            return self.model(x).numpy()
+
+    def metadata(self, versions):
+        """The protocol's model metadata object."""
+        return {"name": self.name, "versions": list(versions), "platform": "minigrad",
+                "inputs": [self.input.metadata()], "outputs": [self.output.metadata()]}
+
+
+def _is_version(path):
+    return path.is_dir() and path.name.isdigit()
+
+
+def _model_file(folder, root):
+    """The one model file in ``folder``, or an error naming the folder."""
+    files = sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and p.is_file())
+    if len(files) != 1:
+        raise ValueError(f"{folder}: a model folder must hold exactly one {SUFFIX} file, "
+                         f"found {len(files)}")
+    return _inside(files[0], root)
+
+
+def _inside(path, root):
+    """``path``, unless it resolves outside ``root`` (a link leading elsewhere)."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise ValueError(f"{path}: leads outside {root} (a link?); only files inside the "
+                         "served path are read")
+    return resolved
+
+
+def _versions_of(folder, root):
+    """``{version: file}`` for a model folder."""
+    numbered = sorted((p for p in folder.iterdir() if _is_version(p)), key=lambda p: int(p.name))
+    if numbered:
+        return {str(int(p.name)): _model_file(p, root) for p in numbered}
+    return {"1": _model_file(folder, root)}
+
+
+def _is_model_folder(folder):
+    return any(_is_version(p) for p in folder.iterdir()) or any(
+        p.suffix == SUFFIX and p.is_file() for p in folder.iterdir())
+
+
+def find_models(path, name=None):
+    """``{model name: {version: file}}`` for a model file, a model folder or a repository
+    (see the module docstring). ``name`` renames a single model; a repository keeps its
+    folder names."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file or folder")
+    root = path.resolve() if path.is_dir() else path.resolve().parent
+    if path.is_file():
+        if path.suffix != SUFFIX:
+            raise ValueError(f"{path}: not a minigrad model file (expected a {SUFFIX} file "
+                             "written by model.save)")
+        return {name or path.stem: {"1": _inside(path, root)}}
+    subfolders = [p for p in sorted(path.iterdir()) if p.is_dir()]
+    loose = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix == SUFFIX]
+    single = any(_is_version(p) for p in subfolders) or (len(loose) == 1 and not any(
+        _is_model_folder(p) for p in subfolders))
+    if single:
+        return {name or path.resolve().name: _versions_of(path, root)}
+    if name is not None:
+        raise ValueError(f"{path} is a repository of several models; --name renames a single "
+                         "model only")
+    models = {p.stem: {"1": _inside(p, root)} for p in loose}
+    for folder in subfolders:
+        if _is_model_folder(folder):
+            if folder.name in models:
+                raise ValueError(f"{path}: two models named {folder.name!r}")
+            models[folder.name] = _versions_of(folder, root)
+    if not models:
+        raise ValueError(f"{path}: no models found; expected {SUFFIX} files or model folders "
+                         "(see `minigrad serve --help`)")
+    return models
+
+
+class ModelSet:
+    """Every served model version, by name; the highest version answers when a request names
+    none."""
+
+    def __init__(self, served):
+        self._models = {}
+        for model in served:
+            self._models.setdefault(model.name, {})[model.version] = model
+
+    @property
+    def names(self):
+        return sorted(self._models)
+
+    def versions(self, name):
+        return sorted(self._models[name], key=int) if name in self._models else []
+
+    def get(self, name, version=None):
+        """The model ``name`` at ``version`` (default: the highest), or a 404."""
+        versions = self._models.get(name)
+        if versions is None:
+            raise ServeError(404, f"unknown model {name!r}; this server has "
+                                  f"{', '.join(map(repr, self.names)) or 'no models'}")
+        if version is None:
+            return versions[self.versions(name)[-1]]
+        if version not in versions:
+            raise ServeError(404, f"model {name!r} has no version {version!r}; it has "
+                                  f"{', '.join(self.versions(name))}")
+        return versions[version]
+
+    def __iter__(self):
+        for name in self.names:
+            for version in self.versions(name):
+                yield self._models[name][version]
+
+
+def load_models(source, name=None):
+    """ServedModels from ``source``: a path (see :func:`find_models`), an in-memory model
+    (served as ``name`` or its own name), or a dict ``{name: model or path}``."""
+    from ..io import load_model
+
+    if isinstance(source, dict):
+        served = []
+        for key, value in source.items():
+            served.extend(load_models(value, name=key))
+        return served
+    if hasattr(source, "forward"):  # a model object
+        return [ServedModel(name or source.name, "1", source)]
+    served = []
+    for model_name, versions in find_models(source, name).items():
+        for version, file in versions.items():
+            served.append(ServedModel(model_name, version, load_model(file, compile=False),
+                                      path=file))
+    return served
