@@ -1,0 +1,108 @@
+"""Fixtures of the serving tests: small models, a WSGI caller, and a live server."""
+
+import io
+import json
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("waitress", reason="the serving extra is not installed "
+                    "(pip install -e '.[serve]')")
+pytest.importorskip("prometheus_client", reason="the serving extra is not installed "
+                    "(pip install -e '.[serve]')")
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
+
+
+def make_mlp(name="tiny", seed=0, features=4, classes=3):
+    """A small built classifier: (N, features) floats -> (N, classes) probabilities."""
+    mg.manual_seed(seed)
+    return mg.Sequential([nn.Dense(8, activation="relu", input_shape=(features,)),
+                          nn.Dense(classes, activation="softmax")], name=name)
+
+
+@pytest.fixture
+def mlp():
+    return make_mlp()
+
+
+@pytest.fixture
+def app_for():
+    """``app_for(model_or_path, **options)``: a served app, closed after the test."""
+    apps = []
+
+    def make(source, **options):
+        app = mg.serve.create_app(source, **options)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+class Answer:
+    """A WSGI response: status code, headers (a dict) and body."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def call(app, method, path, body=b"", headers=None, content_length=None):
+    """Call the WSGI ``app`` as a server would and return its :class:`Answer`."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body),
+               "CONTENT_LENGTH": str(len(body) if content_length is None else content_length),
+               "REMOTE_ADDR": "127.0.0.1"}
+    for key, value in (headers or {}).items():
+        environ["HTTP_" + key.upper().replace("-", "_")] = value
+    started = {}
+
+    def start_response(status, response_headers):
+        started["status"] = int(status.split()[0])
+        started["headers"] = dict(response_headers)
+
+    chunks = app(environ, start_response)
+    return Answer(started["status"], started["headers"], b"".join(chunks))
+
+
+def infer_body(x, name="input", datatype="FP32", **extra):
+    """A JSON inference request for the array ``x``."""
+    x = np.asarray(x)
+    return {"inputs": [{"name": name, "shape": list(x.shape), "datatype": datatype,
+                        "data": x.ravel().tolist()}], **extra}
+
+
+@pytest.fixture
+def live_server():
+    """``live_server(app, **serve_options)`` -> "127.0.0.1:port": the app on waitress in a
+    thread, stopped (gracefully) after the test."""
+    running = []
+
+    def start(app, **options):
+        stop, ready, where = threading.Event(), threading.Event(), {}
+
+        def on_ready(host, port):
+            where["address"] = f"{host}:{port}"
+            ready.set()
+
+        thread = threading.Thread(target=mg.serve.serve, args=(app,), daemon=True,
+                                  kwargs=dict(port=0, stop=stop, ready=on_ready, **options))
+        thread.start()
+        assert ready.wait(10), "the server did not start"
+        running.append((stop, thread))
+        return where["address"]
+
+    yield start
+    for stop, thread in running:
+        stop.set()
+        thread.join(10)
+        assert not thread.is_alive(), "the server did not stop"
