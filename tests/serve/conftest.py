@@ -7,13 +7,17 @@ import threading
 import numpy as np
 import pytest
 
-pytest.importorskip("waitress", reason="the serving extra is not installed "
-                    "(pip install -e '.[serve]')")
-pytest.importorskip("prometheus_client", reason="the serving extra is not installed "
-                    "(pip install -e '.[serve]')")
+import minigrad as mg
+from minigrad import nn
 
-import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
+#: Each serving test module starts with ``requires_serve_extra()``: without waitress and
+#: prometheus_client the whole module is skipped with this reason.
+SKIP_REASON = "the serving extra is not installed (pip install -e '.[serve]')"
+
+
+def requires_serve_extra():
+    pytest.importorskip("waitress", reason=SKIP_REASON)
+    pytest.importorskip("prometheus_client", reason=SKIP_REASON)
 
 
 def make_mlp(name="tiny", seed=0, features=4, classes=3):

@@ -1,0 +1,133 @@
+"""Finding saved models on disk and serving loaded ones (minigrad.serve.models)."""
+
+import os
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+from .conftest import make_mlp, requires_serve_extra
+
+requires_serve_extra()
+
+from minigrad.serve.errors import ServeError  # noqa: E402
+from minigrad.serve.models import ModelSet, ServedModel, find_models, load_models  # noqa: E402
+
+
+def save(path, seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make_mlp(seed=seed).save(path)
+    return path
+
+
+def test_a_model_file_is_served_under_its_name(tmp_path):
+    file = save(tmp_path / "digits.safetensors")
+    assert find_models(file) == {"digits": {"1": file.resolve()}}
+    assert find_models(file, name="mnist") == {"mnist": {"1": file.resolve()}}
+
+
+def test_a_model_folder_with_versions(tmp_path):
+    for version in (1, 2, 10):
+        save(tmp_path / "mnist" / str(version) / "model.safetensors", seed=version)
+    found = find_models(tmp_path / "mnist")
+    assert list(found) == ["mnist"] and list(found["mnist"]) == ["1", "2", "10"]
+
+
+def test_a_model_folder_with_one_file(tmp_path):
+    file = save(tmp_path / "mnist" / "model.safetensors")
+    assert find_models(tmp_path / "mnist") == {"mnist": {"1": file.resolve()}}
+
+
+def test_a_repository_of_folders_and_files(tmp_path):
+    save(tmp_path / "repo" / "a" / "1" / "model.safetensors")
+    save(tmp_path / "repo" / "b" / "model.safetensors")
+    save(tmp_path / "repo" / "c.safetensors")
+    save(tmp_path / "repo" / "d.safetensors")
+    (tmp_path / "repo" / "notes").mkdir()  # folders without models are ignored
+    found = find_models(tmp_path / "repo")
+    assert sorted(found) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="renames a single model only"):
+        find_models(tmp_path / "repo", name="x")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: (root / "empty").mkdir(), "no models found"),
+    (lambda root: (root / "empty" / "a.txt").parent.mkdir() or
+     (root / "empty" / "a.txt").write_text("x"), "no models found"),
+])
+def test_an_empty_repository_is_an_error(tmp_path, make, message):
+    make(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        find_models(tmp_path / "empty")
+
+
+def test_a_version_folder_with_two_files_is_an_error(tmp_path):
+    save(tmp_path / "m" / "1" / "a.safetensors")
+    save(tmp_path / "m" / "1" / "b.safetensors")
+    with pytest.raises(ValueError, match="exactly one .safetensors file, found 2"):
+        find_models(tmp_path / "m")
+
+
+def test_missing_and_foreign_files_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing.safetensors"):
+        find_models(tmp_path / "nothing.safetensors")
+    (tmp_path / "model.pkl").write_bytes(b"\x80\x04")
+    with pytest.raises(ValueError, match="model.pkl: not a minigrad model file"):
+        find_models(tmp_path / "model.pkl")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_a_link_leading_outside_the_served_path_is_refused(tmp_path):
+    outside = save(tmp_path / "elsewhere" / "secret.safetensors")
+    (tmp_path / "repo" / "m").mkdir(parents=True)
+    (tmp_path / "repo" / "m" / "model.safetensors").symlink_to(outside)
+    with pytest.raises(ValueError, match="leads outside"):
+        find_models(tmp_path / "repo")
+
+
+def test_a_corrupt_file_is_refused_at_load(tmp_path):
+    file = save(tmp_path / "m.safetensors")
+    file.write_bytes(file.read_bytes()[:-10])
+    with pytest.raises(mg.io.ModelFileError, match="m.safetensors"):
+        load_models(file)
+
+
+def test_served_model_describes_its_tensors_and_predicts_as_the_model(tmp_path):
+    model = make_mlp()
+    served = ServedModel("tiny", "1", model)
+    assert served.input.metadata() == {"name": "input", "datatype": "FP32", "shape": [-1, 4]}
+    assert served.output.metadata() == {"name": "output", "datatype": "FP32", "shape": [-1, 3]}
+    x = np.random.default_rng(0).random((5, 4), dtype=np.float32)
+    np.testing.assert_array_equal(served.predict(x), model.predict(x))
+
+
+def test_a_text_model_takes_int64_token_ids():
+    mg.manual_seed(0)
+    model = mg.Sequential([nn.Embedding(50, 4, input_shape=(7,)), nn.Flatten(), nn.Dense(1)])
+    served = ServedModel("text", "1", model)
+    assert served.input.metadata() == {"name": "input", "datatype": "INT64", "shape": [-1, 7]}
+    assert served.output.shape == [-1, 1]
+
+
+def test_an_unbuilt_model_cannot_be_served():
+    with pytest.raises(ValueError, match="has not been built"):
+        ServedModel("m", "1", mg.Sequential([nn.Dense(2)]))
+
+
+def test_model_set_picks_the_highest_version_and_names_what_exists(tmp_path):
+    models = ModelSet([ServedModel("m", v, make_mlp(seed=int(v))) for v in ("1", "2", "10")])
+    assert models.get("m").version == "10"
+    assert models.get("m", "2").version == "2"
+    with pytest.raises(ServeError, match="has no version '3'; it has 1, 2, 10") as error:
+        models.get("m", "3")
+    assert error.value.status == 404
+    with pytest.raises(ServeError, match="unknown model 'x'; this server has 'm'"):
+        models.get("x")
+
+
+def test_load_models_from_a_dict_of_models_and_paths(tmp_path):
+    file = save(tmp_path / "saved.safetensors", seed=3)
+    served = load_models({"memory": make_mlp(), "disk": file})
+    assert sorted((m.name, m.version) for m in served) == [("disk", "1"), ("memory", "1")]

@@ -1,0 +1,247 @@
+"""The app on real HTTP servers: waitress (minigrad serve), Triton's own client, concurrency,
+graceful shutdown, and gunicorn."""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import infer_body, requires_serve_extra
+
+requires_serve_extra()
+
+X = np.random.default_rng(2).random((6, 4), dtype=np.float32)
+
+
+def post(address, path, body, headers=None, timeout=30):
+    connection = http.client.HTTPConnection(address, timeout=timeout)
+    connection.request("POST", path, json.dumps(body) if isinstance(body, dict) else body,
+                       headers or {})
+    response = connection.getresponse()
+    answer = response.status, response.read()
+    connection.close()
+    return answer
+
+
+def get(address, path, timeout=10):
+    connection = http.client.HTTPConnection(address, timeout=timeout)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    answer = response.status, response.read()
+    connection.close()
+    return answer
+
+
+def prediction(body):
+    (output,) = json.loads(body)["outputs"]
+    return np.array(output["data"], dtype=np.float32).reshape(output["shape"])
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_tritons_own_client_works_unchanged(app_for, live_server, mlp, binary):
+    httpclient = pytest.importorskip("tritonclient.http",
+                                     reason="tritonclient[http] is not installed")
+    address = live_server(app_for(mlp))
+    client = httpclient.InferenceServerClient(address)
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.is_model_ready("tiny")
+    metadata = client.get_model_metadata("tiny")
+    assert metadata["inputs"] == [{"name": "input", "datatype": "FP32", "shape": [-1, 4]}]
+    tensor = httpclient.InferInput("input", list(X.shape), "FP32")
+    tensor.set_data_from_numpy(X, binary_data=binary)
+    outputs = [httpclient.InferRequestedOutput("output", binary_data=binary)]
+    result = client.infer("tiny", [tensor], outputs=outputs, request_id="42")
+    np.testing.assert_array_equal(result.as_numpy("output"), mlp.predict(X))
+    assert result.get_response()["id"] == "42"
+    # no outputs named: the client asks for all of them in binary
+    result = client.infer("tiny", [tensor])
+    np.testing.assert_array_equal(result.as_numpy("output"), mlp.predict(X))
+    with pytest.raises(httpclient.InferenceServerException, match="unknown model 'nope'"):
+        client.infer("nope", [tensor])
+    client.close()
+
+
+@pytest.mark.parametrize("max_batch_size", [0, 16])
+def test_concurrent_clients_each_get_their_own_answer(app_for, live_server, mlp,
+                                                      max_batch_size):
+    app = app_for(mlp, max_batch_size=max_batch_size, batch_timeout_ms=2)
+    address = live_server(app, threads=32)
+    rng = np.random.default_rng(3)
+    inputs = [rng.random((1 + i % 3, 4), dtype=np.float32) for i in range(32)]
+    expected = [mlp.predict(x) for x in inputs]
+    failures = []
+
+    def client(i):
+        # A row's result may differ in the last bits with the batch it is computed in (BLAS
+        # blocks the product by the batch's shape); anything beyond that is another's answer.
+        for _ in range(5):
+            status, body = post(address, "/v2/models/tiny/infer", infer_body(inputs[i]))
+            if status != 200 or not np.allclose(prediction(body), expected[i], rtol=0,
+                                                atol=1e-6):
+                failures.append((i, status, body[:200]))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(inputs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures[:3]
+    status, text = get(address, "/metrics")
+    batches = [line for line in text.decode().splitlines()
+               if line.startswith("minigrad_batch_size_count")]
+    if max_batch_size:
+        count = float(batches[0].rsplit(" ", 1)[1])
+        assert count < 32 * 5, "no two requests shared a forward pass"
+    else:
+        assert not batches
+
+
+def test_a_body_over_the_limit_is_413_over_http(app_for, live_server, mlp):
+    address = live_server(app_for(mlp, max_body_bytes=1000))
+    status, body = post(address, "/v2/models/tiny/infer",
+                        infer_body(np.zeros((50, 4), np.float32)))
+    assert status == 413
+    status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
+    assert status == 200
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_live(address, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {process.stderr.read().decode()}")
+        try:
+            if get(address, "/v2/health/ready", timeout=2)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not become ready")
+
+
+@pytest.fixture
+def saved_model(tmp_path, mlp):
+    path = tmp_path / "tiny.safetensors"
+    mlp.save(path)
+    return path
+
+
+def start_cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "minigrad", "serve", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_sigterm_lets_the_request_in_flight_finish(saved_model, mlp):
+    port = free_port()
+    # A long batch timeout keeps a lone request in flight for 1.5 s.
+    process = start_cli(saved_model, "--port", port, "--batch-timeout-ms", 1500)
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_until_live(address, process)
+        answers = []
+        request = threading.Thread(target=lambda: answers.append(
+            post(address, "/v2/models/tiny/infer", infer_body(X))))
+        request.start()
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        request.join(20)
+        assert process.wait(20) == 0
+        status, body = answers[0]
+        assert status == 200
+        np.testing.assert_array_equal(prediction(body), mlp.predict(X))
+        with pytest.raises(OSError):  # no longer listening
+            get(address, "/v2/health/live", timeout=2)
+        log = process.stderr.read().decode()
+        assert "shutting down: finishing 1 request(s)" in log and "stopped" in log
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_cli_binds_this_machine_only_and_logs_each_request(saved_model):
+    port = free_port()
+    process = start_cli(saved_model, "--port", port, "--name", "digits")
+    try:
+        wait_until_live(f"127.0.0.1:{port}", process)
+        status, body = get(f"127.0.0.1:{port}", "/v2/models/digits")
+        assert status == 200 and json.loads(body)["name"] == "digits"
+        listening = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout \
+            if shutil.which("ss") else f"127.0.0.1:{port}"
+        assert f"127.0.0.1:{port}" in listening and f"0.0.0.0:{port}" not in listening
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+    log = process.stderr.read().decode()
+    access = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    assert any(entry["path"] == "/v2/models/digits" and entry["status"] == 200
+               for entry in access), log
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.safetensors"], "no such model file or folder"),
+    (["{model}", "--token-file", "missing-token"], "--token-file missing-token: cannot read"),
+    (["{model}", "--max-batch-size", "-1"], "--max-batch-size must be positive"),
+])
+def test_the_cli_explains_bad_arguments(saved_model, args, message):
+    args = [a.format(model=saved_model) for a in args]
+    result = subprocess.run([sys.executable, "-m", "minigrad", "serve", *args],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_the_cli_reads_the_token_from_a_file(saved_model, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text("  abc-123\n")
+    port = free_port()
+    process = start_cli(saved_model, "--port", port, "--token-file", token_file, "--quiet")
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_until_live(address, process)
+        assert get(address, "/v2")[0] == 401
+        connection = http.client.HTTPConnection(address, timeout=10)
+        connection.request("GET", "/v2", headers={"Authorization": "Bearer abc-123"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
+
+
+def test_gunicorn_with_several_workers_serves_the_app(saved_model, mlp, tmp_path):
+    pytest.importorskip("gunicorn", reason="gunicorn is not installed")
+    port = free_port()
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+         "-b", f"127.0.0.1:{port}", f"minigrad.serve:create_app({str(saved_model)!r})"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_until_live(address, process)
+        for _ in range(8):  # spread over both workers
+            status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
+            assert status == 200
+            np.testing.assert_array_equal(prediction(body), mlp.predict(X))
+        status, text = get(address, "/metrics")
+        count = [line for line in text.decode().splitlines() if line.startswith(
+            'minigrad_requests_total{endpoint="infer",model="tiny",status="200"}')]
+        assert count and float(count[0].rsplit(" ", 1)[1]) == 8, text.decode()[:2000]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
