@@ -5,12 +5,36 @@ request it has already received finish and reach its client (up to ``grace`` sec
 only then closes its connections and returns.
 """
 
+import json
 import logging
 import signal
 import threading
 import time
 
 log = logging.getLogger("minigrad.serve")
+
+
+def _json_error_channel():
+    """A waitress connection class whose own error answers (a body over the size limit, a
+    malformed request line, headers too large: refused before the app sees the request) are
+    ``{"error": ...}`` JSON like the app's, instead of waitress's plain text."""
+    from waitress.channel import HTTPChannel
+    from waitress.task import ErrorTask
+
+    class JSONErrorTask(ErrorTask):
+        def execute(self):
+            error = self.request.error
+            body = json.dumps({"error": f"{error.reason}: {error.body}"}).encode()
+            self.status = f"{error.code} {error.reason}"
+            self.response_headers.append(("Content-Type", "application/json"))
+            self.set_close_on_finish()
+            self.content_length = len(body)
+            self.write(body)
+
+    class JSONErrorChannel(HTTPChannel):
+        error_task_class = JSONErrorTask
+
+    return JSONErrorChannel
 
 
 def _busy(server):
@@ -44,6 +68,7 @@ def serve(app, host="127.0.0.1", port=8000, threads=8, grace=30.0, ready=None, s
     options = {"max_request_body_size": max_body} if max_body else {}
     server = create_server(app, host=host, port=port, threads=threads, ident="minigrad",
                            clear_untrusted_proxy_headers=True, **options)
+    server.channel_class = _json_error_channel()
     stop = stop if stop is not None else threading.Event()
 
     def request_stop(signum=None, frame=None):

@@ -109,7 +109,8 @@ def test_a_body_over_the_limit_is_413_over_http(app_for, live_server, mlp):
     address = live_server(app_for(mlp, max_body_bytes=1000))
     status, body = post(address, "/v2/models/tiny/infer",
                         infer_body(np.zeros((50, 4), np.float32)))
-    assert status == 413
+    assert status == 413  # refused by waitress before the app: still a JSON error
+    assert "exceeds max_body of 1000" in json.loads(body)["error"]
     status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
     assert status == 200
 
@@ -245,3 +246,16 @@ def test_gunicorn_with_several_workers_serves_the_app(saved_model, mlp, tmp_path
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
+
+
+def test_malformed_http_gets_a_json_error_too(app_for, live_server, mlp):
+    address = live_server(app_for(mlp))
+    host, port = address.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"POST /v2/models/tiny/infer HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+        answer = connection.recv(65536).decode()
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400") and "application/json" in head
+    assert "error" in json.loads(body)
+    status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
+    assert status == 200
