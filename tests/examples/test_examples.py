@@ -78,3 +78,24 @@ def _load_plain(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_serve_mnist_trains_serves_and_answers_like_predict(data_root, tmp_path, monkeypatch,
+                                                            capsys):
+    """--check: train on 256 images, serve on a free port, one request with urllib, exit; then
+    the same with --model (load the saved file, no training)."""
+    pytest.importorskip("waitress", reason="the serving extra is not installed")
+    pytest.importorskip("prometheus_client", reason="the serving extra is not installed")
+    example = _load("serve_mnist", monkeypatch)
+    common = ["--data-dir", str(data_root), "--limit", "256", "--output-dir", str(tmp_path)]
+    predicted, label = example.main([*common, "--epochs", "1", "--check"])
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" in out and "the answer over HTTP equals model.predict" in out
+    assert f"predicted {predicted}" in out and f"label {label}" in out
+    assert 0 <= predicted <= 9 and label == 7   # the first MNIST test image is a 7
+
+    model_file = tmp_path / "mnist.safetensors"
+    again = example.main([*common, "--model", str(model_file), "--check"])
+    out = capsys.readouterr().out
+    assert again == (predicted, label)
+    assert "Epoch" not in out and "equals model.predict" in out
