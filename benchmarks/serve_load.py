@@ -1,0 +1,625 @@
+"""A bounded load test of ``minigrad serve``: throughput and latency with and without dynamic
+batching, every answer checked.
+
+For each configuration the tool starts ``python -m minigrad serve`` (a subprocess bound to
+127.0.0.1 on a free port), warms it up, then lets ``--clients`` threads, each with its own
+kept-alive connection, send ``--requests`` inference requests between them as fast as the
+answers come back (a closed loop: a client sends its next request when its last one is
+answered). The load generator shares the CPU with the server, so it costs as little as it
+can: the requests are encoded before the clock starts (byte for byte what tritonclient sends,
+binary tensor data or JSON), a minimal HTTP/1.1 client sends them on raw sockets (a third of
+``http.client``'s CPU time), and the answers are checked after the clock stops.
+
+It reports, per configuration: requests per second, p50/p99 latency as the clients see it,
+the server's CPU time per request, its resident memory (VmRSS) after the warm-up and after the
+run, its thread count, and the rows per forward pass from its ``/metrics``; then the throughput
+of each batching configuration over the unbatched one. It exits with status 1 when a request
+failed, an answer was wrong (compared with ``model.predict`` run here), the server's memory grew
+by more than ``--max-rss-growth-mb``, or a run hit ``--time-limit``.
+
+    python -m benchmarks.serve_load                        # MNIST MLP, 64 clients, 3 configs
+    python -m benchmarks.serve_load --configs off,64:0 --clients 16 --requests 2000
+    python -m benchmarks.serve_load --encoding json --threads 8
+
+A configuration is ``off`` (``--max-batch-size 0``) or ``B:T`` (``--max-batch-size B
+--batch-timeout-ms T``). The model is the MNIST MLP (784-512-512-10, ReLU, softmax) trained
+for ``--epochs`` on the real data when ``--data-dir`` (or ``$MINIGRAD_DATA``) holds mnist/,
+otherwise left untrained and fed random images (the cost of serving it is the same); or a saved
+model given with ``--model``.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+HOST = "127.0.0.1"  # the load test never leaves this machine
+MODEL_NAME = "mnist_mlp"
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- the model and the expected answers ---------------------------------------------------------
+def mnist_mlp(seed=0):
+    """The MNIST MLP of examples/mnist_mlp.py: 784 -> 512 relu -> 512 relu -> 10 softmax."""
+    import minigrad as mg
+    from minigrad import nn
+
+    mg.manual_seed(seed)
+    model = mg.Sequential([
+        nn.Dense(512, activation="relu", input_shape=(784,)),
+        nn.Dense(512, activation="relu"),
+        nn.Dense(10, activation="softmax"),
+    ])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def prepare_model(args, folder):
+    """``(path of the saved model, the images to send (N, 784) float32, a description)``."""
+    import minigrad as mg
+
+    if args.model is not None:
+        model = mg.io.load_model(args.model, compile=False)
+        shape = getattr(model, "build_input_shape", None)
+        if shape is None:
+            raise SystemExit(f"--model {args.model}: the model has no input shape")
+        images = np.random.default_rng(0).random((args.samples, *shape), dtype=np.float32)
+        return Path(args.model), images, f"{args.model} (random inputs)"
+    model = mnist_mlp(args.seed)
+    if args.data_dir and (Path(args.data_dir) / "mnist").is_dir():
+        (x_train, y_train), (x_test, y_test) = mg.datasets.mnist.load_data(root=args.data_dir)
+        x_train = x_train.reshape(len(x_train), 784).astype(np.float32) / 255
+        images = x_test.reshape(len(x_test), 784).astype(np.float32)[:args.samples] / 255
+        start = time.perf_counter()
+        model.fit(x_train, y_train, batch_size=128, epochs=args.epochs, verbose=0,
+                  seed=args.seed)
+        _, accuracy = model.evaluate(images, y_test[:args.samples], batch_size=1000, verbose=0)
+        description = (f"MNIST MLP trained {args.epochs} epoch(s) in "
+                       f"{time.perf_counter() - start:.0f} s, test accuracy {accuracy:.4f} on the "
+                       f"{len(images)} test images sent")
+    else:
+        images = np.random.default_rng(args.seed).random((args.samples, 784), dtype=np.float32)
+        description = "MNIST MLP, untrained (no mnist/ in --data-dir), random images"
+    path = Path(folder) / f"{MODEL_NAME}.safetensors"
+    model.save(path, include_optimizer=False)
+    return path, images, description
+
+
+def expected_outputs(model_path, images):
+    """What the saved model answers for ``images``, computed here with ``model.predict``."""
+    import minigrad as mg
+
+    model = mg.io.load_model(model_path, compile=False)
+    return model.predict(images, batch_size=256)
+
+
+# --- requests and answers on the wire -----------------------------------------------------------
+def encode_request(rows, encoding):
+    """``(body, headers)`` of one inference request for the float32 batch ``rows``, byte for
+    byte what tritonclient's ``InferenceServerClient.infer`` sends.
+
+    ``binary``: the JSON header, then the raw little-endian tensor, with the output asked for
+    as binary too (``InferInput.set_data_from_numpy(x)`` and
+    ``InferRequestedOutput("output", binary_data=True)``). ``json``: the values as a JSON list,
+    the output as JSON too (``binary_data=False`` on both).
+    """
+    rows = np.ascontiguousarray(rows, dtype="<f4")
+    tensor = {"name": "input", "shape": list(rows.shape), "datatype": "FP32"}
+    binary = encoding == "binary"
+    if binary:
+        raw = rows.tobytes()
+        tensor["parameters"] = {"binary_data_size": len(raw)}
+    else:
+        tensor["data"] = rows.ravel().tolist()
+    request = {"inputs": [tensor],
+               "outputs": [{"name": "output", "parameters": {"binary_data": binary}}]}
+    header = json.dumps(request, separators=(",", ":")).encode()
+    if not binary:
+        return header, {"Content-Type": "application/json"}
+    return header + raw, {"Content-Type": "application/octet-stream",
+                          "Inference-Header-Content-Length": str(len(header))}
+
+
+def http_request(path, body, headers):
+    """The bytes of an HTTP/1.1 POST of ``body`` (sent as they are, on a kept-alive
+    connection)."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def decode_response(body, header_length):
+    """The output tensor of an inference answer (binary when ``header_length`` is given)."""
+    header = json.loads(body if header_length is None else body[:header_length])
+    (output,) = header["outputs"]
+    shape = output["shape"]
+    if header_length is None:
+        return np.asarray(output["data"], dtype=np.float32).reshape(shape)
+    raw = body[header_length:header_length + output["parameters"]["binary_data_size"]]
+    return np.frombuffer(raw, dtype="<f4").reshape(shape)
+
+
+class Connection:
+    """A minimal HTTP/1.1 client on one kept-alive socket: it sends pre-encoded requests and
+    reads answers that carry a Content-Length (all of the server's do). Much cheaper than
+    ``http.client``, whose header parsing would take CPU time from the server being measured.
+    """
+
+    def __init__(self, port, timeout):
+        self.port, self.timeout = port, timeout
+        self.sock, self.buffer = None, b""
+
+    def exchange(self, request):
+        """Send ``request`` (bytes) and return ``(status, {header: value}, body)``; header
+        names are lower case. Raises OSError or ValueError on a broken answer."""
+        if self.sock is None:
+            self.sock = socket.create_connection((HOST, self.port), timeout=self.timeout)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:
+            self.sock.settimeout(self.timeout)
+        self.sock.sendall(request)
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
+            self._receive()
+        status_line, *lines = self.buffer[:end].decode("latin-1").split("\r\n")
+        self.buffer = self.buffer[end + 4:]
+        status = int(status_line.split(" ", 2)[1])
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers["content-length"])
+        while len(self.buffer) < length:
+            self._receive()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    def _receive(self):
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buffer = None, b""
+
+
+# --- the server -------------------------------------------------------------------------------
+class Server:
+    """``python -m minigrad serve`` in a subprocess on 127.0.0.1 and a free port."""
+
+    def __init__(self, model_path, max_batch_size, batch_timeout_ms, threads, blas_threads,
+                 log_path, start_timeout=60.0):
+        command = [sys.executable, "-m", "minigrad", "serve", str(model_path),
+                   "--name", MODEL_NAME, "--host", HOST, "--port", "0", "--threads",
+                   str(threads), "--max-batch-size", str(max_batch_size),
+                   "--batch-timeout-ms", str(batch_timeout_ms), "--quiet", "--grace", "5"]
+        env = dict(os.environ)
+        if blas_threads:
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                         "NUMBA_NUM_THREADS"):
+                env[name] = str(blas_threads)
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                        env=env)
+        self.pid = self.process.pid
+        try:
+            self.port = self._wait_listening(start_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_listening(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(rb"serving on http://[^:]+:(\d+)", self.log_path.read_bytes())
+            if found:
+                port = int(found.group(1))
+                status, _ = http_get(port, "/v2/health/ready")
+                if status == 200:
+                    return port
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {self.process.returncode}:\n"
+                                   + self.log_path.read_text(errors="replace")[-2000:])
+            time.sleep(0.05)
+        raise RuntimeError(f"the server did not answer within {timeout:g} s:\n"
+                           + self.log_path.read_text(errors="replace")[-2000:])
+
+    def _status(self, key):
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        raise KeyError(key)
+
+    def rss_mb(self):
+        """Resident memory now (VmRSS), in MB."""
+        return self._status("VmRSS") * 1024 / 1e6
+
+    def thread_count(self):
+        return self._status("Threads")
+
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+    def metrics(self):
+        status, body = http_get(self.port, "/metrics")
+        if status != 200:
+            raise RuntimeError(f"GET /metrics answered {status}")
+        return body.decode()
+
+    def stop(self):
+        """SIGTERM (graceful shutdown), then SIGKILL if it takes more than 10 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def http_get(port, path, timeout=5.0):
+    """``(status, body)`` of a GET on the server, or ``(None, b"")`` when it does not answer."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    except OSError:
+        return None, b""
+    finally:
+        connection.close()
+
+
+def batch_sizes(before, after, model=MODEL_NAME):
+    """``{upper bucket bound: forward passes}`` between two ``/metrics`` texts, from the
+    ``minigrad_batch_size`` histogram (empty when batching is off)."""
+    pattern = re.compile(r'^minigrad_batch_size_bucket\{(?=[^}]*model="' + re.escape(model)
+                         + r'")[^}]*le="([^"]+)"[^}]*\} (\S+)$', re.M)
+
+    def cumulative(text):
+        return {float(le): float(count) for le, count in pattern.findall(text)}
+
+    start, end = cumulative(before), cumulative(after)
+    counts, below = {}, 0.0
+    for bound in sorted(end):
+        total = end[bound] - start.get(bound, 0.0)
+        if total - below > 0:
+            counts[bound] = int(total - below)
+        below = total
+    return counts
+
+
+# --- the load -------------------------------------------------------------------------------
+@dataclass
+class Load:
+    """What one run of the clients saw: for each request sent, which sample it carried, its
+    status (None: no answer), the answer's body and binary header length, and its latency."""
+
+    sample: list = field(default_factory=list)
+    status: list = field(default_factory=list)
+    body: list = field(default_factory=list)
+    header_length: list = field(default_factory=list)
+    latency: list = field(default_factory=list)
+    seconds: float = 0.0
+    timed_out: bool = False
+
+    @property
+    def count(self):
+        return len(self.status)
+
+
+def run_load(port, requests, clients, count, time_limit):
+    """Send ``count`` requests from ``clients`` threads, each on its own kept-alive
+    connection; request ``i`` is ``requests[i % len(requests)]`` (bytes, see
+    :func:`http_request`).
+
+    Stops when ``time_limit`` seconds have passed (then ``Load.timed_out`` is true). The
+    answers are kept, not checked: see :func:`check_answers`.
+    """
+    load = Load()
+    lock = threading.Lock()
+    counter = iter(range(count))
+    start_line = threading.Barrier(clients + 1)
+
+    def client():
+        connection = Connection(port, timeout=time_limit)
+        records = []
+        start_line.wait()
+        try:
+            while time.perf_counter() < deadline:
+                with lock:
+                    index = next(counter, None)
+                if index is None:
+                    break
+                began = time.perf_counter()
+                connection.timeout = max(0.01, deadline - began)
+                try:
+                    status, headers, answer = connection.exchange(
+                        requests[index % len(requests)])
+                    length = headers.get("inference-header-content-length")
+                except (OSError, ValueError, KeyError, IndexError) as exc:
+                    connection.close()  # the next request opens a new connection
+                    status, answer, length = None, repr(exc).encode(), None
+                records.append((index, status, answer, length, time.perf_counter() - began))
+        finally:
+            connection.close()
+            with lock:
+                for index, status, answer, length, seconds in records:
+                    load.sample.append(index % len(requests))
+                    load.status.append(status)
+                    load.body.append(answer)
+                    load.header_length.append(None if length is None else int(length))
+                    load.latency.append(seconds)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline = began + time_limit
+    start_line.wait()
+    for thread in threads:
+        thread.join(max(0.0, deadline + 5.0 - time.perf_counter()))
+    load.seconds = time.perf_counter() - began
+    load.timed_out = load.count < count or any(thread.is_alive() for thread in threads)
+    return load
+
+
+def check_answers(load, expected, rtol=1e-4, atol=1e-5):
+    """``(errors, wrong, examples)``: requests that failed or got a status other than 200,
+    answers that differ from ``expected[sample]`` (shape, or a value beyond the tolerance),
+    and a few messages describing them."""
+    errors = wrong = 0
+    examples = []
+    for sample, status, body, length in zip(load.sample, load.status, load.body,
+                                            load.header_length):
+        if status != 200:
+            errors += 1
+            if len(examples) < 3:
+                examples.append(f"status {status}: {body[:200]!r}")
+            continue
+        try:
+            answer = decode_response(body, length)
+        except (ValueError, KeyError, TypeError) as exc:
+            wrong += 1
+            if len(examples) < 3:
+                examples.append(f"unreadable answer ({exc}): {body[:200]!r}")
+            continue
+        want = expected[sample]
+        if answer.shape != want.shape or not np.allclose(answer, want, rtol=rtol, atol=atol):
+            wrong += 1
+            if len(examples) < 3:
+                examples.append(f"sample {sample}: got {answer.ravel()[:4]}..., expected "
+                                f"{want.ravel()[:4]}...")
+    return errors, wrong, examples
+
+
+# --- one configuration -------------------------------------------------------------------------
+@dataclass
+class Figures:
+    """One configuration's measurements."""
+
+    config: str
+    requests: int
+    seconds: float
+    throughput: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    wrong: int
+    timed_out: bool
+    rss_before_mb: float
+    rss_after_mb: float
+    server_threads: int
+    server_cpu_ms: float  # per request
+    client_cpu_ms: float  # per request
+    batches: dict
+    examples: list
+
+    @property
+    def mean_batch(self):
+        passes = sum(self.batches.values())
+        return self.requests / passes if passes else 1.0
+
+    def histogram(self):
+        if not self.batches:
+            return "1 (batching off)"
+        passes = sum(self.batches.values())
+        return " ".join(f"<={bound:g}:{100 * n / passes:.0f}%"
+                        for bound, n in sorted(self.batches.items()))
+
+
+def parse_config(text):
+    """``"off"`` -> ``(0, 0.0)``; ``"B:T"`` -> ``(B, T)``; ``"B"`` -> ``(B, 0.0)``."""
+    if text == "off":
+        return 0, 0.0
+    size, _, timeout = text.partition(":")
+    try:
+        return int(size), float(timeout or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"configuration {text!r}: expected 'off' or "
+                                          "'MAX_BATCH_SIZE:TIMEOUT_MS', e.g. 64:2") from None
+
+
+def measure(config, model_path, requests, expected, args, log_path):
+    """Start a server for ``config``, warm it up, load it, check every answer."""
+    max_batch_size, timeout_ms = parse_config(config)
+    with Server(model_path, max_batch_size, timeout_ms, args.threads, args.server_blas_threads,
+                log_path) as server:
+        warmup = run_load(server.port, requests, args.clients, args.clients * args.warmup,
+                          args.time_limit)
+        warm_errors, warm_wrong, warm_examples = check_answers(warmup, expected)
+        rss_before = server.rss_mb()
+        metrics_before = server.metrics()
+        cpu_before, client_cpu_before = server.cpu_seconds(), time.process_time()
+        load = run_load(server.port, requests, args.clients, args.requests, args.time_limit)
+        server_cpu = server.cpu_seconds() - cpu_before
+        client_cpu = time.process_time() - client_cpu_before
+        rss_after = server.rss_mb()
+        threads = server.thread_count()
+        batches = batch_sizes(metrics_before, server.metrics())
+    errors, wrong, examples = check_answers(load, expected)
+    latency = np.array(load.latency) * 1e3
+    count = max(load.count, 1)
+    return Figures(
+        config=config, requests=load.count, seconds=load.seconds,
+        throughput=load.count / load.seconds,
+        p50_ms=float(np.percentile(latency, 50)) if load.count else float("nan"),
+        p99_ms=float(np.percentile(latency, 99)) if load.count else float("nan"),
+        errors=errors + warm_errors, wrong=wrong + warm_wrong,
+        timed_out=load.timed_out or warmup.timed_out,
+        rss_before_mb=rss_before, rss_after_mb=rss_after, server_threads=threads,
+        server_cpu_ms=server_cpu / count * 1e3, client_cpu_ms=client_cpu / count * 1e3,
+        batches=batches, examples=warm_examples + examples)
+
+
+def report(results, args):
+    """The table, the ratios and the verdicts; returns the list of problems found."""
+    print(f"\n{'config':<8} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'errors':>6} {'wrong':>5} {'RSS MB before->after':>21} {'srv threads':>11} "
+          f"{'srv CPU ms/req':>14} {'cli CPU ms/req':>14} {'rows/pass':>9}")
+    problems = []
+    for r in results:
+        print(f"{r.config:<8} {r.requests:>8} {r.throughput:>8.0f} {r.p50_ms:>8.2f} "
+              f"{r.p99_ms:>8.2f} {r.errors:>6} {r.wrong:>5} "
+              f"{r.rss_before_mb:>9.1f} -> {r.rss_after_mb:>7.1f} {r.server_threads:>11} "
+              f"{r.server_cpu_ms:>14.3f} {r.client_cpu_ms:>14.3f} {r.mean_batch:>9.1f}")
+        if r.errors or r.wrong:
+            problems.append(f"{r.config}: {r.errors} failed request(s), {r.wrong} wrong "
+                            f"answer(s); e.g. " + "; ".join(r.examples))
+        if r.timed_out:
+            problems.append(f"{r.config}: stopped by --time-limit {args.time_limit:g} s after "
+                            f"{r.requests} of {args.requests} requests")
+        growth = r.rss_after_mb - r.rss_before_mb
+        if growth > args.max_rss_growth_mb:
+            problems.append(f"{r.config}: the server's memory grew by {growth:.1f} MB over the "
+                            f"run (limit {args.max_rss_growth_mb:g} MB)")
+    print()
+    for r in results:
+        print(f"rows per forward pass, {r.config}: {r.histogram()}")
+    baseline = next((r for r in results if r.config == "off"), None)
+    if baseline is not None:
+        for r in results:
+            if r is not baseline:
+                ratio = r.throughput / baseline.throughput
+                verdict = "ok" if ratio >= args.target_ratio else "BELOW TARGET"
+                print(f"throughput {r.config} / off: {ratio:.2f}x "
+                      f"(target >= {args.target_ratio:g}x: {verdict})")
+    return problems
+
+
+# --- command line -----------------------------------------------------------------------------
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_load",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", default="off,64:0,64:2",
+                        help="comma-separated server configurations: 'off' (no dynamic "
+                        "batching) or MAX_BATCH_SIZE:BATCH_TIMEOUT_MS (default off,64:0,64:2)")
+    parser.add_argument("--clients", type=int, default=64,
+                        help="concurrent clients, one keep-alive connection each (default 64)")
+    parser.add_argument("--requests", type=int, default=4000,
+                        help="timed requests per configuration (default 4000)")
+    parser.add_argument("--warmup", type=int, default=4,
+                        help="untimed requests per client before timing (default 4)")
+    parser.add_argument("--rows", type=int, default=1,
+                        help="images per request (default 1)")
+    parser.add_argument("--encoding", choices=["binary", "json"], default="binary",
+                        help="request and answer tensors as binary data, as tritonclient sends "
+                        "them, or as JSON lists (default binary)")
+    parser.add_argument("--threads", type=int, default=64,
+                        help="the server's --threads (default 64, as many as clients)")
+    parser.add_argument("--server-blas-threads", type=int, default=1,
+                        help="BLAS/OpenMP threads of the server process (default 1: the "
+                        "load generator needs the other core; 0 leaves the environment as is)")
+    parser.add_argument("--time-limit", type=float, default=60.0,
+                        help="hard limit in seconds on each configuration's run (default 60)")
+    parser.add_argument("--max-rss-growth-mb", type=float, default=10.0,
+                        help="largest growth of the server's VmRSS over the timed run "
+                        "(default 10 MB)")
+    parser.add_argument("--target-ratio", type=float, default=3.0,
+                        help="throughput batching / off to reach (default 3)")
+    parser.add_argument("--model", type=Path,
+                        help="a saved model to serve instead of training the MNIST MLP "
+                        "(fed random inputs of its input shape)")
+    parser.add_argument("--data-dir", default=os.environ.get("MINIGRAD_DATA"),
+                        help="folder holding mnist/ (default: $MINIGRAD_DATA)")
+    parser.add_argument("--epochs", type=int, default=1,
+                        help="training epochs of the MNIST MLP (default 1)")
+    parser.add_argument("--samples", type=int, default=1000,
+                        help="distinct test images the requests cycle through (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    for config in args.configs:
+        try:
+            parse_config(config)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(str(exc))
+    for option in ("clients", "requests", "rows", "threads", "samples"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option} must be at least 1")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import minigrad
+
+    with tempfile.TemporaryDirectory(prefix="serve_load_") as folder:
+        model_path, images, description = prepare_model(args, folder)
+        expected = expected_outputs(model_path, images)
+        count = len(images) // args.rows
+        starts = [i * args.rows for i in range(count)]
+        bodies = [encode_request(images[s:s + args.rows], args.encoding) for s in starts]
+        path = f"/v2/models/{MODEL_NAME}/infer"
+        requests = [http_request(path, body, headers) for body, headers in bodies]
+        expected = np.stack([expected[s:s + args.rows] for s in starts])
+        print(f"{description}; minigrad {minigrad.__version__}, {os.cpu_count()} CPU(s), "
+              f"load average {os.getloadavg()[0]:.2f}")
+        print(f"{args.clients} clients, {args.requests} requests of {args.rows} image(s) "
+              f"({args.encoding}, {len(bodies[0][0])} bytes) per configuration; server "
+              f"--threads {args.threads}, BLAS threads {args.server_blas_threads or 'default'}")
+        results = []
+        for config in args.configs:
+            figures = measure(config, model_path, requests, expected, args,
+                              Path(folder) / f"server-{len(results)}.log")
+            results.append(figures)
+            print(f"  {config}: {figures.throughput:.0f} req/s, p50 {figures.p50_ms:.1f} ms, "
+                  f"p99 {figures.p99_ms:.1f} ms", flush=True)
+        problems = report(results, args)
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The load test of benchmarks/serve_load.py in small: it runs, it encodes requests as
+tritonclient does, and it counts failed requests and wrong answers instead of missing them."""
+
+import numpy as np
+import pytest
+
+from benchmarks import serve_load
+
+from .conftest import make_mlp, requires_serve_extra
+
+requires_serve_extra()
+
+X = np.random.default_rng(3).random((10, 4), dtype=np.float32)
+PATH = f"/v2/models/{serve_load.MODEL_NAME}/infer"
+
+
+@pytest.fixture
+def saved_mlp(tmp_path):
+    """A tiny classifier saved to a file, and its outputs for X computed here."""
+    model = make_mlp()
+    path = tmp_path / "tiny.safetensors"
+    model.save(path, include_optimizer=False)
+    return path, serve_load.expected_outputs(path, X)[:, None, :]
+
+
+def requests_for(x, encoding, path=PATH):
+    return [serve_load.http_request(path, *serve_load.encode_request(x[i:i + 1], encoding))
+            for i in range(len(x))]
+
+
+@pytest.mark.parametrize("encoding", ["binary", "json"])
+def test_requests_are_byte_for_byte_what_tritonclient_sends(encoding):
+    httpclient = pytest.importorskip("tritonclient.http",
+                                     reason="tritonclient[http] is not installed")
+    binary = encoding == "binary"
+    tensor = httpclient.InferInput("input", [2, 4], "FP32")
+    tensor.set_data_from_numpy(X[:2], binary_data=binary)
+    output = httpclient.InferRequestedOutput("output", binary_data=binary)
+    body, header_length = httpclient.InferenceServerClient.generate_request_body(
+        [tensor], outputs=[output])
+    ours, headers = serve_load.encode_request(X[:2], encoding)
+    assert ours == body
+    assert headers.get("Inference-Header-Content-Length") == (
+        None if header_length is None else str(header_length))
+
+
+@pytest.mark.parametrize("encoding", ["binary", "json"])
+def test_every_answer_is_checked_and_a_wrong_one_is_counted(saved_mlp, tmp_path, encoding):
+    path, expected = saved_mlp
+    with serve_load.Server(path, max_batch_size=8, batch_timeout_ms=1, threads=4,
+                           blas_threads=1, log_path=tmp_path / "server.log") as server:
+        before = server.metrics()
+        load = serve_load.run_load(server.port, requests_for(X, encoding), clients=4,
+                                   count=40, time_limit=30)
+        batches = serve_load.batch_sizes(before, server.metrics())
+    assert load.count == 40 and not load.timed_out
+    assert sorted(load.sample) == sorted(i % 10 for i in range(40))
+    assert serve_load.check_answers(load, expected) == (0, 0, [])
+
+    perturbed = expected.copy()
+    perturbed[3] += 1e-3  # one sample's expected answer off by 0.001: its 4 requests are wrong
+    errors, wrong, examples = serve_load.check_answers(load, perturbed)
+    assert (errors, wrong) == (0, 4)
+    assert examples and examples[0].startswith("sample 3:")
+    # The server's batch-size histogram accounts for every row it answered, warm-up excluded.
+    passes = sum(batches.values())
+    assert 40 / 8 <= passes <= 40
+    assert set(batches) <= {1.0, 2.0, 4.0, 8.0}
+
+
+def test_failed_requests_are_counted_as_errors(saved_mlp, tmp_path):
+    path, expected = saved_mlp
+    unknown_model = requests_for(X[:2], "binary", path="/v2/models/nope/infer")
+    with serve_load.Server(path, max_batch_size=0, batch_timeout_ms=0, threads=2,
+                           blas_threads=1, log_path=tmp_path / "server.log") as server:
+        load = serve_load.run_load(server.port, unknown_model, clients=2, count=6,
+                                   time_limit=30)
+    assert load.status == [404] * 6
+    errors, wrong, examples = serve_load.check_answers(load, expected)
+    assert (errors, wrong) == (6, 0)
+    assert "unknown model" in examples[0]
+
+
+def test_the_command_reports_and_fails_loudly_on_wrong_answers(saved_mlp, monkeypatch, capsys):
+    path, _ = saved_mlp
+    argv = ["--model", str(path), "--clients", "4", "--requests", "40", "--warmup", "1",
+            "--samples", "10", "--time-limit", "30"]
+    assert serve_load.main(argv + ["--configs", "off,8:0"]) == 0
+    out = capsys.readouterr().out
+    assert "throughput 8:0 / off:" in out
+    assert "rows per forward pass, 8:0: <=" in out
+
+    right = serve_load.expected_outputs
+    monkeypatch.setattr(serve_load, "expected_outputs", lambda *args: right(*args) + 0.01)
+    assert serve_load.main(argv + ["--configs", "4:0"]) == 1
+    failures = capsys.readouterr().err
+    assert "FAILED: 4:0: 0 failed request(s), 44 wrong answer(s)" in failures
