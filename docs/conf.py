@@ -42,10 +42,12 @@ highlight_language = "python3"
 pygments_style = "sphinx"
 
 # Broken cross-references are warnings (and so build errors under -W): a renamed function
-# cannot silently leave a dead link behind. Only NumPy's names have no target (no intersphinx).
+# cannot silently leave a dead link behind. Only NumPy's names and threading.Event have no
+# target (no intersphinx).
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|np|cupy)(\..*)?"),
+    (r"py:class", r"threading\.Event"),     # the standard library's, without intersphinx
 ]
 
 # -- autodoc / autosummary / napoleon --------------------------------------------------------------
@@ -111,7 +113,7 @@ COVERED_MODULES = ["minigrad", "minigrad.functional", "minigrad.autograd", "mini
                    "minigrad.train", "minigrad.io", "minigrad.train.callbacks",
                    "minigrad.optim", "minigrad.nn.losses", "minigrad.train.metrics",
                    "minigrad.viz", "minigrad.data", "minigrad.datasets",
-                   "minigrad.datasets.files"]
+                   "minigrad.datasets.files", "minigrad.serve"]
 # Class attributes that are implementation details, not API.
 COVERAGE_EXEMPT = {"no_grad.enabled", "enable_grad.enabled", "set_grad_enabled.enabled"}
 
