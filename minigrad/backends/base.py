@@ -9,12 +9,25 @@ class Backend:
     Everything that ``xp`` (NumPy or CuPy) does well is written once against ``xp`` in the ops;
     the methods here are the few places where the devices really differ.
 
-    The hot-path kernel table, implemented by each backend (Numba on the CPU, CuPy/CUDA on the
-    GPU): ``scatter_add`` (indexing backward); ``im2col``, ``col2im``, ``max_pool2d``,
-    ``max_pool2d_backward`` (convolution and pooling, see
-    :class:`~minigrad.backends.cpu.CPUBackend`); ``lstm_step_forward``/``_backward``,
-    ``gru_step_forward``/``_backward``, ``rnn_step_forward``/``_backward`` (one time step of a
-    recurrent cell's gate math).
+    The hot-path kernel table, implemented by each backend (Numba or NumPy on the CPU, CUDA
+    kernels from ``cuda_kernels/*.cu`` on the GPU); the arguments and results are documented on
+    :class:`~minigrad.backends.cpu.CPUBackend`:
+
+    - ``scatter_add``: the backward of indexing (below);
+    - ``im2col``, ``col2im``: convolution as a matrix product and its adjoint;
+    - ``max_pool2d``, ``max_pool2d_backward``: window maxima with the winners' positions, and
+      the gradient sent back to the winners;
+    - ``avg_pool2d``, ``avg_pool2d_backward``: window means (padding left out) and their
+      gradient;
+    - ``lstm_step_forward``/``_backward``, ``gru_step_forward``/``_backward``,
+      ``rnn_step_forward``/``_backward``: one time step of a recurrent cell's gate math, in
+      place;
+    - ``softmax_cross_entropy``/``_backward``, ``sparse_softmax_cross_entropy``/``_backward``:
+      the fused softmax + cross-entropy on logits, with targets or integer labels;
+    - ``dropout``, ``dropout_backward``: inverted dropout, with a mask reproducible from
+      ``mg.manual_seed``;
+    - ``sgd_step``, ``adam_step``: the optimizer updates of many parameters at once (SGD with
+      momentum, Nesterov and weight decay; Adam/AdamW with amsgrad).
     """
 
     #: "cpu" or "cuda".

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import xp_kernels
 from .base import Backend
 
 # Numba compiles the kernels on first use, so small index adds are faster in NumPy itself.
@@ -97,6 +98,16 @@ class CPUBackend(Backend):
         grad_x = np.zeros(x_shape, dtype=grad.dtype)
         return max_pool2d_backward(grad, argmax, window[1], *strides, padding[0][0],
                                    padding[1][0], grad_x)
+
+    def avg_pool2d(self, x, window, strides, padding, out_hw):
+        """The window means (N, OH, OW, C) of ``x``, cells in the padding left out (Keras's);
+        NumPy, one vectorized step per cell of the window."""
+        return xp_kernels.avg_pool2d(np, x, window, strides, padding, out_hw)
+
+    def avg_pool2d_backward(self, grad, x_shape, window, strides, padding):
+        """The gradient wrt the input of :meth:`avg_pool2d`: each window's gradient divided
+        equally among its cells inside the image, summed where windows overlap."""
+        return xp_kernels.avg_pool2d_backward(np, grad, x_shape, window, strides, padding)
     # --- end of convolution and pooling kernels ---
 
     # --- recurrent kernels ---
@@ -142,6 +153,57 @@ class CPUBackend(Backend):
 
         rnn_step_backward(h, d_out, dh, mask, relu, d_gates)
     # --- end of recurrent kernels ---
+
+    # --- softmax cross-entropy (NumPy) ---
+    # Logits ``x`` (..., C), classes last, float32 or float64. Each forward returns the per-row
+    # losses (...) and ``saved``, what its backward takes back (each backend chooses: the
+    # log-softmax here, two numbers per row on the GPU). ``grad`` (...) is the gradient of the
+    # per-row losses; the backwards return the gradient wrt ``x``.
+    def softmax_cross_entropy(self, x, targets):
+        """``(-sum(targets * log_softmax(x), axis=-1), saved)``; ``targets`` (..., C) of x's
+        dtype (one-hot or any distributions). The log-softmax is taken from ``x - max(x)``."""
+        return xp_kernels.softmax_cross_entropy(np, x, targets)
+
+    def softmax_cross_entropy_backward(self, saved, targets, grad):
+        """``grad * (softmax(x) * sum(targets) - targets)``, (..., C)."""
+        return xp_kernels.softmax_cross_entropy_backward(np, saved, targets, grad)
+
+    def sparse_softmax_cross_entropy(self, x, labels):
+        """``(-log_softmax(x)[label], saved)``; ``labels`` (...) integers in [0, C)."""
+        return xp_kernels.sparse_softmax_cross_entropy(np, x, labels)
+
+    def sparse_softmax_cross_entropy_backward(self, saved, labels, grad):
+        """``grad * (softmax(x) - one_hot(labels))``, (..., C)."""
+        return xp_kernels.sparse_softmax_cross_entropy_backward(np, saved, labels, grad)
+
+    # --- dropout (NumPy) ---
+    def dropout(self, x, keep):
+        """Inverted dropout: ``(x * scale, saved)``, where ``scale`` is 1/keep with probability
+        ``keep`` and 0 otherwise, per element, drawn from this backend's generator."""
+        return xp_kernels.dropout(np, x, keep, self.uniform)
+
+    def dropout_backward(self, grad, saved, keep):
+        """``grad * scale``, with the forward's scale."""
+        return xp_kernels.dropout_backward(np, grad, saved, keep)
+
+    # --- optimizer updates (NumPy, one parameter after the other) ---
+    # ``params`` are the parameters' arrays, updated in place, with their gradients ``grads``
+    # and state arrays (also updated in place), one list entry per parameter; the formulas are
+    # those of minigrad.optim.SGD and minigrad.optim.Adam. The CUDA backend updates all of them
+    # in one kernel launch.
+    def sgd_step(self, params, grads, buffers, lr, weight_decay, momentum, dampening, nesterov):
+        """One SGD step. ``buffers``: each parameter's momentum buffer, or None before its first
+        step (then a copy of the gradient is made). Returns the buffers (all None without
+        momentum)."""
+        return xp_kernels.sgd_step(np, params, grads, buffers, lr, weight_decay, momentum,
+                                   dampening, nesterov)
+
+    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, betas,
+                  eps, weight_decay, decoupled, amsgrad):
+        """One Adam step, the ``step``-th (from 1) of every parameter. ``max_exp_avg_sqs`` is
+        used with ``amsgrad`` (else None); ``decoupled``: AdamW's weight decay."""
+        xp_kernels.adam_step(np, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step,
+                             lr, betas, eps, weight_decay, decoupled, amsgrad)
 
 
 def _row_index(key):

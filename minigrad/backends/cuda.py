@@ -1,17 +1,29 @@
 """The CUDA backend: CuPy arrays on the GPU, with our own kernels from ``cuda_kernels/*.cu``.
 
-This module imports CuPy, so it is only imported when a "cuda" device is first asked for
-(see :func:`minigrad.backends.get_backend`).
+CuPy is imported when a "cuda" device is first asked for (see
+:func:`minigrad.backends.get_backend`), not when this module is.
+
+Each kernel-table method launches a kernel of ``cuda_kernels/<family>.cu`` -- one thread per
+element it writes, blocks of :data:`THREADS` -- when its arrays are float32 or float64 and
+C-contiguous, and otherwise (float16, odd strides) runs the same computation written against
+CuPy (:mod:`minigrad.backends.xp_kernels`). The arguments and results are those of the CPU
+backend's methods (:class:`~minigrad.backends.cpu.CPUBackend`).
 """
 
 import functools
+import math
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 
+from . import xp_kernels
 from .base import Backend
 
 KERNEL_DIR = Path(__file__).with_name("cuda_kernels")
+
+#: Threads per block of every launch (a 1-D grid of ceil(items / THREADS) blocks).
+THREADS = 256
 
 _INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'minigrad[gpu]' (CUDA 12) or "
                  "pip install 'minigrad[gpu13]' (CUDA 13)")
@@ -51,8 +63,15 @@ def load_kernel(file_name, function_name):
     import cupy
 
     source = (KERNEL_DIR / file_name).read_text()
-    module = cupy.RawModule(code=source, options=("-std=c++14",))
+    # --fmad=false: no fused multiply-adds, so that kernels such as the optimizer updates do the
+    # CPU's float arithmetic step by step (they are memory-bound: FMA would not speed them up).
+    module = cupy.RawModule(code=source, options=("-std=c++14", "--fmad=false"))
     return module.get_function(function_name)
+
+
+#: What the softmax cross-entropy kernels keep for backward: the contiguous (R, C) logits, the
+#: per-row shift (max) and log-sum, the labels (int64) or targets, and sum(targets) per row.
+SoftmaxRows = namedtuple("SoftmaxRows", "x shift log_sum labels t_sum")
 
 
 class CUDABackend(Backend):
@@ -60,10 +79,14 @@ class CUDABackend(Backend):
 
     name = "cuda"
     uniform_method = "random_sample"
+    #: ``load_kernel(file, function)``; None: no kernels, the xp formulation everywhere (how the
+    #: tests run this class with NumPy standing in for CuPy).
+    load_kernel = None
 
     def __init__(self):
         self.xp = _import_cupy()
-        self._rng = self.xp.random.RandomState()  # cuRAND; takes dtype= directly
+        self.load_kernel = load_kernel
+        self.seed(None)
 
     def asarray(self, data, dtype=None):
         return self.xp.asarray(data, dtype=dtype)
@@ -81,194 +104,382 @@ class CUDABackend(Backend):
         self.xp.cuda.get_current_stream().synchronize()
 
     def seed(self, seed):
+        """Re-seed cuRAND (``uniform``, ``normal``) and the dropout masks' stream; None: from
+        the operating system's entropy."""
         self._rng = self.xp.random.RandomState(seed)
+        # dropout.cu's counter-based generator: a 64-bit stream key, and the count of numbers
+        # drawn so far (each call starts where the last one ended).
+        self._dropout_key = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+        self._dropout_offset = 0
+
+    def _launch(self, file_name, kernel_name, threads, *args):
+        """Run ``kernel_name`` of ``cuda_kernels/<file_name>`` on ``threads`` threads."""
+        if threads == 0:
+            return
+        kernel = self.load_kernel(file_name, kernel_name)
+        kernel(((threads + THREADS - 1) // THREADS,), (THREADS,), args)
 
     def scatter_add(self, target, key, values):
         xp = self.xp
         rows = key[0] if isinstance(key, tuple) and len(key) == 1 else key
-        if (isinstance(rows, xp.ndarray) and rows.ndim == 1 and rows.dtype.kind in "iu"
-                and target.dtype in (np.float32, np.float64) and target.flags.c_contiguous
-                and target.ndim >= 1):
+        if (self.load_kernel is not None and isinstance(rows, xp.ndarray) and rows.ndim == 1
+                and rows.dtype.kind in "iu" and target.dtype in (np.float32, np.float64)
+                and target.flags.c_contiguous and target.ndim >= 1):
             n_rows = target.shape[0]
             width = target.size // n_rows if n_rows else 0
-            rows = xp.where(rows < 0, rows + n_rows, rows).astype(np.int64)
+            rows = xp.ascontiguousarray(xp.where(rows < 0, rows + n_rows, rows), dtype=np.int64)
             values = xp.ascontiguousarray(xp.broadcast_to(values, rows.shape + target.shape[1:]),
                                           dtype=target.dtype)
-            total = rows.size * width
-            if total == 0:
-                return
-            suffix = "f32" if target.dtype == np.float32 else "f64"
-            kernel = load_kernel("scatter_add.cu", f"scatter_add_rows_{suffix}")
-            threads = 256
-            blocks = (total + threads - 1) // threads
-            kernel((blocks,), (threads,), (target, rows, values, np.int64(rows.size),
-                                           np.int64(width)))
-        elif hasattr(xp.add, "at"):  # CuPy >= 13
+            self._launch("scatter_add.cu", f"scatter_add_rows_{_SUFFIX[target.dtype.type]}",
+                         rows.size * width, target, rows, values, *_ints(rows.size, width))
+        elif hasattr(xp.add, "at"):  # NumPy, CuPy >= 13
             xp.add.at(target, key, values)
         else:
             import cupyx
 
             cupyx.scatter_add(target, key, values)
 
-    # --- convolution and pooling kernels ---
-    # Written against ``self.xp`` only, one vectorized step per cell of the window (never per
-    # pixel), until CUDA kernels replace them; the arguments are those of the CPU backend's
-    # methods (minigrad/backends/cpu.py). The tests run them with NumPy as ``xp``.
+    # --- convolution and pooling: cuda_kernels/conv.cu and pooling.cu ---------------------------
+    # Gathers: one thread per element written, so no atomics and the CPU's order of summation.
     def im2col(self, x, window, strides, dilation, padding, out_hw):
         """The (N*OH*OW, kh*kw*C) matrix of the windows of ``x`` (see the CPU backend)."""
-        xp = self.xp
-        n, _, _, channels = x.shape
-        (kh, kw), (dh, dw), (out_h, out_w) = window, dilation, out_hw
-        padded = self._pad_images(xp, x, padding, 0)
-        cols = xp.empty((n, out_h, out_w, kh, kw, channels), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                cells = self._window_cells(i * dh, j * dw, strides, out_hw)
-                cols[:, :, :, i, j, :] = padded[cells]
-        return cols.reshape(n * out_h * out_w, kh * kw * channels)
+        x = self.xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x)
+        if suffix is None:
+            return xp_kernels.im2col(self.xp, x, window, strides, dilation, padding, out_hw)
+        cols = self.xp.empty((x.shape[0] * out_hw[0] * out_hw[1],
+                              window[0] * window[1] * x.shape[3]), dtype=x.dtype)
+        self._launch("conv.cu", f"im2col_{suffix}", cols.size, x, cols,
+                     *_ints(*x.shape, *window, *strides, *dilation, padding[0][0],
+                            padding[1][0], *out_hw))
+        return cols
 
     def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
         """The adjoint of :meth:`im2col` (see the CPU backend)."""
-        xp = self.xp
-        n, height, width, channels = x_shape
-        (kh, kw), (dh, dw), ((top, bottom), (left, right)) = window, dilation, padding
-        grad = xp.zeros((n, height + top + bottom, width + left + right, channels),
-                        dtype=cols.dtype)
-        cols = cols.reshape(n, out_hw[0], out_hw[1], kh, kw, channels)
-        for i in range(kh):
-            for j in range(kw):
-                cells = self._window_cells(i * dh, j * dw, strides, out_hw)
-                grad[cells] += cols[:, :, :, i, j, :]
-        return xp.ascontiguousarray(grad[:, top:top + height, left:left + width, :])
+        cols = self.xp.ascontiguousarray(cols)
+        suffix = _kernel_suffix(self, cols)
+        if suffix is None:
+            return xp_kernels.col2im(self.xp, cols, x_shape, window, strides, dilation, padding,
+                                     out_hw)
+        x = self.xp.empty(x_shape, dtype=cols.dtype)
+        self._launch("conv.cu", f"col2im_{suffix}", x.size, cols, x,
+                     *_ints(*x_shape, *window, *strides, *dilation, padding[0][0],
+                            padding[1][0], *out_hw))
+        return x
 
     def max_pool2d(self, x, window, strides, padding, out_hw):
         """The window maxima and the winners' positions ``i*pool_w + j`` (see the CPU
         backend): ties go to the first cell, NaN wins, padding never wins."""
-        xp = self.xp
-        n, height, width, channels = x.shape
-        (kh, kw), (sh, sw), (out_h, out_w) = window, strides, out_hw
-        top, left = padding[0][0], padding[1][0]
-        padded = self._pad_images(xp, x, padding, -np.inf)
-        out = xp.full((n, out_h, out_w, channels), -np.inf, dtype=x.dtype)
-        argmax = xp.zeros((n, out_h, out_w, channels), dtype=np.int32)
-        seen = np.zeros((out_h, out_w), dtype=bool)  # some earlier cell of the window was inside
-        for i in range(kh):
-            h = np.arange(out_h) * sh - top + i  # the image row of cell i of each window
-            rows = (h >= 0) & (h < height)
-            for j in range(kw):
-                w = np.arange(out_w) * sw - left + j
-                columns = (w >= 0) & (w < width)
-                inside = rows[:, None] & columns[None, :]
-                values = padded[self._window_cells(i, j, strides, out_hw)]
-                first = xp.asarray((inside & ~seen)[None, :, :, None])
-                take = xp.asarray(inside[None, :, :, None]) & (
-                    first | (values > out) | xp.isnan(values))
-                out = xp.where(take, values, out)
-                argmax = xp.where(take, np.int32(i * kw + j), argmax)
-                seen |= inside
+        x = self.xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x)
+        if suffix is None:
+            return xp_kernels.max_pool2d(self.xp, x, window, strides, padding, out_hw)
+        shape = (x.shape[0], *out_hw, x.shape[3])
+        out = self.xp.empty(shape, dtype=x.dtype)
+        argmax = self.xp.empty(shape, dtype=np.int32)
+        self._launch("pooling.cu", f"max_pool2d_forward_{suffix}", out.size, x, out, argmax,
+                     *_ints(*x.shape, *window, *strides, padding[0][0], padding[1][0], *out_hw))
         return out, argmax
 
     def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
         """Each value of ``grad`` added to the cell that won its window (see the CPU backend)."""
-        xp = self.xp
-        n, height, width, channels = x_shape
-        (kh, kw), ((top, bottom), (left, right)) = window, padding
-        out_hw = grad.shape[1:3]
-        grad_x = xp.zeros((n, height + top + bottom, width + left + right, channels),
-                          dtype=grad.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                won = argmax == i * kw + j
-                grad_x[self._window_cells(i, j, strides, out_hw)] += xp.where(won, grad, 0)
-        return xp.ascontiguousarray(grad_x[:, top:top + height, left:left + width, :])
+        grad = self.xp.ascontiguousarray(grad)
+        suffix = _kernel_suffix(self, grad)
+        if suffix is None:
+            return xp_kernels.max_pool2d_backward(self.xp, grad, argmax, x_shape, window,
+                                                  strides, padding)
+        argmax = self.xp.ascontiguousarray(argmax, dtype=np.int32)
+        grad_x = self.xp.empty(x_shape, dtype=grad.dtype)
+        self._launch("pooling.cu", f"max_pool2d_backward_{suffix}", grad_x.size, grad, argmax,
+                     grad_x, *_ints(*x_shape, *window, *strides, padding[0][0], padding[1][0],
+                                    *grad.shape[1:3]))
+        return grad_x
 
-    @staticmethod
-    def _pad_images(xp, x, padding, value):
-        """(N, H, W, C) images with ``padding`` ((top, bottom), (left, right)) of ``value``."""
-        if not any(padding[0]) and not any(padding[1]):
-            return x
-        return xp.pad(x, ((0, 0), tuple(padding[0]), tuple(padding[1]), (0, 0)),
-                      constant_values=value)
+    def avg_pool2d(self, x, window, strides, padding, out_hw):
+        """The window means, padding left out (see the CPU backend)."""
+        x = self.xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x)
+        if suffix is None:
+            return xp_kernels.avg_pool2d(self.xp, x, window, strides, padding, out_hw)
+        out = self.xp.empty((x.shape[0], *out_hw, x.shape[3]), dtype=x.dtype)
+        self._launch("pooling.cu", f"avg_pool2d_forward_{suffix}", out.size, x, out,
+                     *_ints(*x.shape, *window, *strides, padding[0][0], padding[1][0], *out_hw))
+        return out
 
-    @staticmethod
-    def _window_cells(i, j, strides, out_hw):
-        """The index of cell (i, j) (offsets into the padded image) of every window: an
-        (N, OH, OW, C) strided view of the padded images."""
-        (sh, sw), (out_h, out_w) = strides, out_hw
-        return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
-                slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
-    # --- end of convolution and pooling kernels ---
+    def avg_pool2d_backward(self, grad, x_shape, window, strides, padding):
+        """Each window's gradient shared among its cells (see the CPU backend)."""
+        grad = self.xp.ascontiguousarray(grad)
+        suffix = _kernel_suffix(self, grad)
+        if suffix is None:
+            return xp_kernels.avg_pool2d_backward(self.xp, grad, x_shape, window, strides,
+                                                  padding)
+        grad_x = self.xp.empty(x_shape, dtype=grad.dtype)
+        self._launch("pooling.cu", f"avg_pool2d_backward_{suffix}", grad_x.size, grad, grad_x,
+                     *_ints(*x_shape, *window, *strides, padding[0][0], padding[1][0],
+                            *grad.shape[1:3]))
+        return grad_x
 
-    # --- recurrent kernels ---
-    # The CPU backend's step kernels (minigrad/backends/cpu.py, same arguments, same in-place
-    # contract) written against ``self.xp``, a few vectorized expressions per step, until fused
-    # CUDA kernels replace them. sigmoid(x) = (1 + tanh(x / 2)) / 2 cannot overflow. Every new
-    # value is computed before the first write, since the gate slices are views of ``gates``.
-    # The tests run them with NumPy as ``xp``.
+    # --- recurrent steps: cuda_kernels/recurrent.cu ---------------------------------------------
+    # The CPU backend's arguments and in-place contracts; one thread per (row, unit).
     def lstm_step_forward(self, gates, hu, h_prev, c_prev, mask, h, c):
         """One LSTM step (see the CPU backend)."""
-        xp, units, keep = self.xp, h.shape[1], mask[:, None]
-        a = gates + hu
-        i_f = 0.5 * xp.tanh(0.5 * a[:, :2 * units]) + 0.5
-        g = xp.tanh(a[:, 2 * units:3 * units])
-        o = 0.5 * xp.tanh(0.5 * a[:, 3 * units:]) + 0.5
-        c_new = i_f[:, units:] * c_prev + i_f[:, :units] * g
-        c[...] = xp.where(keep, c_new, c_prev)
-        h[...] = xp.where(keep, o * xp.tanh(c_new), h_prev)
-        gates[...] = xp.where(keep, xp.concatenate([i_f, g, o], axis=1), 0)
+        suffix = _kernel_suffix(self, gates, hu, h_prev, c_prev, h, c)
+        if suffix is None:
+            return xp_kernels.lstm_step_forward(self.xp, gates, hu, h_prev, c_prev, mask, h, c)
+        self._launch("recurrent.cu", f"lstm_step_forward_{suffix}", h.size, gates, hu, h_prev,
+                     c_prev, self._flags(mask), h, c, *_ints(*h.shape))
 
     def lstm_step_backward(self, gates, c, c_prev, d_out, dh, dc, mask):
         """Backward of one LSTM step (see the CPU backend)."""
-        xp, units, keep = self.xp, dh.shape[1], mask[:, None]
-        i, f, g, o = (gates[:, k * units:(k + 1) * units] for k in range(4))
-        tanh_c = xp.tanh(c)
-        dh_total = dh + d_out
-        dc_total = dc + dh_total * o * (1 - tanh_c * tanh_c)
-        d_gates = xp.concatenate([dc_total * g * i * (1 - i), dc_total * c_prev * f * (1 - f),
-                                  dc_total * i * (1 - g * g), dh_total * tanh_c * o * (1 - o)],
-                                 axis=1)
-        dc_prev = dc_total * f
-        gates[...] = xp.where(keep, d_gates, 0)
-        dc[...] = xp.where(keep, dc_prev, dc)
-        dh[...] = xp.where(keep, 0, dh_total)
+        suffix = _kernel_suffix(self, gates, c, c_prev, d_out, dh, dc)
+        if suffix is None:
+            return xp_kernels.lstm_step_backward(self.xp, gates, c, c_prev, d_out, dh, dc, mask)
+        self._launch("recurrent.cu", f"lstm_step_backward_{suffix}", dh.size, gates, c, c_prev,
+                     d_out, dh, dc, self._flags(mask), *_ints(*dh.shape))
 
     def gru_step_forward(self, gates, hu, recurrent_bias, h_prev, mask, rh, h):
         """One GRU step, reset_after (see the CPU backend)."""
-        xp, units, keep = self.xp, h.shape[1], mask[:, None]
-        u = hu + recurrent_bias
-        z_r = 0.5 * xp.tanh(0.5 * (gates[:, :2 * units] + u[:, :2 * units])) + 0.5
-        z, r, u_h = z_r[:, :units], z_r[:, units:], u[:, 2 * units:]
-        hh = xp.tanh(gates[:, 2 * units:] + r * u_h)
-        h[...] = xp.where(keep, z * h_prev + (1 - z) * hh, h_prev)
-        rh[...] = xp.where(keep, u_h, 0)
-        gates[...] = xp.where(keep, xp.concatenate([z_r, hh], axis=1), 0)
+        suffix = _kernel_suffix(self, gates, hu, recurrent_bias, h_prev, rh, h)
+        if suffix is None:
+            return xp_kernels.gru_step_forward(self.xp, gates, hu, recurrent_bias, h_prev, mask,
+                                               rh, h)
+        self._launch("recurrent.cu", f"gru_step_forward_{suffix}", h.size, gates, hu,
+                     recurrent_bias, h_prev, self._flags(mask), rh, h, *_ints(*h.shape))
 
     def gru_step_backward(self, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
         """Backward of one GRU step (see the CPU backend)."""
-        xp, units, keep = self.xp, dh.shape[1], mask[:, None]
-        z, r, hh = (gates[:, k * units:(k + 1) * units] for k in range(3))
-        dh_total = dh + d_out
-        d_z = dh_total * (h_prev - hh) * z * (1 - z)
-        d_a = dh_total * (1 - z) * (1 - hh * hh)
-        d_r = d_a * rh * r * (1 - r)
-        d_input = xp.concatenate([d_z, d_r, d_a], axis=1)
-        d_rec = xp.concatenate([d_z, d_r, d_a * r], axis=1)
-        dh_prev = dh_total * z
-        gates[...] = xp.where(keep, d_input, 0)
-        d_recurrent[...] = xp.where(keep, d_rec, 0)
-        dh[...] = xp.where(keep, dh_prev, dh_total)
+        suffix = _kernel_suffix(self, gates, rh, h_prev, d_out, dh, d_recurrent)
+        if suffix is None:
+            return xp_kernels.gru_step_backward(self.xp, gates, rh, h_prev, d_out, dh, mask,
+                                                d_recurrent)
+        self._launch("recurrent.cu", f"gru_step_backward_{suffix}", dh.size, gates, rh, h_prev,
+                     d_out, dh, self._flags(mask), d_recurrent, *_ints(*dh.shape))
 
     def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
         """One simple-RNN step (see the CPU backend)."""
-        xp = self.xp
-        a = gates + hu
-        h[...] = xp.where(mask[:, None], xp.maximum(a, 0) if relu else xp.tanh(a), h_prev)
+        suffix = _kernel_suffix(self, gates, hu, h_prev, h)
+        if suffix is None:
+            return xp_kernels.rnn_step_forward(self.xp, gates, hu, h_prev, mask, relu, h)
+        self._launch("recurrent.cu", f"rnn_step_forward_{suffix}", h.size, gates, hu, h_prev,
+                     self._flags(mask), np.int32(bool(relu)), h, *_ints(*h.shape))
 
     def rnn_step_backward(self, h, d_out, dh, mask, relu, d_gates):
         """Backward of one simple-RNN step (see the CPU backend)."""
-        xp, keep = self.xp, mask[:, None]
-        dh_total = dh + d_out
-        d_a = dh_total * (h > 0) if relu else dh_total * (1 - h * h)
-        d_gates[...] = xp.where(keep, d_a, 0)
-        dh[...] = xp.where(keep, 0, dh_total)
-    # --- end of recurrent kernels ---
+        suffix = _kernel_suffix(self, h, d_out, dh, d_gates)
+        if suffix is None:
+            return xp_kernels.rnn_step_backward(self.xp, h, d_out, dh, mask, relu, d_gates)
+        self._launch("recurrent.cu", f"rnn_step_backward_{suffix}", dh.size, h, d_out, dh,
+                     self._flags(mask), np.int32(bool(relu)), d_gates, *_ints(*dh.shape))
+
+    def _flags(self, mask):
+        """A per-row mask as the kernels read it: a C-contiguous bool array."""
+        return self.xp.ascontiguousarray(mask, dtype=np.bool_)
+
+    # --- softmax cross-entropy: cuda_kernels/softmax_cross_entropy.cu ---------------------------
+    # The forward keeps SoftmaxRows (per-row shift and log-sum) rather than the (R, C)
+    # log-softmax; the backward recomputes the softmax from them.
+    def softmax_cross_entropy(self, x, targets):
+        """``-sum(targets * log_softmax(x))`` per row, and what backward needs."""
+        xp = self.xp
+        x = xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x) if x.ndim and x.shape[-1] else None
+        if suffix is None:
+            return xp_kernels.softmax_cross_entropy(xp, x, targets)
+        targets = xp.ascontiguousarray(targets, dtype=x.dtype)
+        loss, shift, log_sum, t_sum = (xp.empty(x.shape[:-1], dtype=x.dtype) for _ in range(4))
+        self._launch("softmax_cross_entropy.cu", f"softmax_cross_entropy_{suffix}", loss.size,
+                     x, targets, loss, shift, log_sum, t_sum, *_ints(loss.size, x.shape[-1]))
+        return loss, SoftmaxRows(x, shift, log_sum, None, t_sum)
+
+    def softmax_cross_entropy_backward(self, saved, targets, grad):
+        """The gradient wrt the logits, (..., C), from ``grad`` (...) (see the CPU backend)."""
+        xp = self.xp
+        if not isinstance(saved, SoftmaxRows):
+            return xp_kernels.softmax_cross_entropy_backward(xp, saved, targets, grad)
+        x = saved.x
+        targets = xp.ascontiguousarray(targets, dtype=x.dtype)
+        dx = xp.empty_like(x)
+        self._launch("softmax_cross_entropy.cu",
+                     f"softmax_cross_entropy_backward_{_SUFFIX[x.dtype.type]}", dx.size, x,
+                     saved.shift, saved.log_sum, targets, saved.t_sum,
+                     self._rows(grad, saved.shift), dx, *_ints(saved.shift.size, x.shape[-1]))
+        return dx
+
+    def sparse_softmax_cross_entropy(self, x, labels):
+        """``-log_softmax(x)[label]`` per row, and what backward needs."""
+        xp = self.xp
+        x = xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x) if x.ndim and x.shape[-1] else None
+        if suffix is None:
+            return xp_kernels.sparse_softmax_cross_entropy(xp, x, labels)
+        labels = xp.ascontiguousarray(labels, dtype=np.int64)
+        loss, shift, log_sum = (xp.empty(x.shape[:-1], dtype=x.dtype) for _ in range(3))
+        self._launch("softmax_cross_entropy.cu", f"sparse_softmax_cross_entropy_{suffix}",
+                     loss.size, x, labels, loss, shift, log_sum, *_ints(loss.size, x.shape[-1]))
+        return loss, SoftmaxRows(x, shift, log_sum, labels, None)
+
+    def sparse_softmax_cross_entropy_backward(self, saved, labels, grad):
+        """The gradient wrt the logits, (..., C), from ``grad`` (...) (see the CPU backend)."""
+        if not isinstance(saved, SoftmaxRows):
+            return xp_kernels.sparse_softmax_cross_entropy_backward(self.xp, saved, labels, grad)
+        x = saved.x
+        dx = self.xp.empty_like(x)
+        self._launch("softmax_cross_entropy.cu",
+                     f"sparse_softmax_cross_entropy_backward_{_SUFFIX[x.dtype.type]}", dx.size,
+                     x, saved.shift, saved.log_sum, saved.labels, self._rows(grad, saved.shift),
+                     dx, *_ints(saved.shift.size, x.shape[-1]))
+        return dx
+
+    def _rows(self, grad, like):
+        """The per-row gradient as a C-contiguous array of ``like``'s shape and dtype (the op
+        passes a broadcast view)."""
+        return self.xp.ascontiguousarray(self.xp.broadcast_to(grad, like.shape), dtype=like.dtype)
+
+    # --- dropout: cuda_kernels/dropout.cu ---------------------------------------------------------
+    def dropout(self, x, keep):
+        """Inverted dropout of ``x``: ``(output, mask)``, the mask a uint8 array (1: kept),
+        drawn from the counter-based generator seeded by ``mg.manual_seed``."""
+        xp = self.xp
+        x = xp.ascontiguousarray(x)
+        suffix = _kernel_suffix(self, x)
+        if suffix is None:
+            return xp_kernels.dropout(xp, x, keep, self.uniform)
+        out, mask = xp.empty_like(x), xp.empty(x.shape, dtype=np.uint8)
+        self._launch("dropout.cu", f"dropout_forward_{suffix}", x.size, x, out, mask,
+                     np.int64(x.size), np.uint64(self._dropout_key),
+                     np.uint64(self._dropout_offset % 2 ** 64), np.float64(keep))
+        self._dropout_offset += x.size
+        return out, mask
+
+    def dropout_backward(self, grad, saved, keep):
+        """``grad`` times the forward's scale (0 or 1/keep per element)."""
+        xp = self.xp
+        if saved.dtype != np.uint8:  # the forward's fallback kept the scale itself
+            return xp_kernels.dropout_backward(xp, grad, saved, keep)
+        grad = xp.ascontiguousarray(grad)
+        suffix = _kernel_suffix(self, grad)
+        if suffix is None:
+            return grad * (saved.astype(grad.dtype) / keep)
+        grad_x = xp.empty_like(grad)
+        self._launch("dropout.cu", f"dropout_backward_{suffix}", grad.size, grad, saved, grad_x,
+                     np.int64(grad.size), np.float64(keep))
+        return grad_x
+
+    # --- optimizer updates: cuda_kernels/optimizers.cu, all parameters in one launch ------------
+    # The parameters are grouped by dtype (and, for SGD, by whether their momentum buffer exists
+    # yet); each group is one launch over tables of device pointers (see optimizers.cu).
+    # Parameters the kernels do not cover (float16, not C-contiguous) take the xp formulation.
+    def sgd_step(self, params, grads, buffers, lr, weight_decay, momentum, dampening, nesterov):
+        """One SGD step of every parameter in place (see the CPU backend)."""
+        xp = self.xp
+        grads = [xp.ascontiguousarray(g) for g in grads]
+        buffers = list(buffers)
+        launches, rest = {}, []  # {(suffix, first step): [index, ...]}, [index, ...]
+        for k, (param, grad, buf) in enumerate(zip(params, grads, buffers)):
+            first = momentum != 0 and buf is None
+            arrays = (param, grad) if buf is None else (param, grad, buf)
+            suffix = _kernel_suffix(self, *arrays) if param.size else None
+            if suffix is None:
+                rest.append(k)
+                continue
+            if first:
+                buffers[k] = xp.empty_like(param)
+            launches.setdefault((suffix, first), []).append(k)
+        for (suffix, first), ks in launches.items():
+            tables, starts = self._pointer_tables(_pick(params, ks), _pick(grads, ks),
+                                                  _pick(buffers, ks) if momentum != 0 else [])
+            self._launch("optimizers.cu", f"sgd_step_{suffix}",
+                         int(sum(params[k].size for k in ks)), *tables, starts,
+                         np.int64(len(ks)), np.float64(lr), np.float64(weight_decay),
+                         np.float64(momentum),
+                         np.float64(1.0 - dampening), np.int32(bool(nesterov)),
+                         np.int32(first))
+        if rest:
+            updated = xp_kernels.sgd_step(xp, _pick(params, rest), _pick(grads, rest),
+                                          _pick(buffers, rest), lr, weight_decay, momentum,
+                                          dampening, nesterov)
+            for k, buf in zip(rest, updated):
+                buffers[k] = buf
+        return buffers
+
+    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, betas,
+                  eps, weight_decay, decoupled, amsgrad):
+        """One Adam/AdamW step of every parameter in place (see the CPU backend)."""
+        xp = self.xp
+        grads = [xp.ascontiguousarray(g) for g in grads]
+        launches, rest = {}, []
+        for k, param in enumerate(params):
+            arrays = [param, grads[k], exp_avgs[k], exp_avg_sqs[k]]
+            if amsgrad:
+                arrays.append(max_exp_avg_sqs[k])
+            suffix = _kernel_suffix(self, *arrays) if param.size else None
+            if suffix is None:
+                rest.append(k)
+            else:
+                launches.setdefault(suffix, []).append(k)
+        beta1, beta2 = betas
+        for suffix, ks in launches.items():
+            tables, starts = self._pointer_tables(
+                _pick(params, ks), _pick(grads, ks), _pick(exp_avgs, ks), _pick(exp_avg_sqs, ks),
+                _pick(max_exp_avg_sqs, ks) if amsgrad else [])
+            self._launch("optimizers.cu", f"adam_step_{suffix}",
+                         int(sum(params[k].size for k in ks)), *tables, starts,
+                         np.int64(len(ks)), np.float64(beta1), np.float64(beta2),
+                         np.float64(1.0 - beta1), np.float64(1.0 - beta2), np.float64(eps),
+                         np.float64(weight_decay), np.float64(1.0 - lr * weight_decay),
+                         np.int32(bool(decoupled)), np.int32(bool(amsgrad)),
+                         np.float64(lr / (1.0 - beta1 ** step)),
+                         np.float64(math.sqrt(1.0 - beta2 ** step)))
+        if rest:
+            xp_kernels.adam_step(xp, _pick(params, rest), _pick(grads, rest),
+                                 _pick(exp_avgs, rest), _pick(exp_avg_sqs, rest),
+                                 _pick(max_exp_avg_sqs, rest) if amsgrad else None, step, lr,
+                                 betas, eps, weight_decay, decoupled, amsgrad)
+
+    def _pointer_tables(self, *groups):
+        """Device tables of the arrays' addresses (one uint64 table per group, in one copy to
+        the device), and the int64 running totals of the first group's sizes."""
+        sizes = [a.size for a in groups[0]]
+        host = [_address(a) for group in groups for a in group]
+        host += np.cumsum([0] + sizes).tolist()
+        device = self.xp.asarray(np.array(host, dtype=np.uint64))
+        tables, offset = [], 0
+        for group in groups:
+            tables.append(device[offset:offset + len(group)])
+            offset += len(group)
+        return tables, device[offset:].view(np.int64)
+
+
+_SUFFIX = {np.float32: "f32", np.float64: "f64"}
+
+
+def _kernel_suffix(backend, *arrays):
+    """The kernels' name suffix ("f32" or "f64") if ``backend`` has kernels and ``arrays`` are
+    C-contiguous and all of that one dtype; else None, and the caller takes the xp formulation.
+
+    (Backends without ``load_kernel`` get None: the CPU backend borrowing these methods in the
+    tests, or this class with NumPy standing in for CuPy.)"""
+    if getattr(backend, "load_kernel", None) is None:
+        return None
+    dtype = arrays[0].dtype
+    if dtype.type not in _SUFFIX:
+        return None
+    if any(a.dtype != dtype or not a.flags.c_contiguous for a in arrays):
+        return None
+    return _SUFFIX[dtype.type]
+
+
+def _pick(arrays, indices):
+    return [arrays[k] for k in indices]
+
+
+def _ints(*values):
+    """Sizes and offsets as the kernels take them: ``long long`` (np.int64)."""
+    return tuple(np.int64(v) for v in values)
+
+
+def _address(array):
+    """The address of an array's first element: CuPy's device pointer (NumPy's, in the
+    emulated tests)."""
+    data = array.data
+    return data.ptr if hasattr(data, "ptr") else array.ctypes.data

@@ -4,22 +4,21 @@ from ..autograd.function import Function
 
 
 class Dropout(Function):
+    """The mask and the scaling are a backend kernel (``ctx.backend.dropout``): NumPy's
+    generator on the CPU, a counter-based hash on the GPU, both seeded by ``mg.manual_seed``."""
+
     @staticmethod
     def forward(ctx, x, rate):
-        keep = 1 - rate
+        ctx.keep = 1 - rate
         # The kept elements are scaled by 1/keep so that the expected value is unchanged.
-        scale = (ctx.backend.uniform(x.shape, _float(x.dtype)) < keep).astype(x.dtype) / keep
-        ctx.save_for_backward(scale)
-        return x * scale
+        out, mask = ctx.backend.dropout(x, ctx.keep)
+        ctx.save_for_backward(mask)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (scale,) = ctx.saved
-        return grad * scale
-
-
-def _float(dtype):
-    return dtype if dtype.kind == "f" and dtype.itemsize >= 4 else "float32"
+        (mask,) = ctx.saved
+        return ctx.backend.dropout_backward(grad, mask, ctx.keep)
 
 
 def dropout(x, rate, training=True):

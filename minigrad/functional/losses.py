@@ -160,12 +160,6 @@ class ClippedBinaryCrossentropy(Function):
 
 # --- categorical cross-entropy (one-hot or probability targets) -----------------------------------
 
-def _log_softmax(xp, x):
-    """log(softmax(x)) over the last axis, from x - max(x) (finite for logits of 1e4)."""
-    shifted = x - xp.max(x, axis=-1, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
-
-
 def _normalized(xp, p):
     """``p / sum(p)`` over the last axis, as Keras does before clipping; a row that sums to 0
     is left as it is (and then clipped), not divided by 0."""
@@ -176,25 +170,26 @@ def _normalized(xp, p):
 
 class SoftmaxCrossentropy(Function):
     """Fused ``categorical_crossentropy(from_logits=True)``: ``-sum(t * log_softmax(x))`` over
-    the classes (the last axis; the public function moves the class axis there)."""
+    the classes (the last axis; the public function moves the class axis there). The per-row
+    losses and their gradient are a backend kernel (``ctx.backend.softmax_cross_entropy``)."""
 
     @staticmethod
     def forward(ctx, y_pred, y_true, weight, reduction, dtype, axis):
         xp = ctx.xp
         x = xp.moveaxis(y_pred.astype(dtype, copy=False), axis, -1)
         t = xp.moveaxis(y_true, axis, -1)
-        log_p = _log_softmax(xp, x)
-        ctx.save_for_backward(log_p, t)
-        ctx.axis = axis
-        return _reduce(ctx, -(t * log_p).sum(axis=-1), weight, reduction, y_pred.dtype)
+        per_sample, softmax = ctx.backend.softmax_cross_entropy(x, t)
+        ctx.save_for_backward(softmax, t)  # softmax: what the backend's backward needs
+        ctx.axis, ctx.dtype = axis, dtype
+        return _reduce(ctx, per_sample, weight, reduction, y_pred.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        log_p, t = ctx.saved
-        g = _per_sample_grad(ctx, grad, log_p.dtype)[..., None]
+        softmax, t = ctx.saved
+        g = _per_sample_grad(ctx, grad, ctx.dtype)
         # d/dx_j -sum_k t_k log_softmax(x)_k = softmax(x)_j sum_k t_k - t_j
-        d = ctx.xp.exp(log_p) * t.sum(axis=-1, keepdims=True) - t
-        return ctx.xp.moveaxis(g * d, -1, ctx.axis)
+        d = ctx.backend.softmax_cross_entropy_backward(softmax, t, g)
+        return ctx.xp.moveaxis(d, -1, ctx.axis)
 
 
 class ClippedCategoricalCrossentropy(Function):
@@ -226,26 +221,24 @@ class ClippedCategoricalCrossentropy(Function):
 # --- sparse categorical cross-entropy (integer labels) --------------------------------------------
 
 class SparseSoftmaxCrossentropy(Function):
-    """Fused ``sparse_categorical_crossentropy(from_logits=True)``: ``-log_softmax(x)[label]``."""
+    """Fused ``sparse_categorical_crossentropy(from_logits=True)``: ``-log_softmax(x)[label]``,
+    a backend kernel (``ctx.backend.sparse_softmax_cross_entropy``)."""
 
     @staticmethod
     def forward(ctx, y_pred, labels, weight, reduction, dtype, axis):
-        xp = ctx.xp
-        x = xp.moveaxis(y_pred.astype(dtype, copy=False), axis, -1)
-        log_p = _log_softmax(xp, x)
-        picked = xp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
-        ctx.save_for_backward(log_p, labels)
-        ctx.axis = axis
-        return _reduce(ctx, -picked, weight, reduction, y_pred.dtype)
+        x = ctx.xp.moveaxis(y_pred.astype(dtype, copy=False), axis, -1)
+        per_sample, softmax = ctx.backend.sparse_softmax_cross_entropy(x, labels)
+        ctx.save_for_backward(softmax, labels)
+        ctx.axis, ctx.dtype = axis, dtype
+        return _reduce(ctx, per_sample, weight, reduction, y_pred.dtype)
 
     @staticmethod
     def backward(ctx, grad):
-        xp = ctx.xp
-        log_p, labels = ctx.saved
-        g = _per_sample_grad(ctx, grad, log_p.dtype)[..., None]
+        softmax, labels = ctx.saved
+        g = _per_sample_grad(ctx, grad, ctx.dtype)
         # d/dx_j -log_softmax(x)_label = softmax(x)_j - [j == label]
-        one_hot = xp.arange(log_p.shape[-1]) == labels[..., None]
-        return xp.moveaxis(g * (xp.exp(log_p) - one_hot), -1, ctx.axis)
+        d = ctx.backend.sparse_softmax_cross_entropy_backward(softmax, labels, g)
+        return ctx.xp.moveaxis(d, -1, ctx.axis)
 
 
 class ClippedSparseCategoricalCrossentropy(Function):

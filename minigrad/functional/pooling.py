@@ -6,8 +6,8 @@ padding: windows that do not fit are dropped) or "same" (ceil(H / stride) output
 padded cells never win a max and are left out of an average).
 
 Max pooling's forward records which cell won each window and its backward sends the gradient
-there: both are backend kernels. Average pooling is a sum over the window's cells, one
-vectorized step per cell.
+there; average pooling sums each window's cells inside the image and divides by their number.
+All four are backend kernels (``ctx.backend.max_pool2d`` etc.).
 """
 
 from ..autograd.function import Function
@@ -38,34 +38,17 @@ class MaxPool2D(Function):
 class AvgPool2D(Function):
     @staticmethod
     def forward(ctx, x, window, strides, padding, out_hw):
-        xp = ctx.xp
-        (top, bottom), (left, right) = padding
-        padded = x
-        if top or bottom or left or right:
-            padded = xp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-        total = xp.zeros((x.shape[0], *out_hw, x.shape[3]), dtype=compute_dtype(x.dtype))
-        for i in range(window[0]):
-            for j in range(window[1]):
-                total += padded[_cells(i, j, strides, out_hw)]
-        counts = _counts(xp, x.shape, window, strides, padding, out_hw, total.dtype)
-        ctx.counts, ctx.x_shape = counts, x.shape
-        ctx.window, ctx.strides, ctx.padding = window, strides, padding
-        return (total / counts).astype(x.dtype, copy=False)
+        work = compute_dtype(x.dtype)  # float16 summed in float32
+        out = ctx.backend.avg_pool2d(x.astype(work, copy=False), window, strides, padding,
+                                     out_hw)
+        ctx.x_shape, ctx.window, ctx.strides, ctx.padding = x.shape, window, strides, padding
+        return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        xp = ctx.xp
-        (top, bottom), (left, right) = ctx.padding
-        n, height, width, channels = ctx.x_shape
         # Every cell of a window gets the window's gradient divided by the cells averaged.
-        share = grad / ctx.counts
-        out_hw = grad.shape[1:3]
-        grad_x = xp.zeros((n, height + top + bottom, width + left + right, channels),
-                          dtype=share.dtype)
-        for i in range(ctx.window[0]):
-            for j in range(ctx.window[1]):
-                grad_x[_cells(i, j, ctx.strides, out_hw)] += share
-        return grad_x[:, top:top + height, left:left + width, :]
+        return ctx.backend.avg_pool2d_backward(grad.astype(compute_dtype(grad.dtype), copy=False),
+                                               ctx.x_shape, ctx.window, ctx.strides, ctx.padding)
 
 
 class GlobalAvgPool2D(Function):
@@ -79,24 +62,6 @@ class GlobalAvgPool2D(Function):
         n, height, width, channels = ctx.x_shape
         grad = grad.reshape(n, 1, 1, channels) / (height * width)
         return ctx.xp.broadcast_to(grad, ctx.x_shape)
-
-
-def _cells(i, j, strides, out_hw):
-    """Cell (i, j) of every window: an index giving an (N, OH, OW, C) view of the padded images."""
-    (sh, sw), (out_h, out_w) = strides, out_hw
-    return (slice(None), slice(i, i + sh * (out_h - 1) + 1, sh),
-            slice(j, j + sw * (out_w - 1) + 1, sw), slice(None))
-
-
-def _counts(xp, x_shape, window, strides, padding, out_hw, dtype):
-    """How many cells of each window lie inside the image, as (1, OH, OW, 1): the window's
-    rows inside times its columns inside (Keras leaves padded cells out of the average)."""
-    per_axis = []
-    for size, k, s, (before, _), out in zip(x_shape[1:3], window, strides, padding, out_hw):
-        start = xp.arange(out) * s - before
-        per_axis.append(xp.minimum(start + k, size) - xp.maximum(start, 0))
-    counts = per_axis[0][:, None] * per_axis[1][None, :]
-    return counts.astype(dtype).reshape(1, out_hw[0], out_hw[1], 1)
 
 
 def _pool_arguments(op_name, x, pool_size, strides, padding):

@@ -1,7 +1,5 @@
 """``Adam`` and ``AdamW``: adaptive moment estimation, with L2 or decoupled weight decay."""
 
-import math
-
 from .optimizer import Optimizer
 from .sgd import _lr
 
@@ -35,6 +33,9 @@ class Adam(Optimizer):
     array([ 0.9, -1.9])
     """
 
+    # AdamW's decoupled weight decay (the parameter shrinks) rather than Adam's L2 term.
+    _decoupled = False
+
     def __init__(self, params=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, learning_rate=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
@@ -56,34 +57,32 @@ class Adam(Optimizer):
         return ["step", "exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"]
                                                     else [])
 
-    def _update(self, param, grad, state, group):
-        xp = param._backend.xp
-        beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param.data)
-            state["exp_avg_sq"] = xp.zeros_like(param.data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(param.data)
-        state["step"] += 1
-        t = state["step"]
-        grad = self._decay(param, grad, group)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1                                                        # m = b1 * m
-        m += (1.0 - beta1) * grad                                         #   + (1 - b1) g
-        v *= beta2                                                        # v = b2 * v
-        v += (1.0 - beta2) * grad * grad                                  #   + (1 - b2) g^2
-        if group["amsgrad"]:
-            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_max
-        step_size = group["lr"] / (1.0 - beta1 ** t)                     # lr / (1 - b1^t)
-        denom = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + group["eps"]  # sqrt(v_hat) + eps
-        param.data -= step_size * (m / denom)                             # w -= ... * m / denom
-
-    def _decay(self, param, grad, group):
-        """Adam's weight decay: an L2 term added to the gradient."""
-        if group["weight_decay"] != 0:
-            return grad + group["weight_decay"] * param.data              # g += wd * w
-        return grad
+    def _update_group(self, params, grads, states, group):
+        # The formula above, in one backend kernel per device and step count (the parameters
+        # of a group usually share their step count: one kernel for the group).
+        keys = []  # (backend, step) of each parameter
+        for param, state in zip(params, states):
+            if not state:
+                xp = param._backend.xp
+                state["step"] = 0
+                state["exp_avg"] = xp.zeros_like(param.data)
+                state["exp_avg_sq"] = xp.zeros_like(param.data)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = xp.zeros_like(param.data)
+            state["step"] += 1
+            keys.append((param._backend, state["step"]))
+        calls = {}
+        for k, key in enumerate(keys):
+            calls.setdefault(key, []).append(k)
+        for (backend, step), ks in calls.items():
+            picked = [states[k] for k in ks]
+            backend.adam_step(
+                [params[k].data for k in ks], [grads[k] for k in ks],
+                [s["exp_avg"] for s in picked], [s["exp_avg_sq"] for s in picked],
+                [s["max_exp_avg_sq"] for s in picked] if group["amsgrad"] else None, step=step,
+                lr=group["lr"], betas=group["betas"], eps=group["eps"],
+                weight_decay=group["weight_decay"], decoupled=self._decoupled,
+                amsgrad=group["amsgrad"])
 
 
 class AdamW(Adam):
@@ -104,6 +103,8 @@ class AdamW(Adam):
     array([ 0.85, -1.8 ])
     """
 
+    _decoupled = True
+
     def __init__(self, params=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
                  amsgrad=False, *, learning_rate=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
@@ -111,8 +112,3 @@ class AdamW(Adam):
                          amsgrad=amsgrad, learning_rate=learning_rate, clipnorm=clipnorm,
                          clipvalue=clipvalue, global_clipnorm=global_clipnorm)
 
-    def _decay(self, param, grad, group):
-        """AdamW's weight decay: the parameter itself shrinks, the gradient is unchanged."""
-        if group["weight_decay"] != 0:
-            param.data *= 1.0 - group["lr"] * group["weight_decay"]       # w *= 1 - lr * wd
-        return grad

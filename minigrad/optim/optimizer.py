@@ -16,7 +16,8 @@ class Optimizer:
 
     Subclasses define ``_update(param, grad, state, group)``, which updates ``param.data`` in
     place from the raw gradient array ``grad``; ``state`` is the parameter's dict (empty at its
-    first update) and ``group`` its group's options.
+    first update) and ``group`` its group's options. Or they define ``_update_group(params,
+    grads, states, group)``, which updates a whole group at once (the fused kernels).
 
     Args:
         params: an iterable of :class:`~minigrad.nn.Parameter` (e.g. ``model.parameters()``),
@@ -181,11 +182,13 @@ class Optimizer:
                                  f"gradient of shape {p.grad.shape}")
         grads = self._clipped_grads(params)
         for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    state = self.state.setdefault(id(param), {})
-                    _follow_parameter(state, param)
-                    self._update(param, grads[id(param)], state, group)
+            updated = [param for param in group["params"] if param.grad is not None]
+            states = []
+            for param in updated:
+                states.append(self.state.setdefault(id(param), {}))
+                _follow_parameter(states[-1], param)
+            if updated:
+                self._update_group(updated, [grads[id(p)] for p in updated], states, group)
         self.iterations += 1
         if self._schedule is not None:
             self._schedule.step()
@@ -206,6 +209,13 @@ class Optimizer:
 
     def _update(self, param, grad, state, group):
         raise NotImplementedError(f"{type(self).__name__} does not define _update()")
+
+    def _update_group(self, params, grads, states, group):
+        """Update the parameters of one group that have gradients (lists, in group order).
+        This calls :meth:`_update` for each; SGD and Adam instead hand the whole group to one
+        backend kernel (``backend.sgd_step``, ``backend.adam_step``)."""
+        for param, grad, state in zip(params, grads, states):
+            self._update(param, grad, state, group)
 
     # --- saving and restoring ---------------------------------------------------------------
     def state_dict(self):
@@ -368,6 +378,14 @@ def _positive_or_none(value, key, name):
             or math.isinf(value):
         raise ValueError(f"{name} expected {key} > 0 (or None), got {value!r}")
     return float(value)
+
+
+def by_backend(params):
+    """``{backend: [index, ...]}``: the positions of ``params`` on each device, in order."""
+    groups = {}
+    for k, param in enumerate(params):
+        groups.setdefault(param._backend, []).append(k)
+    return groups
 
 
 def _follow_parameter(state, param):

@@ -1,6 +1,6 @@
 """``SGD``: stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, by_backend
 
 
 class SGD(Optimizer):
@@ -50,22 +50,18 @@ class SGD(Optimizer):
     def _state_keys(self, group):
         return ["momentum_buffer"] if group["momentum"] != 0 else []
 
-    def _update(self, param, grad, state, group):
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param.data          # g += wd * w
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()             # b = g
-            else:
-                buf *= momentum                                           # b = mu * b
-                buf += (1.0 - dampening) * grad                           #     + (1 - d) * g
-            if group["nesterov"]:
-                grad = grad + momentum * buf                              # g = g + mu * b
-            else:
-                grad = buf                                                # g = b
-        param.data -= lr * grad                                           # w -= lr * g
+    def _update_group(self, params, grads, states, group):
+        # The formula above, in one backend kernel for the whole group (per device).
+        momentum = group["momentum"]
+        for backend, ks in by_backend(params).items():
+            buffers = backend.sgd_step(
+                [params[k].data for k in ks], [grads[k] for k in ks],
+                [states[k].get("momentum_buffer") for k in ks], lr=group["lr"],
+                weight_decay=group["weight_decay"], momentum=momentum,
+                dampening=group["dampening"], nesterov=group["nesterov"])
+            if momentum != 0:
+                for k, buf in zip(ks, buffers):
+                    states[k]["momentum_buffer"] = buf
 
 
 def _lr(lr, learning_rate, default, name):
