@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 
 yaml = pytest.importorskip("yaml")
-jsonschema = pytest.importorskip("jsonschema")
+jsonschema = pytest.importorskip("jsonschema")  # with referencing: jsonschema >= 4.18
+pytest.importorskip("referencing")
 pytest.importorskip("prometheus_client")
+
+from referencing import Registry, Resource  # noqa: E402
+from referencing.jsonschema import DRAFT202012  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.serve.app import _ROUTES  # noqa: E402
-from referencing import Registry, Resource  # noqa: E402
-from referencing.jsonschema import DRAFT202012  # noqa: E402
 
 SPEC_URI = "urn:minigrad:openapi"
 TOKEN = "s3cret-token"
