@@ -107,6 +107,14 @@ def array_beside(value, like, op_name, what):
     return backend.asarray(np.asarray(value) if isinstance(value, (list, tuple)) else value)
 
 
+def value_range(array, backend):
+    """``(min, max)`` of a non-empty array as Python numbers, copied to the host together (one
+    wait for a GPU, not two). For the range checks of ids and labels."""
+    xp = backend.xp
+    low, high = backend.to_numpy(xp.stack([array.min(), array.max()])).tolist()
+    return low, high
+
+
 def resolve_axis(axis, dim):
     """The axis argument, given as ``axis=`` (NumPy/Keras) or ``dim=`` (PyTorch)."""
     if dim is not None:

@@ -4,7 +4,7 @@ back into the row it came from (a row scatter-add, repeated ids added every time
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._operands import array_beside
+from ._operands import array_beside, value_range
 
 
 class Embedding(Function):
@@ -51,7 +51,7 @@ def embedding(ids, weights):
                         "them with .astype('int64')")
     rows = weights.shape[0]
     if ids.size:
-        low, high = int(ids.min()), int(ids.max())
+        low, high = value_range(ids, weights._backend)
         if low < 0 or high >= rows:
             raise IndexError(f"embedding: token ids must be in [0, {rows}) for a table of "
                              f"{rows} rows, got ids from {low} to {high}")

@@ -28,7 +28,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._operands import array_beside, as_tensor, float_operand, normalize_axes
+from ._operands import array_beside, as_tensor, float_operand, normalize_axes, value_range
 from .activations import _sigmoid  # stable for any x: no overflow, no cancellation
 
 #: Probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` (Keras's fuzz factor, 1e-7).
@@ -493,7 +493,7 @@ def _class_labels(labels, y_pred, axis, name):
         raise TypeError(f"{name}: y_true must hold integer class labels, got dtype {labels.dtype}")
     classes = y_pred.shape[axis]
     if labels.size:
-        low, high = int(labels.min()), int(labels.max())
+        low, high = value_range(labels, y_pred._backend)
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
             raise ValueError(f"{name}: class labels must be in [0, {classes}) for y_pred with "

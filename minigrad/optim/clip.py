@@ -1,9 +1,15 @@
 """Gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_`` (PyTorch's functions), and the
-two helpers that the optimizers' ``clipnorm=`` / ``global_clipnorm=`` options share with them."""
+helpers that the optimizers' ``clipnorm=`` / ``global_clipnorm=`` options share with them.
+
+The norms are Python floats; on a GPU, all the per-array sums are copied to the host together,
+once per call, rather than once per array."""
 
 import math
 
+import numpy as np
+
 from ..autograd.tensor import Tensor
+from ..backends import backend_of_array
 
 
 def total_norm(grads, norm_type=2.0):
@@ -12,10 +18,40 @@ def total_norm(grads, norm_type=2.0):
     if not grads:
         return 0.0
     if math.isinf(norm_type):
-        return max(float(abs(g).max()) if g.size else 0.0 for g in grads)
+        return max(_floats([abs(g).max() if g.size else 0.0 for g in grads]))
     # ||(g_1, ..., g_n)||_p = (sum_i sum_j |g_ij|^p)^(1/p)
-    total = sum(float((abs(g) ** norm_type).sum()) for g in grads)
-    return total ** (1.0 / norm_type)
+    return sum(_power_sums(grads, norm_type)) ** (1.0 / norm_type)
+
+
+def norms(grads, norm_type=2.0):
+    """The ``norm_type``-norm of each array in ``grads``, as Python floats (one copy to the
+    host for all of them)."""
+    if math.isinf(norm_type):
+        return _floats([abs(g).max() if g.size else 0.0 for g in grads])
+    return [total ** (1.0 / norm_type) for total in _power_sums(grads, norm_type)]
+
+
+def _power_sums(grads, norm_type):
+    """``sum(|g| ** norm_type)`` of each array, as Python floats."""
+    return _floats([(abs(g) ** norm_type).sum() for g in grads])
+
+
+def _floats(values):
+    """Python floats of scalars that may live on a GPU: one copy to the host per device for all
+    of them, not one per value (each copy waits for the GPU to finish its queued work)."""
+    result = [None] * len(values)
+    on_device = {}
+    for k, value in enumerate(values):
+        backend = backend_of_array(value)
+        if backend is None or backend.name == "cpu":
+            result[k] = float(value)
+        else:
+            on_device.setdefault(backend, []).append(k)
+    for backend, ks in on_device.items():
+        stacked = backend.xp.stack([values[k].astype(np.float64) for k in ks])
+        for k, value in zip(ks, backend.to_numpy(stacked).tolist()):
+            result[k] = value
+    return result
 
 
 def norm_scale(norm, max_norm):

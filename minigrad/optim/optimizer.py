@@ -198,7 +198,8 @@ class Optimizer:
         parameters' ``.grad`` are not changed)."""
         grads = [p.grad.data for p in params]
         if self.clipnorm is not None:
-            grads = [g * clip.norm_scale(clip.total_norm([g]), self.clipnorm) for g in grads]
+            grads = [g * clip.norm_scale(norm, self.clipnorm)
+                     for g, norm in zip(grads, clip.norms(grads))]
         elif self.global_clipnorm is not None:
             scale = clip.norm_scale(clip.total_norm(grads), self.global_clipnorm)
             grads = [g * scale for g in grads]

@@ -181,13 +181,14 @@ class Model(Module):
             if metrics is None:
                 metrics = self._make_metrics(tuple(y_pred.shape))
             batch_size = len(xb)
-            loss_mean.update_state(loss.item(), sample_weight=batch_size)
+            loss_value = loss.item()  # one copy from the device per batch, used twice
+            loss_mean.update_state(loss_value, sample_weight=batch_size)
             with no_grad():
                 for metric in metrics:
                     metric.update_state(yb, y_pred.detach(), sample_weight=wb)
             logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
             progress.update(logs)
-            callback_list.call("on_train_batch_end", step, dict(logs, loss=loss.item()))
+            callback_list.call("on_train_batch_end", step, dict(logs, loss=loss_value))
             if self.stop_training:
                 break
         return logs, progress, time.perf_counter() - start
