@@ -35,7 +35,7 @@ from .tensors import decode_input, encode_output, read_tensor_header
 access_log = logging.getLogger("minigrad.serve.access")
 error_log = logging.getLogger("minigrad.serve")
 
-#: The largest request body accepted by default (bytes, after decompression): 64 MiB.
+#: The largest request body accepted by default, in bytes counted after decompression (64 MiB).
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 _MODEL = r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?"
@@ -217,14 +217,23 @@ class InferenceApp:
     # --- request bodies ---------------------------------------------------------------------
     def _read_body(self, environ):
         limit = self.max_body_bytes
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            raise bad_request("Content-Length is not a number") from None
-        if length > limit:
-            raise ServeError(413, f"request body of {length} bytes is over the limit of "
-                                  f"{limit} bytes (--max-body-bytes)")
-        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        declared = environ.get("CONTENT_LENGTH")
+        if not declared and environ.get("wsgi.input_terminated"):
+            # A chunked body whose length the server did not count (gunicorn): read to its
+            # end, but never more than the limit.
+            body = environ["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                raise ServeError(413, f"request body is over the limit of {limit} bytes "
+                                      "(--max-body-bytes)")
+        else:
+            try:
+                length = int(declared or 0)
+            except ValueError:
+                raise bad_request("Content-Length is not a number") from None
+            if length > limit:
+                raise ServeError(413, f"request body of {length} bytes is over the limit of "
+                                      f"{limit} bytes (--max-body-bytes)")
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
         encoding = environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding in ("", "identity"):
             return body
@@ -287,6 +296,8 @@ def _parse_json(raw):
         raise bad_request(f"malformed JSON: {exc}") from None
     if not isinstance(request, dict):
         raise bad_request(f"the request must be a JSON object, got {type(request).__name__}")
+    if not isinstance(request.get("id", ""), str):
+        raise bad_request("'id' must be a string")
     return request
 
 
@@ -305,6 +316,8 @@ def _requested_outputs(request, model):
     for spec in outputs:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise bad_request("each requested output must be an object with a 'name'")
+        if spec["name"] in wanted:
+            raise bad_request(f"output {spec['name']!r} is requested twice")
         if spec["name"] != model.output.name:
             raise bad_request(f"model {model.name!r} has no output {spec['name']!r}; its "
                               f"output is {model.output.name!r}")

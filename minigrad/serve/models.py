@@ -152,9 +152,11 @@ class ModelSet:
 
     @property
     def names(self):
+        """The model names, sorted."""
         return sorted(self._models)
 
     def versions(self, name):
+        """The versions of model ``name``, in numeric order (empty for an unknown name)."""
         return sorted(self._models[name], key=int) if name in self._models else []
 
     def get(self, name, version=None):

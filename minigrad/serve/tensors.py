@@ -47,6 +47,7 @@ class TensorSpec:
 
     @property
     def dtype(self):
+        """The NumPy dtype of :attr:`datatype`."""
         return DATATYPES[self.datatype]
 
     def metadata(self):

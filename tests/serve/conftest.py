@@ -59,13 +59,14 @@ class Answer:
         return json.loads(self.body)
 
 
-def call(app, method, path, body=b"", headers=None, content_length=None):
-    """Call the WSGI ``app`` as a server would and return its :class:`Answer`."""
+def call(app, method, path, body=b"", headers=None, content_length=None, extra_environ=None):
+    """Call the WSGI ``app`` as a server would and return its :class:`Answer`; ``extra_environ``
+    adds to the WSGI environment."""
     if isinstance(body, (dict, list)):
         body = json.dumps(body).encode()
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "wsgi.input": io.BytesIO(body),
                "CONTENT_LENGTH": str(len(body) if content_length is None else content_length),
-               "REMOTE_ADDR": "127.0.0.1"}
+               "REMOTE_ADDR": "127.0.0.1", **(extra_environ or {})}
     for key, value in (headers or {}).items():
         environ["HTTP_" + key.upper().replace("-", "_")] = value
     started = {}

@@ -171,6 +171,10 @@ BAD_REQUESTS = [
      {"Content-Encoding": "br"}, 415, "'br' is not supported"),
     ("POST", "/v2/models/tiny/infer", b"not gzip", {"Content-Encoding": "gzip"}, 400,
      "not valid gzip data"),
+    ("POST", "/v2/models/tiny/infer",
+     infer_body(X, outputs=[{"name": "output"}, {"name": "output"}]), {}, 400,
+     "'output' is requested twice"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, id=5), {}, 400, "'id' must be a string"),
     ("POST", "/v2/models/nope/infer", infer_body(X), {}, 404, "unknown model 'nope'"),
     ("GET", "/v2/models/nope", b"", {}, 404, "unknown model 'nope'"),
     ("GET", "/v2/models/tiny/versions/9", b"", {}, 404, "has no version '9'"),
@@ -201,6 +205,18 @@ def test_binary_data_with_nan_is_refused(app, mlp):
     answer = call(app, "POST", "/v2/models/tiny/infer", body, headers)
     assert answer.status == 400 and "NaN or infinity" in answer.json()["error"]
     good_inference_still_works(app, mlp)
+
+
+def test_a_chunked_body_without_length_is_read_to_its_end_within_the_limit(app_for, mlp):
+    app = app_for(mlp, max_body_bytes=2000)
+    small = json.dumps(infer_body(X)).encode()
+    answer = call(app, "POST", "/v2/models/tiny/infer", small, content_length="",
+                  extra_environ={"wsgi.input_terminated": True})
+    np.testing.assert_array_equal(outputs_of(answer), mlp.predict(X))
+    big = json.dumps(infer_body(np.zeros((100, 4), np.float32))).encode()
+    answer = call(app, "POST", "/v2/models/tiny/infer", big, content_length="",
+                  extra_environ={"wsgi.input_terminated": True})
+    assert answer.status == 413
 
 
 def test_bodies_over_the_limit_get_413(app_for, mlp):
