@@ -5,14 +5,16 @@ bidirectional=True, batch_first=True), nn.Linear), from the same weights:
 
 - one training step at batch 128: forward, binary cross-entropy written with core ops,
   backward, plain SGD update;
-- inference: one forward pass of 1000 sequences under no_grad.
+- inference: one forward pass of 1000 sequences under no_grad;
+
+on the CPU, or on a GPU (``device="cuda"``: PyTorch then runs cuDNN's fused LSTM).
 
 The ids are drawn from 1..9999 (no padding), so that neither side needs a mask.
 """
 
 import numpy as np
 
-from .harness import Result, Results, compare_training, median_time
+from .harness import Result, Results, compare_training, median_time, on, synchronizers
 
 VOCABULARY, EMBEDDING, UNITS, HIDDEN = 10000, 16, 64, 64
 BATCH, LENGTH, INFERENCE_BATCH = 128, 256, 1000
@@ -43,7 +45,7 @@ def initial_weights(rng):
     return weights
 
 
-def minigrad_model(weights):
+def minigrad_model(weights, device="cpu"):
     import minigrad as mg
     from minigrad.nn import LSTM, Bidirectional, Dense, Embedding
 
@@ -61,6 +63,8 @@ def minigrad_model(weights):
     params = [p for layer in layers for p in layer.parameters()]
     for p, w in zip(params, weights):
         p.data = w.copy()
+    for layer in layers:
+        layer.to(device)
     return model, params
 
 
@@ -68,12 +72,12 @@ def binary_crossentropy(p, y, lib):
     return -(y * lib.log(p) + (1 - y) * lib.log(1 - p)).mean()
 
 
-def minigrad_step(weights, ids, y):
+def minigrad_step(weights, ids, y, device="cpu"):
     """A closure running one SGD step of the BiLSTM in minigrad."""
     import minigrad as mg
 
-    model, params = minigrad_model(weights)
-    inputs, labels = mg.tensor(ids), mg.tensor(y)
+    model, params = minigrad_model(weights, device)
+    inputs, labels = mg.tensor(ids, device=device), mg.tensor(y, device=device)
 
     def step():
         loss = binary_crossentropy(model(inputs), labels, mg)
@@ -87,11 +91,11 @@ def minigrad_step(weights, ids, y):
     return step
 
 
-def minigrad_inference(weights, ids):
+def minigrad_inference(weights, ids, device="cpu"):
     import minigrad as mg
 
-    model, _ = minigrad_model(weights)
-    inputs = mg.tensor(ids)
+    model, _ = minigrad_model(weights, device)
+    inputs = mg.tensor(ids, device=device)
 
     def infer():
         with mg.no_grad():
@@ -100,7 +104,7 @@ def minigrad_inference(weights, ids):
     return infer
 
 
-def torch_model(weights):
+def torch_model(weights, device="cpu"):
     """The same model in PyTorch: the LSTM weights transposed (PyTorch's (4U, in) layout, the
     same gate order i, f, g, o), bias_hh zero; the reverse direction gets the backward layer's."""
     import torch
@@ -127,16 +131,18 @@ def torch_model(weights):
         features = torch.cat([h[0], h[1]], dim=1)
         return torch.sigmoid(out(torch.relu(hidden(features))))
 
+    for module in (embedding, lstm, hidden, out):
+        module.to(device)
     params = [p for m in (embedding, lstm, hidden, out) for p in m.parameters()]
     return model, params
 
 
-def torch_step(weights, ids, y):
+def torch_step(weights, ids, y, device="cpu"):
     """The same step in PyTorch, written the same way."""
     import torch
 
-    model, params = torch_model(weights)
-    inputs, labels = torch.from_numpy(ids), torch.from_numpy(y)
+    model, params = torch_model(weights, device)
+    inputs, labels = torch.from_numpy(ids).to(device), torch.from_numpy(y).to(device)
 
     def step():
         loss = binary_crossentropy(model(inputs), labels, torch)
@@ -150,11 +156,11 @@ def torch_step(weights, ids, y):
     return step
 
 
-def torch_inference(weights, ids):
+def torch_inference(weights, ids, device="cpu"):
     import torch
 
-    model, _ = torch_model(weights)
-    inputs = torch.from_numpy(ids)
+    model, _ = torch_model(weights, device)
+    inputs = torch.from_numpy(ids).to(device)
 
     def infer():
         with torch.no_grad():
@@ -163,21 +169,25 @@ def torch_inference(weights, ids):
     return infer
 
 
-def run(repeats=10):
+def run(repeats=10, device="cpu"):
     rng = np.random.default_rng(0)
     weights = initial_weights(rng)
     ids = rng.integers(1, VOCABULARY, (BATCH, LENGTH))
     y = rng.integers(0, 2, (BATCH, 1)).astype(np.float32)
-    ours, theirs = minigrad_step(weights, ids, y), torch_step(weights, ids, y)
-    train = compare_training("(d) IMDB BiLSTM train step, batch 128 x 256", ours, theirs,
-                             TARGET_TRAIN_RATIO, warmup=2, repeats=repeats)
+    ours, theirs = minigrad_step(weights, ids, y, device), torch_step(weights, ids, y, device)
+    train = compare_training(f"(d) IMDB BiLSTM train step, batch 128 x 256{on(device)}", ours,
+                             theirs, TARGET_TRAIN_RATIO, warmup=2, repeats=repeats,
+                             device=device)
 
     ids = rng.integers(1, VOCABULARY, (INFERENCE_BATCH, LENGTH))
-    ours, theirs = minigrad_inference(weights, ids), torch_inference(weights, ids)
-    if not np.allclose(ours().numpy(), theirs().numpy(), rtol=1e-3, atol=1e-5):
+    ours = minigrad_inference(weights, ids, device)
+    theirs = torch_inference(weights, ids, device)
+    if not np.allclose(ours().numpy(), theirs().cpu().numpy(), rtol=1e-3, atol=1e-5):
         raise RuntimeError("BiLSTM inference outputs differ between minigrad and torch")
-    inference = Result("(d) IMDB BiLSTM inference, batch 1000 x 256",
-                       median_time(ours, warmup=1, repeats=max(repeats // 2, 3)),
-                       median_time(theirs, warmup=1, repeats=max(repeats // 2, 3)),
+    ours_sync, torch_sync = synchronizers(device)
+    repeats = max(repeats // 2, 3)
+    inference = Result(f"(d) IMDB BiLSTM inference, batch 1000 x 256{on(device)}",
+                       median_time(ours, warmup=1, repeats=repeats, synchronize=ours_sync),
+                       median_time(theirs, warmup=1, repeats=repeats, synchronize=torch_sync),
                        TARGET_INFERENCE_RATIO)
     return Results([train, inference])

@@ -3,18 +3,22 @@ Conv2D(64, 3) relu, MaxPooling2D, Conv2D(64, 3) relu, Flatten, Dense(64) relu, D
 minigrad (its layers, channels-last) and in PyTorch (NCHW, the same weights permuted):
 
 - one training step at batch 128: forward, softmax cross-entropy, backward, plain SGD update;
-- inference throughput: one forward pass of 1000 images under no_grad.
+- inference throughput: one forward pass of 1000 images under no_grad;
+
+on the CPU, or on a GPU (``device="cuda"``), where :func:`run_speedup` also times minigrad's own
+training step on the CPU against the GPU.
 """
 
 import numpy as np
 
-from .harness import Result, Results, compare_training, median_time
+from .harness import Result, Results, Speedup, compare_training, median_time, on, synchronizers
 
 BATCH = 128
 INFERENCE_BATCH = 1000
 LEARNING_RATE = 0.01
 TARGET_TRAIN_RATIO = 2.0
 TARGET_INFERENCE_RATIO = 2.0
+TARGET_GPU_SPEEDUP = 10.0  # minigrad's CNN step on the GPU against its step on the CPU
 
 
 def initial_weights(rng):
@@ -31,7 +35,7 @@ def initial_weights(rng):
     return weights
 
 
-def minigrad_model(weights):
+def minigrad_model(weights, device="cpu"):
     import minigrad as mg
     from minigrad.nn import Conv2D, Dense, Flatten, MaxPooling2D
 
@@ -43,16 +47,17 @@ def minigrad_model(weights):
     params = list(model.parameters())
     for p, w in zip(params, weights):
         p.data = w.copy()
+    model.to(device)
     return model, params
 
 
-def minigrad_step(weights, x, y):
+def minigrad_step(weights, x, y, device="cpu"):
     """A closure running one SGD step of the CNN in minigrad."""
     import minigrad as mg
 
-    model, params = minigrad_model(weights)
-    inputs, labels = mg.tensor(x), mg.tensor(y)
-    rows = mg.arange(len(y))
+    model, params = minigrad_model(weights, device)
+    inputs, labels = mg.tensor(x, device=device), mg.tensor(y, device=device)
+    rows = mg.arange(len(y), device=device)
 
     def step():
         loss = -mg.log_softmax(model(inputs), axis=1)[rows, labels].mean()
@@ -66,12 +71,12 @@ def minigrad_step(weights, x, y):
     return step
 
 
-def minigrad_inference(weights, x):
+def minigrad_inference(weights, x, device="cpu"):
     import minigrad as mg
 
-    model, _ = minigrad_model(weights)
+    model, _ = minigrad_model(weights, device)
     model.eval()
-    inputs = mg.tensor(x)
+    inputs = mg.tensor(x, device=device)
 
     def infer():
         with mg.no_grad():
@@ -80,7 +85,7 @@ def minigrad_inference(weights, x):
     return infer
 
 
-def torch_params(weights):
+def torch_params(weights, device="cpu"):
     """The same weights in PyTorch's layouts: conv (out, in, kh, kw); the first dense layer's
     rows reordered from minigrad's (h, w, c) flattening to PyTorch's (c, h, w)."""
     import torch
@@ -91,7 +96,8 @@ def torch_params(weights):
             w = w.transpose(3, 2, 0, 1)
         elif w.shape == (1024, 64):
             w = w.reshape(4, 4, 64, 64).transpose(2, 0, 1, 3).reshape(1024, 64)
-        converted.append(torch.tensor(np.ascontiguousarray(w), requires_grad=True))
+        converted.append(torch.tensor(np.ascontiguousarray(w), requires_grad=True,
+                                      device=device))
     return converted
 
 
@@ -107,13 +113,13 @@ def torch_forward(params, x):
     return h @ w5 + b5
 
 
-def torch_step(weights, x, y):
+def torch_step(weights, x, y, device="cpu"):
     """The same step in PyTorch, written the same way (NCHW images)."""
     import torch
 
-    params = torch_params(weights)
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-    labels, rows = torch.from_numpy(y), torch.arange(len(y))
+    params = torch_params(weights, device)
+    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
+    labels, rows = torch.from_numpy(y).to(device), torch.arange(len(y), device=device)
 
     def step():
         loss = -torch.log_softmax(torch_forward(params, inputs), dim=1)[rows, labels].mean()
@@ -127,11 +133,11 @@ def torch_step(weights, x, y):
     return step
 
 
-def torch_inference(weights, x):
+def torch_inference(weights, x, device="cpu"):
     import torch
 
-    params = torch_params(weights)
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+    params = torch_params(weights, device)
+    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
 
     def infer():
         with torch.no_grad():
@@ -140,21 +146,42 @@ def torch_inference(weights, x):
     return infer
 
 
-def run(repeats=20):
-    rng = np.random.default_rng(0)
+def problem(rng):
+    """The initial weights, a training batch and its labels."""
     weights = initial_weights(rng)
     x = rng.uniform(0, 1, (BATCH, 32, 32, 3)).astype(np.float32)
     y = rng.integers(0, 10, BATCH)
-    ours, theirs = minigrad_step(weights, x, y), torch_step(weights, x, y)
-    train = compare_training("(c) CIFAR CNN train step, batch 128", ours, theirs,
-                             TARGET_TRAIN_RATIO, repeats=repeats)
+    return weights, x, y
+
+
+def run(repeats=20, device="cpu"):
+    rng = np.random.default_rng(0)
+    weights, x, y = problem(rng)
+    ours, theirs = minigrad_step(weights, x, y, device), torch_step(weights, x, y, device)
+    train = compare_training(f"(c) CIFAR CNN train step, batch 128{on(device)}", ours, theirs,
+                             TARGET_TRAIN_RATIO, repeats=repeats, device=device)
 
     images = rng.uniform(0, 1, (INFERENCE_BATCH, 32, 32, 3)).astype(np.float32)
-    ours, theirs = minigrad_inference(weights, images), torch_inference(weights, images)
-    if not np.allclose(ours().numpy(), theirs().numpy(), rtol=1e-3, atol=1e-4):
+    ours = minigrad_inference(weights, images, device)
+    theirs = torch_inference(weights, images, device)
+    if not np.allclose(ours().numpy(), theirs().cpu().numpy(), rtol=1e-3, atol=1e-4):
         raise RuntimeError("CNN inference outputs differ between minigrad and torch")
-    inference = Result("(c) CIFAR CNN inference, batch 1000",
-                       median_time(ours, warmup=2, repeats=max(repeats // 2, 3)),
-                       median_time(theirs, warmup=2, repeats=max(repeats // 2, 3)),
+    ours_sync, torch_sync = synchronizers(device)
+    repeats = max(repeats // 2, 3)
+    inference = Result(f"(c) CIFAR CNN inference, batch 1000{on(device)}",
+                       median_time(ours, warmup=2, repeats=repeats, synchronize=ours_sync),
+                       median_time(theirs, warmup=2, repeats=repeats, synchronize=torch_sync),
                        TARGET_INFERENCE_RATIO)
     return Results([train, inference])
+
+
+def run_speedup(repeats=20, device="cuda"):
+    """minigrad's CNN training step on the CPU and on ``device``: the speedup."""
+    weights, x, y = problem(np.random.default_rng(0))
+    on_cpu = median_time(minigrad_step(weights, x, y, "cpu"), warmup=2,
+                         repeats=max(repeats // 2, 3))
+    ours_sync, _ = synchronizers(device)
+    on_gpu = median_time(minigrad_step(weights, x, y, device), repeats=repeats,
+                         synchronize=ours_sync)
+    return Speedup("(c) CIFAR CNN train step b128, minigrad", "cpu", on_cpu, device, on_gpu,
+                   TARGET_GPU_SPEEDUP)

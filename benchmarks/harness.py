@@ -1,5 +1,6 @@
 """Timing minigrad against PyTorch fairly: same process, same thread count, median of many
-steps after a warm-up, and the ratio minigrad / PyTorch."""
+steps after a warm-up, and the ratio minigrad / PyTorch. On a GPU each timed step ends by
+waiting for the device (both libraries queue their kernels and return at once)."""
 
 import os
 import statistics
@@ -52,15 +53,34 @@ def median_time(step, warmup=5, repeats=30, synchronize=None):
     return statistics.median(times)
 
 
-def compare_training(name, ours, theirs, target_ratio, warmup=5, repeats=30):
+def on(device):
+    """The suffix of a benchmark's name on ``device``: nothing on the CPU (the names of the
+    measured tables), " [cuda]" on a GPU."""
+    return "" if device == "cpu" else f" [{device}]"
+
+
+def synchronizers(device):
+    """(minigrad's, PyTorch's) functions that wait for ``device`` to finish its queued work, for
+    timing; (None, None) on the CPU, where every call finishes before it returns."""
+    if device == "cpu":
+        return None, None
+    import torch
+
+    from minigrad.backends import get_backend
+
+    return get_backend(device).synchronize, torch.cuda.synchronize
+
+
+def compare_training(name, ours, theirs, target_ratio, warmup=5, repeats=30, device="cpu"):
     """Time two training-step closures (each returns its loss tensor) after checking that their
     first losses agree: same weights and data, or the comparison would mean nothing."""
     ours_loss, torch_loss = float(ours().item()), float(theirs().item())
     if abs(ours_loss - torch_loss) > 1e-4 * abs(torch_loss) + 1e-8:
         raise RuntimeError(f"{name}: the first losses differ: minigrad {ours_loss} vs torch "
                            f"{torch_loss}")
-    return Result(name, median_time(ours, warmup, repeats), median_time(theirs, warmup, repeats),
-                  target_ratio)
+    ours_sync, torch_sync = synchronizers(device)
+    return Result(name, median_time(ours, warmup, repeats, ours_sync),
+                  median_time(theirs, warmup, repeats, torch_sync), target_ratio)
 
 
 @dataclass
@@ -88,6 +108,41 @@ class Result:
         return (f"{self.name:<46} minigrad {self._show(self.minigrad)}   "
                 f"torch {self._show(self.torch)}   ratio {self.ratio:5.2f}   "
                 f"(target <= {self.target_ratio:g}: {verdict})")
+
+
+@dataclass
+class Speedup:
+    """One program timed on two devices: seconds per step on each, and the least speedup
+    (slow / fast) wanted."""
+
+    name: str
+    slow_device: str
+    slow: float
+    fast_device: str
+    fast: float
+    target: float
+
+    def line(self):
+        speedup = self.slow / self.fast
+        verdict = "ok" if speedup >= self.target else "BELOW TARGET"
+        return (f"{self.name:<46} {self.slow_device} {self.slow * 1e3:9.3f} ms   "
+                f"{self.fast_device} {self.fast * 1e3:9.3f} ms   speedup {speedup:6.1f}x   "
+                f"(target >= {self.target:g}x: {verdict})")
+
+
+@dataclass
+class Throughput:
+    """An achieved floating-point rate beside a reference rate measured in the same run."""
+
+    name: str
+    achieved: float   # FLOP/s
+    reference: float  # FLOP/s
+    reference_name: str
+
+    def line(self):
+        return (f"{self.name:<46} {self.achieved / 1e12:8.3f} TFLOP/s = "
+                f"{100 * self.achieved / self.reference:5.1f}% of {self.reference_name} "
+                f"({self.reference / 1e12:.2f} TFLOP/s)")
 
 
 class Results(list):

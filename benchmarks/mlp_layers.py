@@ -1,17 +1,17 @@
 """The MLP 784-512-512-10 through the layer API: ``mg.Sequential`` of ``Dense`` layers with a
 loss object and ``mg.optim.SGD`` against ``torch.nn.Sequential`` with ``nn.Linear``,
 ``F.cross_entropy`` and ``torch.optim.SGD``, from the same weights. Times (a') one training
-step at batch 128 and (i) inference at batch 1000."""
+step at batch 128 and (i) inference at batch 1000, on the CPU or on a GPU."""
 
 import numpy as np
 
-from .harness import Result, compare_training, median_time
-from .mlp import BATCH, LEARNING_RATE, SIZES, TARGET_RATIO, _initial_weights
+from .harness import Result, compare_training, median_time, on, synchronizers
+from .mlp import BATCH, LEARNING_RATE, SIZES, TARGET_RATIOS, _initial_weights
 
 INFERENCE_BATCH = 1000
 
 
-def minigrad_model(weights):
+def minigrad_model(weights, device="cpu"):
     import minigrad as mg
     from minigrad import nn
 
@@ -20,10 +20,10 @@ def minigrad_model(weights):
     model = mg.Sequential(layers)
     names = [f"{i}.{part}" for i in range(3) for part in ("kernel", "bias")]
     model.load_state_dict(dict(zip(names, weights)))
-    return model
+    return model.to(device)
 
 
-def torch_model(weights):
+def torch_model(weights, device="cpu"):
     import torch
 
     model = torch.nn.Sequential(torch.nn.Linear(SIZES[0], SIZES[1]), torch.nn.ReLU(),
@@ -34,16 +34,16 @@ def torch_model(weights):
         for layer, kernel, bias in zip(linears, weights[0::2], weights[1::2]):
             layer.weight.copy_(torch.from_numpy(kernel.T.copy()))
             layer.bias.copy_(torch.from_numpy(bias))
-    return model
+    return model.to(device)
 
 
-def minigrad_train_step(weights, x, y):
+def minigrad_train_step(weights, x, y, device="cpu"):
     import minigrad as mg
 
-    model = minigrad_model(weights)
+    model = minigrad_model(weights, device)
     optimizer = mg.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     loss_fn = mg.nn.losses.SparseCategoricalCrossentropy(from_logits=True)
-    inputs, labels = mg.tensor(x), mg.tensor(y)
+    inputs, labels = mg.tensor(x, device=device), mg.tensor(y, device=device)
 
     def step():
         optimizer.zero_grad()
@@ -55,12 +55,12 @@ def minigrad_train_step(weights, x, y):
     return step
 
 
-def torch_train_step(weights, x, y):
+def torch_train_step(weights, x, y, device="cpu"):
     import torch
 
-    model = torch_model(weights)
+    model = torch_model(weights, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
+    inputs, labels = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
 
     def step():
         optimizer.zero_grad()
@@ -72,17 +72,18 @@ def torch_train_step(weights, x, y):
     return step
 
 
-def run(repeats=30):
+def run(repeats=30, device="cpu"):
     rng = np.random.default_rng(0)
     weights = _initial_weights(rng)
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)
-    ours, theirs = minigrad_train_step(weights, x, y), torch_train_step(weights, x, y)
-    return compare_training("(a') MLP via layers+loss+optim, train step, b128", ours, theirs,
-                            TARGET_RATIO, repeats=repeats)
+    ours = minigrad_train_step(weights, x, y, device)
+    theirs = torch_train_step(weights, x, y, device)
+    return compare_training(f"(a') MLP via layers+loss+optim, train step, b128{on(device)}",
+                            ours, theirs, TARGET_RATIOS[device], repeats=repeats, device=device)
 
 
-def run_inference(repeats=30):
+def run_inference(repeats=30, device="cpu"):
     import torch
 
     import minigrad as mg
@@ -90,8 +91,8 @@ def run_inference(repeats=30):
     rng = np.random.default_rng(0)
     weights = _initial_weights(rng)
     x = rng.standard_normal((INFERENCE_BATCH, SIZES[0])).astype(np.float32)
-    ours, theirs = minigrad_model(weights), torch_model(weights).eval()
-    inputs, torch_inputs = mg.tensor(x), torch.from_numpy(x)
+    ours, theirs = minigrad_model(weights, device), torch_model(weights, device).eval()
+    inputs, torch_inputs = mg.tensor(x, device=device), torch.from_numpy(x).to(device)
 
     def minigrad_infer():
         with mg.no_grad():
@@ -101,7 +102,10 @@ def run_inference(repeats=30):
         with torch.no_grad():
             return theirs(torch_inputs)
 
-    np.testing.assert_allclose(minigrad_infer().numpy(), torch_infer().numpy(), rtol=1e-4,
-                               atol=1e-4)
-    return Result("(i) MLP inference, batch 1000", median_time(minigrad_infer, repeats=repeats),
-                  median_time(torch_infer, repeats=repeats), TARGET_RATIO)
+    np.testing.assert_allclose(minigrad_infer().numpy(), torch_infer().cpu().numpy(),
+                               rtol=1e-4, atol=1e-4)
+    ours_sync, torch_sync = synchronizers(device)
+    return Result(f"(i) MLP inference, batch 1000{on(device)}",
+                  median_time(minigrad_infer, repeats=repeats, synchronize=ours_sync),
+                  median_time(torch_infer, repeats=repeats, synchronize=torch_sync),
+                  TARGET_RATIOS[device])
