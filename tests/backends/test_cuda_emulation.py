@@ -1,6 +1,6 @@
 """The CPU emulation of CUDA kernels (tests/backends/cuda_emulation) catches what it promises
-to: wrong argument types, overlapping arrays, writes outside an array, and kernels whose result
-depends on the order of their threads."""
+to: wrong argument types, overlapping arrays, writes outside an array or into a const one, and
+kernels whose result depends on the order of their threads."""
 
 import numpy as np
 import pytest
@@ -31,6 +31,11 @@ extern "C" __global__ void atomic_total(const float* __restrict__ x, float* __re
                                         long long n) {
     long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (k < n) atomicAdd(total, x[k]);
+}
+
+extern "C" __global__ void scales_a_const_input(const double* __restrict__ x, long long n) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k < n) const_cast<double*>(x)[k] *= 2.0;  // the bug: writes what it declares const
 }
 """
 
@@ -64,6 +69,13 @@ def test_arguments_of_the_wrong_type_are_refused(kernels):
 def test_a_write_outside_an_array_fails_the_launch(kernels):
     with pytest.raises(AssertionError, match="wrote outside"):
         kernels.load("toy.cu", "writes_one_too_far")((1,), (32,), (np.zeros(10), np.int64(10)))
+
+
+def test_a_write_into_a_const_array_fails_the_launch(kernels):
+    x = np.ones(8)
+    with pytest.raises(AssertionError, match="wrote into const double"):
+        kernels.load("toy.cu", "scales_a_const_input")((1,), (8,), (x, np.int64(8)))
+    np.testing.assert_array_equal(x, 1.0)
 
 
 def test_a_race_between_threads_shows_up_in_a_shuffled_order(kernels):
