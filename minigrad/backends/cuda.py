@@ -60,13 +60,17 @@ def is_available():
 @functools.lru_cache(maxsize=None)
 def load_kernel(file_name, function_name):
     """Compile ``cuda_kernels/<file_name>`` once per process and return one of its kernels."""
+    return _module(file_name).get_function(function_name)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(file_name):
     import cupy
 
     source = (KERNEL_DIR / file_name).read_text()
     # --fmad=false: no fused multiply-adds, so that kernels such as the optimizer updates do the
     # CPU's float arithmetic step by step (they are memory-bound: FMA would not speed them up).
-    module = cupy.RawModule(code=source, options=("-std=c++14", "--fmad=false"))
-    return module.get_function(function_name)
+    return cupy.RawModule(code=source, options=("-std=c++14", "--fmad=false"))
 
 
 #: What the softmax cross-entropy kernels keep for backward: the contiguous (R, C) logits, the
