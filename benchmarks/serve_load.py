@@ -205,20 +205,28 @@ class Server:
     """``python -m minigrad serve`` in a subprocess on 127.0.0.1 and a free port."""
 
     def __init__(self, model_path, max_batch_size, batch_timeout_ms, threads, blas_threads,
-                 log_path, start_timeout=60.0):
+                 log_path, cpus=None, start_timeout=60.0):
         command = [sys.executable, "-m", "minigrad", "serve", str(model_path),
                    "--name", MODEL_NAME, "--host", HOST, "--port", "0", "--threads",
                    str(threads), "--max-batch-size", str(max_batch_size),
                    "--batch-timeout-ms", str(batch_timeout_ms), "--quiet", "--grace", "5"]
+        import minigrad
+
+        # The server runs the minigrad that this process checks its answers with, whatever
+        # the current directory (the server's is the log's folder).
         env = dict(os.environ)
+        source = str(Path(minigrad.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join([source, *filter(None, [env.get("PYTHONPATH")])])
         if blas_threads:
             for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                          "NUMBA_NUM_THREADS"):
                 env[name] = str(blas_threads)
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
+        # Affinity set before exec is inherited by every thread the server starts.
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
-                                        env=env)
+                                        env=env, cwd=self.log_path.parent, preexec_fn=pin)
         self.pid = self.process.pid
         try:
             self.port = self._wait_listening(start_timeout)
@@ -299,6 +307,14 @@ def http_get(port, path, timeout=5.0):
         connection.close()
 
 
+def busy_cpu_seconds():
+    """CPU time all processes on this machine have used so far (from /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def batch_sizes(before, after, model=MODEL_NAME):
     """``{upper bucket bound: forward passes}`` between two ``/metrics`` texts, from the
     ``minigrad_batch_size`` histogram (empty when batching is off)."""
@@ -368,6 +384,8 @@ def run_load(port, requests, clients, count, time_limit):
                     length = headers.get("inference-header-content-length")
                 except (OSError, ValueError, KeyError, IndexError) as exc:
                     connection.close()  # the next request opens a new connection
+                    if isinstance(exc, TimeoutError) and time.perf_counter() >= deadline:
+                        break  # cut off by the time limit, which the run reports
                     status, answer, length = None, repr(exc).encode(), None
                 records.append((index, status, answer, length, time.perf_counter() - began))
         finally:
@@ -441,6 +459,7 @@ class Figures:
     server_threads: int
     server_cpu_ms: float  # per request
     client_cpu_ms: float  # per request
+    other_cores: float  # CPU cores busy with anything else (other processes, the kernel)
     batches: dict
     examples: list
 
@@ -473,16 +492,18 @@ def measure(config, model_path, requests, expected, args, log_path):
     """Start a server for ``config``, warm it up, load it, check every answer."""
     max_batch_size, timeout_ms = parse_config(config)
     with Server(model_path, max_batch_size, timeout_ms, args.threads, args.server_blas_threads,
-                log_path) as server:
+                log_path, cpus=args.server_cpus) as server:
         warmup = run_load(server.port, requests, args.clients, args.clients * args.warmup,
                           args.time_limit)
         warm_errors, warm_wrong, warm_examples = check_answers(warmup, expected)
         rss_before = server.rss_mb()
         metrics_before = server.metrics()
         cpu_before, client_cpu_before = server.cpu_seconds(), time.process_time()
+        busy_before = busy_cpu_seconds()
         load = run_load(server.port, requests, args.clients, args.requests, args.time_limit)
         server_cpu = server.cpu_seconds() - cpu_before
         client_cpu = time.process_time() - client_cpu_before
+        other_cpu = busy_cpu_seconds() - busy_before - server_cpu - client_cpu
         rss_after = server.rss_mb()
         threads = server.thread_count()
         batches = batch_sizes(metrics_before, server.metrics())
@@ -498,6 +519,7 @@ def measure(config, model_path, requests, expected, args, log_path):
         timed_out=load.timed_out or warmup.timed_out,
         rss_before_mb=rss_before, rss_after_mb=rss_after, server_threads=threads,
         server_cpu_ms=server_cpu / count * 1e3, client_cpu_ms=client_cpu / count * 1e3,
+        other_cores=max(0.0, other_cpu / load.seconds),
         batches=batches, examples=warm_examples + examples)
 
 
@@ -505,13 +527,14 @@ def report(results, args):
     """The table, the ratios and the verdicts; returns the list of problems found."""
     print(f"\n{'config':<8} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'errors':>6} {'wrong':>5} {'RSS MB before->after':>21} {'srv threads':>11} "
-          f"{'srv CPU ms/req':>14} {'cli CPU ms/req':>14} {'rows/pass':>9}")
+          f"{'srv CPU ms/req':>14} {'cli CPU ms/req':>14} {'other cores':>11} {'rows/pass':>9}")
     problems = []
     for r in results:
         print(f"{r.config:<8} {r.requests:>8} {r.throughput:>8.0f} {r.p50_ms:>8.2f} "
               f"{r.p99_ms:>8.2f} {r.errors:>6} {r.wrong:>5} "
               f"{r.rss_before_mb:>9.1f} -> {r.rss_after_mb:>7.1f} {r.server_threads:>11} "
-              f"{r.server_cpu_ms:>14.3f} {r.client_cpu_ms:>14.3f} {r.mean_batch:>9.1f}")
+              f"{r.server_cpu_ms:>14.3f} {r.client_cpu_ms:>14.3f} {r.other_cores:>11.2f} "
+              f"{r.mean_batch:>9.1f}")
         if r.errors or r.wrong:
             problems.append(f"{r.config}: {r.errors} failed request(s), {r.wrong} wrong "
                             f"answer(s); e.g. " + "; ".join(r.examples))
@@ -537,6 +560,14 @@ def report(results, args):
 
 
 # --- command line -----------------------------------------------------------------------------
+def cpu_list(text):
+    """``"0,2"`` -> ``{0, 2}``."""
+    try:
+        return {int(cpu) for cpu in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected CPU numbers like 0 or 0,1, got {text!r}")
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_load",
                                      description=__doc__,
@@ -560,6 +591,10 @@ def parse_args(argv=None):
     parser.add_argument("--server-blas-threads", type=int, default=1,
                         help="BLAS/OpenMP threads of the server process (default 1: the "
                         "load generator needs the other core; 0 leaves the environment as is)")
+    parser.add_argument("--server-cpus", type=cpu_list, metavar="LIST",
+                        help="pin the server to these CPUs, e.g. 0 or 0,1 (default: not pinned)")
+    parser.add_argument("--client-cpus", type=cpu_list, metavar="LIST",
+                        help="pin the load generator to these CPUs (default: not pinned)")
     parser.add_argument("--time-limit", type=float, default=60.0,
                         help="hard limit in seconds on each configuration's run (default 60)")
     parser.add_argument("--max-rss-growth-mb", type=float, default=10.0,
@@ -596,6 +631,8 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix="serve_load_") as folder:
         model_path, images, description = prepare_model(args, folder)
+        if args.client_cpus:
+            os.sched_setaffinity(0, args.client_cpus)  # before the client threads start
         expected = expected_outputs(model_path, images)
         count = len(images) // args.rows
         starts = [i * args.rows for i in range(count)]
@@ -607,7 +644,9 @@ def main(argv=None):
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"{args.clients} clients, {args.requests} requests of {args.rows} image(s) "
               f"({args.encoding}, {len(bodies[0][0])} bytes) per configuration; server "
-              f"--threads {args.threads}, BLAS threads {args.server_blas_threads or 'default'}")
+              f"--threads {args.threads}, BLAS threads {args.server_blas_threads or 'default'}"
+              + (f", server on CPU(s) {sorted(args.server_cpus)}" if args.server_cpus else "")
+              + (f", clients on CPU(s) {sorted(args.client_cpus)}" if args.client_cpus else ""))
         results = []
         for config in args.configs:
             figures = measure(config, model_path, requests, expected, args,

@@ -81,6 +81,18 @@ def test_failed_requests_are_counted_as_errors(saved_mlp, tmp_path):
     assert "unknown model" in examples[0]
 
 
+def test_a_run_stops_at_its_time_limit_without_counting_the_cut_off_requests(saved_mlp,
+                                                                            tmp_path):
+    path, expected = saved_mlp
+    with serve_load.Server(path, max_batch_size=0, batch_timeout_ms=0, threads=2,
+                           blas_threads=1, log_path=tmp_path / "server.log") as server:
+        load = serve_load.run_load(server.port, requests_for(X, "binary"), clients=2,
+                                   count=10**9, time_limit=0.5)
+    assert load.timed_out
+    assert 0 < load.count < 10**9 and load.seconds < 5
+    assert serve_load.check_answers(load, expected) == (0, 0, [])
+
+
 def test_the_command_reports_and_fails_loudly_on_wrong_answers(saved_mlp, monkeypatch, capsys):
     path, _ = saved_mlp
     argv = ["--model", str(path), "--clients", "4", "--requests", "40", "--warmup", "1",
