@@ -462,15 +462,19 @@ class Figures:
     other_cores: float  # CPU cores busy with anything else (other processes, the kernel)
     batches: dict
     examples: list
+    rows_per_request: int = 1
 
     @property
     def mean_batch(self):
+        """Rows per forward pass, on average."""
         passes = sum(self.batches.values())
-        return self.requests / passes if passes else 1.0
+        rows = self.requests * self.rows_per_request
+        return rows / passes if passes else float(self.rows_per_request)
 
     def histogram(self):
+        """The share of forward passes in each bucket of rows, e.g. ``<=8:30% <=16:45%``."""
         if not self.batches:
-            return "1 (batching off)"
+            return f"{self.rows_per_request} (batching off)"
         passes = sum(self.batches.values())
         return " ".join(f"<={bound:g}:{100 * n / passes:.0f}%"
                         for bound, n in sorted(self.batches.items()))
@@ -520,7 +524,7 @@ def measure(config, model_path, requests, expected, args, log_path):
         rss_before_mb=rss_before, rss_after_mb=rss_after, server_threads=threads,
         server_cpu_ms=server_cpu / count * 1e3, client_cpu_ms=client_cpu / count * 1e3,
         other_cores=max(0.0, other_cpu / load.seconds),
-        batches=batches, examples=warm_examples + examples)
+        batches=batches, examples=warm_examples + examples, rows_per_request=args.rows)
 
 
 def report(results, args):
@@ -622,6 +626,8 @@ def parse_args(argv=None):
     for option in ("clients", "requests", "rows", "threads", "samples"):
         if getattr(args, option) < 1:
             parser.error(f"--{option} must be at least 1")
+    if args.rows > args.samples:
+        parser.error(f"--rows {args.rows} is more than --samples {args.samples}")
     return args
 
 
