@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class DynamicBatcher:
                                   "later") from None
         try:
             return pending.future.result(timeout=wait)
-        except TimeoutError:
+        except (TimeoutError, FutureTimeout):  # the same class only from Python 3.11
             raise ServeError(503, f"inference did not finish within {wait:g} s") from None
 
     def close(self):

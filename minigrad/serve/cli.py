@@ -37,7 +37,8 @@ def add_arguments(parser):
                         help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})")
     parser.add_argument("--grace", type=float, default=30.0,
                         help="seconds in-flight requests may take to finish after SIGTERM")
-    parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no access log and no queue-depth warnings on stderr")
     return parser
 
 
@@ -60,6 +61,8 @@ def run(args):
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.quiet:
         logging.getLogger("minigrad.serve.access").setLevel(logging.WARNING)
+        # waitress warns once per request queued behind busy threads: a flood under load.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     token = read_token(args.token_file) if args.token_file else None
     for option in ("max_batch_size", "threads", "max_body_bytes"):
         if getattr(args, option) < (0 if option == "max_batch_size" else 1):
