@@ -132,16 +132,35 @@ def _from_json(data, dtype, name):
     except ValueError:  # ragged nesting
         raise bad_request(f"input '{name}': 'data' must be a flat or evenly nested list of "
                           "numbers") from None
-    if values.size and values.dtype.kind not in _JSON_KINDS[dtype.kind]:
+    kind = values.dtype.kind
+    # Integers beyond int64 (up to UINT64's 2**64 - 1) make NumPy guess float64 or object:
+    # keep them exact as Python ints when every value is one.
+    if values.size and (kind == "O" or kind == "f" and dtype.kind in "iu"):
+        flat = list(_flatten(data))
+        if all(type(v) is int for v in flat):
+            values, kind = np.array(flat, dtype=object), "i"
+    if values.size and kind not in _JSON_KINDS[dtype.kind]:
         raise bad_request(f"input '{name}': 'data' holds {_describe(values.dtype)}, not the "
                           f"{datatype_of(dtype)} values the model takes")
+    out_of_range = bad_request(f"input '{name}': values out of the range of "
+                               f"{datatype_of(dtype)}")
     if dtype.kind in "iu" and values.size:
         info = np.iinfo(dtype)
         if values.min() < info.min or values.max() > info.max:
-            raise bad_request(f"input '{name}': values out of the range of "
-                              f"{datatype_of(dtype)}")
-    with np.errstate(over="ignore"):  # too-large floats become inf, refused by the caller
-        return values.astype(dtype).ravel()
+            raise out_of_range
+    try:
+        with np.errstate(over="ignore"):  # too-large floats become inf, refused by the caller
+            return values.astype(dtype).ravel()
+    except OverflowError:  # a Python int too large even for float64
+        raise out_of_range from None
+
+
+def _flatten(data):
+    for item in data:
+        if isinstance(item, list):
+            yield from _flatten(item)
+        else:
+            yield item
 
 
 def _describe(dtype):

@@ -117,11 +117,28 @@ INT_IDS = TensorSpec("input", "INT32", [-1, 2])
 
 @pytest.mark.parametrize("data, message", [
     ([1.5, 2], "fractional"), ([1, 2**40], "out of the range of INT32"),
-    ([1, 2**70], "too large"), ([-(2**31) - 1, 0], "out of the range"),
+    ([1, 2**70], "out of the range of INT32"), ([-(2**31) - 1, 0], "out of the range"),
+    ([1, 2.0**70], "fractional"), ([[1], [2**70]], "out of the range"),
 ])
 def test_integer_inputs_are_checked(data, message):
     spec = {"name": "input", "shape": [1, 2], "datatype": "INT32", "data": data}
     assert message in refused(spec, INT_IDS)
+
+
+@pytest.mark.parametrize("datatype", ["INT64", "UINT64"])
+def test_64_bit_integers_at_the_limits_are_exact(datatype):
+    info = np.iinfo(DATATYPES[datatype])
+    spec = {"name": "input", "shape": [1, 3], "datatype": datatype,
+            "data": [info.min, info.max, info.max - 1]}
+    decoded = decode_input(spec, TensorSpec("input", datatype, [-1, 3]))
+    assert decoded.tolist() == [[info.min, info.max, info.max - 1]]
+    spec["data"] = [0, info.max + 1, 0]
+    assert "out of the range" in refused(spec, TensorSpec("input", datatype, [-1, 3]))
+
+
+def test_huge_json_integers_for_a_float_model_are_refused_not_crashing():
+    spec = {"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [10**400, 0, 0]}
+    assert "out of the range of FP32" in refused(spec, FP32_ROWS)
 
 
 def test_integer_inputs_at_the_limits_are_taken():
