@@ -328,3 +328,16 @@ def test_metrics_count_requests_by_model_and_status_and_batch_sizes(app):
     assert metric(text, "minigrad_batch_size_count", model="tiny") == 3
     assert metric(text, "minigrad_batch_size_sum", model="tiny") == 15  # 3 requests of 5 rows
     assert metric(text, "minigrad_requests_in_flight") == 1  # this /metrics request
+
+
+def test_importing_minigrad_does_not_import_the_server():
+    """waitress and prometheus_client (the serve extra) load only with mg.serve."""
+    import subprocess
+    import sys
+
+    code = ("import sys, minigrad as mg; print('waitress' in sys.modules, "
+            "'prometheus_client' in sys.modules); mg.serve; "
+            "print('prometheus_client' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["False", "False", "True"]
