@@ -143,7 +143,7 @@ class InferenceApp:
             "remote": environ.get("REMOTE_ADDR", ""), "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO", "")[:256], "status": response.status,
             "model": context["model"], "endpoint": context["endpoint"],
-            "bytes_in": int(environ.get("CONTENT_LENGTH") or 0),
+            "bytes_in": _declared_length(environ),
             "bytes_out": len(response.body), "duration_ms": round(seconds * 1000, 3)}))
 
     # --- routing ----------------------------------------------------------------------------
@@ -226,10 +226,9 @@ class InferenceApp:
                 raise ServeError(413, f"request body is over the limit of {limit} bytes "
                                       "(--max-body-bytes)")
         else:
-            try:
-                length = int(declared or 0)
-            except ValueError:
-                raise bad_request("Content-Length is not a number") from None
+            length = _declared_length(environ)
+            if length is None:
+                raise bad_request("Content-Length is not a number")
             if length > limit:
                 raise ServeError(413, f"request body of {length} bytes is over the limit of "
                                       f"{limit} bytes (--max-body-bytes)")
@@ -272,6 +271,14 @@ class InferenceApp:
             raise bad_request(f"input {expected.name!r}: binary_data_size {binary_size} but "
                               f"{len(binary)} bytes follow the JSON header")
         return decode_input(inputs[0], expected, binary)
+
+
+def _declared_length(environ):
+    """The request's Content-Length as a number (0 when absent, None when not a number)."""
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
 
 
 def _split_binary(environ, body):

@@ -300,6 +300,16 @@ def test_one_access_log_line_per_request(app, caplog):
     assert lines[0]["bytes_in"] > 0 and lines[0]["duration_ms"] >= 0
 
 
+def test_a_content_length_that_is_not_a_number_is_400_and_logged(app, mlp, caplog):
+    with caplog.at_level(logging.INFO, logger="minigrad.serve.access"):
+        answer = call(app, "POST", "/v2/models/tiny/infer", b"{}", content_length="abc")
+    assert answer.status == 400 and "Content-Length is not a number" in answer.json()["error"]
+    (line,) = [json.loads(r.message) for r in caplog.records
+               if r.name == "minigrad.serve.access"]
+    assert line["bytes_in"] is None and line["status"] == 400
+    good_inference_still_works(app, mlp)
+
+
 def metric(text, name, **labels):
     for line in text.splitlines():
         if line.startswith(name + "{") or line.startswith(name + " "):
