@@ -261,16 +261,16 @@ class InferenceApp:
         if names != [expected.name]:
             raise bad_request(f"model {model.name!r} takes one input named "
                               f"{expected.name!r}, got {names}")
-        _, _, _, binary_size = headers[0]
+        binary_size = headers[0][3]
         if binary_size is None:
             if binary:
                 raise bad_request(f"{len(binary)} bytes of binary data follow the JSON header, "
                                   "but no input has a binary_data_size")
-            return decode_input(inputs[0], expected)
+            return decode_input(inputs[0], expected, header=headers[0])
         if binary_size != len(binary):
             raise bad_request(f"input {expected.name!r}: binary_data_size {binary_size} but "
                               f"{len(binary)} bytes follow the JSON header")
-        return decode_input(inputs[0], expected, binary)
+        return decode_input(inputs[0], expected, binary, header=headers[0])
 
 
 def _declared_length(environ):

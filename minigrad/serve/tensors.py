@@ -94,13 +94,14 @@ def read_tensor_header(spec, what="input"):
     return name, datatype, shape, binary_size
 
 
-def decode_input(spec, expected, binary=None):
+def decode_input(spec, expected, binary=None, header=None):
     """The request tensor ``spec`` (its JSON object) as an array of ``expected`` 's dtype and
     the request's shape, or a 400 that says what was expected and what came.
 
-    ``binary`` is the tensor's raw bytes when it came as binary data.
+    ``binary`` is the tensor's raw bytes when it came as binary data; ``header`` is what
+    :func:`read_tensor_header` returned for ``spec``, when the caller has it already.
     """
-    name, datatype, shape, _ = read_tensor_header(spec)
+    name, datatype, shape, _ = header or read_tensor_header(spec)
     if datatype != expected.datatype:
         raise bad_request(f"input '{name}': expected datatype {expected.datatype}, got "
                           f"{datatype}")
