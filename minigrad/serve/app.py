@@ -16,8 +16,10 @@ in the ``minigrad.serve.access`` log.
 """
 
 import hmac
+import itertools
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -64,12 +66,17 @@ class _Response:
         self.headers = [("Content-Type", content_type), *headers]
 
 
-def _json(value, status=200):
-    return _Response(status, json.dumps(value, separators=(",", ":")).encode())
-
-
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
+
+
+# Made once: json.loads and json.dumps with options build a new coder on every call.
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+_encoder = json.JSONEncoder(separators=(",", ":"))
+
+
+def _json(value, status=200):
+    return _Response(status, _encoder.encode(value).encode())
 
 
 class InferenceApp:
@@ -92,11 +99,19 @@ class InferenceApp:
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self.accepting = True  # False while shutting down: readiness fails, work continues
+        # Request ids: a random prefix per app, the process id (gunicorn's workers are forks
+        # of one app) and a counter: unique without reading the OS's random source each time.
+        self._id_prefix = uuid.uuid4().hex[:12]
+        self._id_counter = itertools.count(1)
 
     @property
     def in_flight(self):
         """Requests being answered right now."""
         return self._in_flight
+
+    def _new_request_id(self):
+        # next() on itertools.count is atomic under the GIL: no two requests share a number.
+        return f"{self._id_prefix}-{os.getpid()}-{next(self._id_counter)}"
 
     def close(self):
         """Stop the batching threads (after answering what they hold)."""
@@ -109,7 +124,7 @@ class InferenceApp:
         with self._in_flight_lock:
             self._in_flight += 1
         self.metrics.in_flight.inc()
-        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or uuid.uuid4().hex
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or self._new_request_id()
         context = {"endpoint": "unknown", "model": ""}
         try:
             response = self._dispatch(environ, context)
@@ -298,7 +313,9 @@ def _split_binary(environ, body):
 
 def _parse_json(raw):
     try:
-        request = json.loads(raw, parse_constant=_reject_constant)
+        if isinstance(raw, (bytes, bytearray)):
+            raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        request = _decoder.decode(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}") from None
     if not isinstance(request, dict):
@@ -348,7 +365,7 @@ def _infer_response(request, model, outputs, wanted):
     answer = {"model_name": model.name, "model_version": model.version, "outputs": entries}
     if "id" in request:
         answer["id"] = request["id"]
-    header = json.dumps(answer, separators=(",", ":")).encode()
+    header = _encoder.encode(answer).encode()
     if not raw:
         return _Response(200, header)
     return _Response(200, header + b"".join(raw), "application/octet-stream",

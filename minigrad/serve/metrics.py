@@ -46,11 +46,19 @@ class ServerMetrics:
                                     ["model"], buckets=BATCH_BUCKETS, registry=self.registry)
         self.in_flight = Gauge("minigrad_requests_in_flight", "Requests being answered now.",
                                registry=self.registry, multiprocess_mode="livesum")
+        # labels() takes a lock and builds a tuple each time: keep each label set's children.
+        self._children = {}
 
     def observe(self, model, endpoint, status, seconds):
         """Count one answered request."""
-        self.requests.labels(model, endpoint, str(status)).inc()
-        self.latency.labels(model, endpoint).observe(seconds)
+        key = (model, endpoint, status)
+        children = self._children.get(key)
+        if children is None:  # a few dozen label sets at most: models x endpoints x statuses
+            children = self._children[key] = (self.requests.labels(model, endpoint,
+                                                                   str(status)),
+                                              self.latency.labels(model, endpoint))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self):
         """``(body, content type)`` of the text format, this process's metrics or, in

@@ -27,13 +27,17 @@ DATATYPES = {
 _JSON_KINDS = {"b": "b", "u": "iu", "i": "iu", "f": "iuf"}
 
 
+# Keyed by (kind, itemsize): the byte order does not matter (answers are sent little-endian).
+_NAME_OF = {(dtype.kind, dtype.itemsize): name for name, dtype in DATATYPES.items()}
+
+
 def datatype_of(dtype):
     """The protocol name (``"FP32"``, ...) of a NumPy dtype."""
     dtype = np.dtype(dtype)
-    for name, candidate in DATATYPES.items():
-        if candidate == dtype.newbyteorder("<") or candidate == dtype:
-            return name
-    raise TypeError(f"no Open Inference Protocol datatype for NumPy dtype {dtype}")
+    name = _NAME_OF.get((dtype.kind, dtype.itemsize))
+    if name is None:
+        raise TypeError(f"no Open Inference Protocol datatype for NumPy dtype {dtype}")
+    return name
 
 
 class TensorSpec:

@@ -289,6 +289,45 @@ def test_predictions_of_a_trained_and_saved_model_match_predict(app_for, tmp_pat
     np.testing.assert_allclose(outputs_of(answer), model.predict(x[:50]), rtol=0, atol=1e-7)
 
 
+def test_request_ids_are_echoed_or_made_unique(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    given = call(app, "GET", "/v2", headers={"X-Request-ID": "mine"})
+    assert given.headers["X-Request-ID"] == "mine"
+
+    def made_id(_):
+        return call(app, "GET", "/v2/health/live").headers["X-Request-ID"]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(made_id, range(400)))
+    assert len(set(ids)) == 400 and all(ids)
+    # Another app (another server, or a restarted one) does not repeat them.
+    other = type(app)(app.models, max_batch_size=0)
+    assert made_id(None) != call(other, "GET", "/v2/health/live").headers["X-Request-ID"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_workers_make_different_request_ids(app):
+    """gunicorn forks its workers from one app: their ids must still differ."""
+    import os
+
+    def made_id():
+        return call(app, "GET", "/v2/health/live").headers["X-Request-ID"]
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer one request, report its id, leave at once
+        try:
+            os.write(write_end, made_id().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 200).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert child_id and child_id != made_id()
+
+
 def test_one_access_log_line_per_request(app, caplog):
     with caplog.at_level(logging.INFO, logger="minigrad.serve.access"):
         call(app, "POST", "/v2/models/tiny/infer", infer_body(X), {"X-Request-ID": "r1"})
