@@ -17,12 +17,16 @@ of each batching configuration over the unbatched one. It exits with status 1 wh
 failed, an answer was wrong (compared with ``model.predict`` run here), the server's memory grew
 by more than ``--max-rss-growth-mb``, or a run hit ``--time-limit``.
 
-    python -m benchmarks.serve_load                        # MNIST MLP, 64 clients, 3 configs
+    python -m benchmarks.serve_load                        # MNIST MLP, 64 clients, 4 configs
     python -m benchmarks.serve_load --configs off,64:0 --clients 16 --requests 2000
     python -m benchmarks.serve_load --encoding json --threads 8
 
 A configuration is ``off`` (``--max-batch-size 0``) or ``B:T`` (``--max-batch-size B
---batch-timeout-ms T``). The model is the MNIST MLP (784-512-512-10, ReLU, softmax) trained
+--batch-timeout-ms T``), or ``floor``: batching off, serving a single linear layer with the same
+request and answer sizes, whose forward pass costs next to nothing. ``floor`` measures what
+every request costs the server besides the model (HTTP in waitress, the protocol, metrics);
+batching can only share the model's part, so floor / off bounds what any batching can give.
+The model is the MNIST MLP (784-512-512-10, ReLU, softmax) trained
 for ``--epochs`` on the real data when ``--data-dir`` (or ``$MINIGRAD_DATA``) holds mnist/,
 otherwise left untrained and fed random images (the cost of serving it is the same); or a saved
 model given with ``--model``.
@@ -96,6 +100,28 @@ def prepare_model(args, folder):
     path = Path(folder) / f"{MODEL_NAME}.safetensors"
     model.save(path, include_optimizer=False)
     return path, images, description
+
+
+def floor_model(model_path, folder, seed=0):
+    """The path of the cheapest model with the same request as the one at ``model_path`` and
+    an answer of the same size: one linear layer (after Flatten for images) whose forward pass
+    costs next to nothing. Served unbatched it measures the server's fixed cost per request
+    (HTTP, the protocol, metrics), which no batching can remove."""
+    import minigrad as mg
+    from minigrad import nn
+
+    served = mg.io.load_model(model_path, compile=False)
+    input_shape = tuple(served.build_input_shape)
+    probe = np.zeros((1, *input_shape), dtype=np.float32)
+    width = int(np.prod(served.predict(probe).shape[1:]))
+    mg.manual_seed(seed)
+    if len(input_shape) > 1:
+        layers = [nn.Flatten(input_shape=input_shape), nn.Dense(width, activation="softmax")]
+    else:
+        layers = [nn.Dense(width, activation="softmax", input_shape=input_shape)]
+    path = Path(folder) / "floor.safetensors"
+    mg.Sequential(layers).save(path)
+    return path
 
 
 def expected_outputs(model_path, images):
@@ -481,15 +507,16 @@ class Figures:
 
 
 def parse_config(text):
-    """``"off"`` -> ``(0, 0.0)``; ``"B:T"`` -> ``(B, T)``; ``"B"`` -> ``(B, 0.0)``."""
-    if text == "off":
+    """``"off"`` or ``"floor"`` -> ``(0, 0.0)``; ``"B:T"`` -> ``(B, T)``; ``"B"`` ->
+    ``(B, 0.0)``."""
+    if text in ("off", "floor"):
         return 0, 0.0
     size, _, timeout = text.partition(":")
     try:
         return int(size), float(timeout or 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"configuration {text!r}: expected 'off' or "
-                                          "'MAX_BATCH_SIZE:TIMEOUT_MS', e.g. 64:2") from None
+        raise argparse.ArgumentTypeError(f"configuration {text!r}: expected 'off', 'floor' "
+                                          "or 'MAX_BATCH_SIZE:TIMEOUT_MS', e.g. 64:2") from None
 
 
 def measure(config, model_path, requests, expected, args, log_path):
@@ -558,6 +585,11 @@ def report(results, args):
             if r is not baseline:
                 ratio = r.throughput / baseline.throughput
                 verdict = "ok" if ratio >= args.target_ratio else "BELOW TARGET"
+                if r.config == "floor":
+                    print(f"ceiling: floor / off: {ratio:.2f}x (what batching would give if it "
+                          "made the forward pass free: the server's fixed cost per request "
+                          "stays)")
+                    continue
                 print(f"throughput {r.config} / off: {ratio:.2f}x "
                       f"(target >= {args.target_ratio:g}x: {verdict})")
     return problems
@@ -576,9 +608,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_load",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="off,64:0,64:2",
+    parser.add_argument("--configs", default="off,64:0,64:2,floor",
                         help="comma-separated server configurations: 'off' (no dynamic "
-                        "batching) or MAX_BATCH_SIZE:BATCH_TIMEOUT_MS (default off,64:0,64:2)")
+                        "batching), MAX_BATCH_SIZE:BATCH_TIMEOUT_MS, or 'floor' (batching off, "
+                        "serving a one-layer model of the same input and output size, whose "
+                        "forward pass costs next to nothing: the server's fixed cost per "
+                        "request) (default off,64:0,64:2,floor)")
     parser.add_argument("--clients", type=int, default=64,
                         help="concurrent clients, one keep-alive connection each (default 64)")
     parser.add_argument("--requests", type=int, default=4000,
@@ -639,13 +674,20 @@ def main(argv=None):
         model_path, images, description = prepare_model(args, folder)
         if args.client_cpus:
             os.sched_setaffinity(0, args.client_cpus)  # before the client threads start
-        expected = expected_outputs(model_path, images)
         count = len(images) // args.rows
         starts = [i * args.rows for i in range(count)]
+
+        def answers_of(path):  # what each request must get back from the model at path
+            outputs = expected_outputs(path, images)
+            return np.stack([outputs[s:s + args.rows] for s in starts])
+
         bodies = [encode_request(images[s:s + args.rows], args.encoding) for s in starts]
         path = f"/v2/models/{MODEL_NAME}/infer"
         requests = [http_request(path, body, headers) for body, headers in bodies]
-        expected = np.stack([expected[s:s + args.rows] for s in starts])
+        models = {"model": (model_path, answers_of(model_path))}
+        if "floor" in args.configs:
+            floor_path = floor_model(model_path, folder, args.seed)
+            models["floor"] = (floor_path, answers_of(floor_path))
         print(f"{description}; minigrad {minigrad.__version__}, {os.cpu_count()} CPU(s), "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"{args.clients} clients, {args.requests} requests of {args.rows} image(s) "
@@ -655,7 +697,8 @@ def main(argv=None):
               + (f", clients on CPU(s) {sorted(args.client_cpus)}" if args.client_cpus else ""))
         results = []
         for config in args.configs:
-            figures = measure(config, model_path, requests, expected, args,
+            served, expected = models["floor" if config == "floor" else "model"]
+            figures = measure(config, served, requests, expected, args,
                               Path(folder) / f"server-{len(results)}.log")
             results.append(figures)
             print(f"  {config}: {figures.throughput:.0f} req/s, p50 {figures.p50_ms:.1f} ms, "

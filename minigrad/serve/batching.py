@@ -1,34 +1,48 @@
 """Dynamic batching: requests for one model that arrive together share one forward pass.
 
 A forward pass of a small model on one sample costs almost as much as on dozens (the weights
-are read once either way, and each op's Python overhead is paid once), so a server that merges
-concurrent requests answers many more of them per second. Each request's rows wait in a queue;
-one worker thread per model takes the oldest request, gathers the requests queued behind it
-until the batch holds ``max_batch_size`` rows or ``timeout`` has passed since the oldest
-arrived, runs the model once on their concatenation, and hands each request its own rows.
+are read from memory once either way, and each op's Python overhead is paid once), so a
+server that merges concurrent requests answers many more of them per second.
+
+There is no batching thread. The request threads take turns as the *leader* (the "leader and
+followers" pattern): a request that finds no batch being formed or run leads at once, alone
+if nothing else is waiting, so an idle server answers as fast as without batching; requests
+that arrive while a batch runs queue up as followers. The leader takes the oldest requests
+until the batch holds ``max_batch_size`` rows (waiting up to ``timeout`` after the oldest
+arrived for more to join), runs the model once on their concatenation, hands each follower
+its own rows, and passes the lead to the oldest request still queued. One batch runs at a
+time per model, so the model is never called concurrently.
 """
 
-import os
-import queue
+import collections
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
 
 from .errors import ServeError
 
+# What a queued request is doing; changed only under the batcher's lock.
+_QUEUED, _LEADING, _RUNNING, _DONE = "queued", "leading", "running", "done"
+
 
 class _Pending:
-    """One request's rows and the future its answer goes to."""
+    """One request: its rows, its state, and where its answer goes.
 
-    __slots__ = ("rows", "future", "arrived")
+    ``wake`` is a lock held from the start; releasing it wakes the request's thread, either
+    with an answer (state done) or to lead the next batch (state leading).
+    """
+
+    __slots__ = ("rows", "arrived", "state", "wake", "result", "error")
 
     def __init__(self, rows):
         self.rows = rows
-        self.future = Future()
         self.arrived = time.monotonic()
+        self.state = _QUEUED
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.result = None
+        self.error = None
 
 
 class DynamicBatcher:
@@ -51,96 +65,116 @@ class DynamicBatcher:
         self.run = run
         self.max_batch_size = int(max_batch_size)
         self.timeout = float(timeout)
+        self.max_queue = int(max_queue)
         self.on_batch = on_batch
-        self._queue = queue.Queue(maxsize=max_queue)
-        self._carry = None  # a request taken from the queue that did not fit the last batch
         self._lock = threading.Lock()
-        self._worker = None
-        self._worker_pid = None
+        self._arrived = threading.Condition(self._lock)  # a leader waiting for company
+        self._queue = collections.deque()  # requests not yet in a running batch, oldest first
+        self._busy = False  # a leader is forming or running a batch
+        self._gathering = False  # ... and waits on _arrived for more requests
         self._closed = False
 
     def submit(self, rows, wait=60.0):
         """The model's outputs for ``rows``, computed in a batch with whatever else is queued.
 
-        Raises ServeError 503 when the queue is full or the answer takes longer than ``wait``
-        seconds; re-raises the model's exception if the batch failed.
+        Raises ServeError 503 when the queue is full or the request waits longer than
+        ``wait`` seconds for other requests' batches; re-raises the model's exception if its
+        batch failed.
         """
         if self._closed:
             raise ServeError(503, "the server is shutting down")
-        self._ensure_worker()
         pending = _Pending(rows)
-        try:
-            self._queue.put_nowait(pending)
-        except queue.Full:
-            raise ServeError(503, "the server is overloaded (inference queue full); retry "
-                                  "later") from None
-        try:
-            return pending.future.result(timeout=wait)
-        except (TimeoutError, FutureTimeout):  # the same class only from Python 3.11
-            raise ServeError(503, f"inference did not finish within {wait:g} s") from None
+        with self._lock:
+            if len(self._queue) >= self.max_queue:
+                raise ServeError(503, "the server is overloaded (inference queue full); "
+                                      "retry later")
+            self._queue.append(pending)
+            if self._busy:
+                if self._gathering:
+                    self._arrived.notify()
+            else:  # nobody is batching: this request leads, at once
+                self._busy = True
+                pending.state = _LEADING
+        if pending.state != _LEADING and not pending.wake.acquire(timeout=wait):
+            self._give_up(pending, wait)
+        if pending.state == _LEADING:
+            self._lead()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
 
     def close(self):
-        """Stop the worker once the requests already queued are answered."""
+        """Refuse new requests; those already queued are still answered."""
         self._closed = True
-        self._queue.put(None)  # wakes the worker
 
-    def _ensure_worker(self):
-        # The worker starts on first use, in the process that serves: a server that forks
-        # workers after creating the app (gunicorn) gets one thread in each worker.
-        if self._worker is not None and self._worker_pid == os.getpid():
-            return
+    def _give_up(self, pending, wait):
+        """After ``wait`` seconds without an answer: leave the queue with a 503, unless the
+        request was made leader or answered in the meantime."""
         with self._lock:
-            if self._worker is None or self._worker_pid != os.getpid():
-                self._worker = threading.Thread(target=self._serve_forever, daemon=True,
-                                                name="minigrad-batcher")
-                self._worker_pid = os.getpid()
-                self._worker.start()
+            if pending.state == _QUEUED:
+                self._queue.remove(pending)
+            if pending.state in (_QUEUED, _RUNNING):  # a running batch answers it too late
+                raise ServeError(503, f"inference did not finish within {wait:g} s")
 
-    def _serve_forever(self):
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
+    def _lead(self):
+        """Form one batch from the head of the queue (this thread's request is the head), run
+        it, and pass the lead on."""
+        batch = []
+        try:
+            batch = self._gather()
             self._run_batch(batch)
+        finally:
+            with self._lock:
+                if self._queue:
+                    successor = self._queue[0]
+                    successor.state = _LEADING
+                    successor.wake.release()
+                else:
+                    self._busy = False
 
-    def _next_batch(self):
-        """The oldest request and those that join it, or None when closed."""
-        first = self._carry if self._carry is not None else self._queue.get()
-        self._carry = None
-        if first is None:
-            return None
-        batch, rows = [first], len(first.rows)
-        deadline = first.arrived + self.timeout
-        while rows < self.max_batch_size:
-            try:
-                remaining = deadline - time.monotonic()
-                item = (self._queue.get(timeout=remaining) if remaining > 0
-                        else self._queue.get_nowait())
-            except queue.Empty:
-                break
-            if item is None:  # closing: answer what we have, then stop
-                self._queue.put(None)
-                break
-            if rows + len(item.rows) > self.max_batch_size:
-                self._carry = item
-                break
-            batch.append(item)
-            rows += len(item.rows)
+    def _gather(self):
+        """Take requests from the head of the queue for one batch."""
+        with self._lock:
+            first = self._queue.popleft()
+            first.state = _RUNNING
+            batch, rows = [first], len(first.rows)
+            deadline = first.arrived + self.timeout
+            while rows < self.max_batch_size:
+                if not self._queue:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._gathering = True
+                    self._arrived.wait(remaining)
+                    self._gathering = False
+                    continue
+                if rows + len(self._queue[0].rows) > self.max_batch_size:
+                    break  # it waits for the next batch, still first in line
+                item = self._queue.popleft()
+                item.state = _RUNNING
+                batch.append(item)
+                rows += len(item.rows)
         return batch
 
     def _run_batch(self, batch):
+        """Run the model on the batch and answer each request (the first is the leader's
+        own, whose thread is running this)."""
         try:
             merged = batch[0].rows if len(batch) == 1 else np.concatenate(
                 [p.rows for p in batch])
             if self.on_batch is not None:
                 self.on_batch(len(merged))
             outputs = self.run(merged)
-        except BaseException as exc:  # every waiting request learns of the failure
+        except BaseException as exc:  # every request of the batch learns of the failure
             for pending in batch:
-                pending.future.set_exception(exc)
-            return
-        start = 0
+                pending.error = exc
+        else:
+            start = 0
+            for pending in batch:
+                stop = start + len(pending.rows)
+                pending.result = outputs[start:stop]
+                start = stop
         for pending in batch:
-            stop = start + len(pending.rows)
-            pending.future.set_result(outputs[start:stop])
-            start = stop
+            pending.state = _DONE
+        for pending in batch[1:]:
+            pending.wake.release()

@@ -89,7 +89,7 @@ def test_a_full_queue_answers_503_instead_of_growing():
                              max_queue=1)
     first = threading.Thread(target=batcher.submit, args=(np.ones((1, 1)),))
     first.start()
-    time.sleep(0.1)  # the worker holds the first request, the queue is empty
+    time.sleep(0.1)  # the first request leads and runs; the queue is empty
     second = threading.Thread(target=batcher.submit, args=(np.ones((1, 1)),))
     second.start()
     time.sleep(0.1)  # the second fills the queue
@@ -102,12 +102,127 @@ def test_a_full_queue_answers_503_instead_of_growing():
     batcher.close()
 
 
-def test_waiting_longer_than_allowed_is_a_503():
-    batcher = DynamicBatcher(SlowDouble(delay=0.5), max_batch_size=1)
+def test_waiting_longer_than_allowed_is_a_503_and_leaves_the_queue():
+    run = SlowDouble(delay=0.5)
+    batcher = DynamicBatcher(run, max_batch_size=1)
+    first = threading.Thread(target=batcher.submit, args=(np.ones((1, 1)),))
+    first.start()
+    time.sleep(0.1)  # the first request leads and runs for 0.5 s
     with pytest.raises(ServeError, match="did not finish within") as error:
-        batcher.submit(np.ones((1, 1)), wait=0.05)
+        batcher.submit(np.full((1, 1), 2.0), wait=0.05)
     assert error.value.status == 503
-    batcher.close()
+    first.join(5)
+    run.delay = 0.0
+    np.testing.assert_array_equal(batcher.submit(np.full((1, 1), 3.0)), [[6.0]])
+    assert run.sizes == [1, 1]  # the request that gave up never ran
+
+
+def test_a_request_whose_batch_runs_too_long_gets_a_503_and_the_next_ones_work():
+    run = SlowDouble(delay=0.5)
+    batcher = DynamicBatcher(run, max_batch_size=8, timeout=0.2)
+    answers = {}
+
+    def client(name, wait):
+        try:
+            answers[name] = batcher.submit(np.ones((1, 1)), wait=wait)
+        except ServeError as error:
+            answers[name] = error.status
+
+    leader = threading.Thread(target=client, args=("leader", 60))
+    leader.start()
+    time.sleep(0.01)  # the leader gathers for 200 ms: the impatient one joins its batch
+    client("impatient", 0.3)
+    leader.join(5)
+    assert answers["impatient"] == 503
+    np.testing.assert_array_equal(answers["leader"], [[2.0]])
+    assert run.sizes == [2]
+    run.delay = 0.0
+    np.testing.assert_array_equal(batcher.submit(np.ones((2, 1))), 2 * np.ones((2, 1)))
+
+
+def test_an_idle_batcher_runs_the_request_in_the_callers_thread():
+    threads = []
+    batcher = DynamicBatcher(lambda rows: threads.append(threading.get_ident()) or rows,
+                             max_batch_size=8)
+    before = threading.active_count()
+    for _ in range(3):
+        batcher.submit(np.ones((1, 1)))
+    assert threads == [threading.get_ident()] * 3
+    assert threading.active_count() == before  # no thread of its own
+
+
+def test_the_model_is_never_run_by_two_threads_at_once():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def run(rows):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.002)
+        with lock:
+            running[0] -= 1
+        return rows + 1
+
+    batcher = DynamicBatcher(run, max_batch_size=4)
+    inputs = [np.full((1 + i % 2, 3), float(i)) for i in range(40)]
+    for x, answer in zip(inputs, submit_together(batcher, inputs)):
+        np.testing.assert_array_equal(answer, x + 1)
+    assert most[0] == 1
+
+
+@pytest.mark.parametrize("timeout", [0.0, 0.002])
+def test_many_clients_with_random_sizes_each_get_their_own_rows(timeout):
+    rng = np.random.default_rng(int(timeout * 1000))
+    run = SlowDouble()
+    batcher = DynamicBatcher(run, max_batch_size=16, timeout=timeout)
+    inputs = [rng.normal(size=(int(rng.integers(1, 20)), 2)) for _ in range(64)]
+    answers = [None] * len(inputs)
+
+    def client(first):
+        for i in range(first, len(inputs), 8):  # 8 threads, 8 requests each, one at a time
+            answers[i] = batcher.submit(inputs[i])
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    for x, answer in zip(inputs, answers):
+        np.testing.assert_array_equal(answer, 2 * x)
+    assert sum(run.sizes) == sum(len(x) for x in inputs)
+    big = {len(x) for x in inputs if len(x) > 16}
+    assert all(size <= 16 or size in big for size in run.sizes)
+
+
+def test_a_failing_batch_fails_all_its_requests_together():
+    calls = []
+
+    def run(rows):
+        calls.append(len(rows))
+        time.sleep(0.05)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return rows
+
+    batcher = DynamicBatcher(run, max_batch_size=8, timeout=0.2)
+    outcomes = [None] * 4
+    barrier = threading.Barrier(4)
+
+    def client(i):
+        barrier.wait()
+        try:
+            outcomes[i] = batcher.submit(np.ones((1, 1)))
+        except RuntimeError as error:
+            outcomes[i] = str(error)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert calls[0] == 4 and outcomes == ["boom"] * 4
+    np.testing.assert_array_equal(batcher.submit(np.ones((1, 1))), [[1.0]])
 
 
 def test_after_close_requests_are_refused():
