@@ -22,10 +22,11 @@ by more than ``--max-rss-growth-mb``, or a run hit ``--time-limit``.
     python -m benchmarks.serve_load --encoding json --threads 8
 
 A configuration is ``off`` (``--max-batch-size 0``) or ``B:T`` (``--max-batch-size B
---batch-timeout-ms T``), or ``floor``: batching off, serving a single linear layer with the same
-request and answer sizes, whose forward pass costs next to nothing. ``floor`` measures what
-every request costs the server besides the model (HTTP in waitress, the protocol, metrics);
-batching can only share the model's part, so floor / off bounds what any batching can give.
+--batch-timeout-ms T``); ``floor:`` before either serves a single linear layer with the same
+request and answer sizes instead of the model, whose forward pass costs next to nothing. That
+measures what every request costs the server besides the model (HTTP in waitress, the
+protocol, metrics, the batching itself), which batching cannot share: ``floor:B:T`` / ``off``
+is the most that batching ``B:T`` could give with a model of any cost.
 The model is the MNIST MLP (784-512-512-10, ReLU, softmax) trained
 for ``--epochs`` on the real data when ``--data-dir`` (or ``$MINIGRAD_DATA``) holds mnist/,
 otherwise left untrained and fed random images (the cost of serving it is the same); or a saved
@@ -105,8 +106,8 @@ def prepare_model(args, folder):
 def floor_model(model_path, folder, seed=0):
     """The path of the cheapest model with the same request as the one at ``model_path`` and
     an answer of the same size: one linear layer (after Flatten for images) whose forward pass
-    costs next to nothing. Served unbatched it measures the server's fixed cost per request
-    (HTTP, the protocol, metrics), which no batching can remove."""
+    costs next to nothing. Served, it measures the server's fixed cost per request (HTTP, the
+    protocol, metrics), which no batching can remove."""
     import minigrad as mg
     from minigrad import nn
 
@@ -507,16 +508,19 @@ class Figures:
 
 
 def parse_config(text):
-    """``"off"`` or ``"floor"`` -> ``(0, 0.0)``; ``"B:T"`` -> ``(B, T)``; ``"B"`` ->
-    ``(B, 0.0)``."""
-    if text in ("off", "floor"):
+    """``"off"`` -> ``(0, 0.0)``; ``"B:T"`` -> ``(B, T)``; ``"B"`` -> ``(B, 0.0)``; the same
+    for ``"floor:..."`` (the free model, see :func:`floor_model`)."""
+    if text.startswith("floor:"):
+        text = text[len("floor:"):]
+    if text == "off":
         return 0, 0.0
     size, _, timeout = text.partition(":")
     try:
         return int(size), float(timeout or 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"configuration {text!r}: expected 'off', 'floor' "
-                                          "or 'MAX_BATCH_SIZE:TIMEOUT_MS', e.g. 64:2") from None
+        raise argparse.ArgumentTypeError(f"configuration {text!r}: expected 'off' or "
+                                          "'MAX_BATCH_SIZE:TIMEOUT_MS' (e.g. 64:2), either "
+                                          "optionally after 'floor:'") from None
 
 
 def measure(config, model_path, requests, expected, args, log_path):
@@ -556,12 +560,12 @@ def measure(config, model_path, requests, expected, args, log_path):
 
 def report(results, args):
     """The table, the ratios and the verdicts; returns the list of problems found."""
-    print(f"\n{'config':<8} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\n{'config':<10} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'errors':>6} {'wrong':>5} {'RSS MB before->after':>21} {'srv threads':>11} "
           f"{'srv CPU ms/req':>14} {'cli CPU ms/req':>14} {'other cores':>11} {'rows/pass':>9}")
     problems = []
     for r in results:
-        print(f"{r.config:<8} {r.requests:>8} {r.throughput:>8.0f} {r.p50_ms:>8.2f} "
+        print(f"{r.config:<10} {r.requests:>8} {r.throughput:>8.0f} {r.p50_ms:>8.2f} "
               f"{r.p99_ms:>8.2f} {r.errors:>6} {r.wrong:>5} "
               f"{r.rss_before_mb:>9.1f} -> {r.rss_after_mb:>7.1f} {r.server_threads:>11} "
               f"{r.server_cpu_ms:>14.3f} {r.client_cpu_ms:>14.3f} {r.other_cores:>11.2f} "
@@ -581,17 +585,19 @@ def report(results, args):
         print(f"rows per forward pass, {r.config}: {r.histogram()}")
     baseline = next((r for r in results if r.config == "off"), None)
     if baseline is not None:
+        floors = {r.config[len("floor:"):]: r for r in results if r.config.startswith("floor:")}
         for r in results:
-            if r is not baseline:
-                ratio = r.throughput / baseline.throughput
-                verdict = "ok" if ratio >= args.target_ratio else "BELOW TARGET"
-                if r.config == "floor":
-                    print(f"ceiling: floor / off: {ratio:.2f}x (what batching would give if it "
-                          "made the forward pass free: the server's fixed cost per request "
-                          "stays)")
-                    continue
-                print(f"throughput {r.config} / off: {ratio:.2f}x "
-                      f"(target >= {args.target_ratio:g}x: {verdict})")
+            if r is baseline or r.config.startswith("floor:"):
+                continue
+            ratio = r.throughput / baseline.throughput
+            verdict = "ok" if ratio >= args.target_ratio else "BELOW TARGET"
+            line = (f"throughput {r.config} / off: {ratio:.2f}x (target >= "
+                    f"{args.target_ratio:g}x: {verdict})")
+            floor = floors.get(r.config)
+            if floor is not None:
+                line += (f"; with a free model (floor:{r.config}) at most "
+                         f"{floor.throughput / baseline.throughput:.2f}x")
+            print(line)
     return problems
 
 
@@ -608,12 +614,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.serve_load",
                                      description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", default="off,64:0,64:2,floor",
+    parser.add_argument("--configs", default="off,64:0,64:2,floor:64:0,floor:64:2",
                         help="comma-separated server configurations: 'off' (no dynamic "
-                        "batching), MAX_BATCH_SIZE:BATCH_TIMEOUT_MS, or 'floor' (batching off, "
-                        "serving a one-layer model of the same input and output size, whose "
-                        "forward pass costs next to nothing: the server's fixed cost per "
-                        "request) (default off,64:0,64:2,floor)")
+                        "batching) or MAX_BATCH_SIZE:BATCH_TIMEOUT_MS, either after 'floor:' "
+                        "to serve a one-layer model of the same input and output size whose "
+                        "forward pass costs next to nothing, i.e. the server's own cost per "
+                        "request (default off,64:0,64:2,floor:64:0,floor:64:2)")
     parser.add_argument("--clients", type=int, default=64,
                         help="concurrent clients, one keep-alive connection each (default 64)")
     parser.add_argument("--requests", type=int, default=4000,
@@ -685,7 +691,7 @@ def main(argv=None):
         path = f"/v2/models/{MODEL_NAME}/infer"
         requests = [http_request(path, body, headers) for body, headers in bodies]
         models = {"model": (model_path, answers_of(model_path))}
-        if "floor" in args.configs:
+        if any(config.startswith("floor:") for config in args.configs):
             floor_path = floor_model(model_path, folder, args.seed)
             models["floor"] = (floor_path, answers_of(floor_path))
         print(f"{description}; minigrad {minigrad.__version__}, {os.cpu_count()} CPU(s), "
@@ -697,7 +703,7 @@ def main(argv=None):
               + (f", clients on CPU(s) {sorted(args.client_cpus)}" if args.client_cpus else ""))
         results = []
         for config in args.configs:
-            served, expected = models["floor" if config == "floor" else "model"]
+            served, expected = models["floor" if config.startswith("floor:") else "model"]
             figures = measure(config, served, requests, expected, args,
                               Path(folder) / f"server-{len(results)}.log")
             results.append(figures)

@@ -114,7 +114,8 @@ class InferenceApp:
         return f"{self._id_prefix}-{os.getpid()}-{next(self._id_counter)}"
 
     def close(self):
-        """Stop the batching threads (after answering what they hold)."""
+        """Refuse new inference requests in the batchers (those already queued are still
+        answered)."""
         for batcher in self._batchers.values():
             batcher.close()
 

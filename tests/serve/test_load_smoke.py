@@ -97,13 +97,49 @@ def test_the_command_reports_and_fails_loudly_on_wrong_answers(saved_mlp, monkey
     path, _ = saved_mlp
     argv = ["--model", str(path), "--clients", "4", "--requests", "40", "--warmup", "1",
             "--samples", "10", "--time-limit", "30"]
-    assert serve_load.main(argv + ["--configs", "off,8:0"]) == 0
+    assert serve_load.main(argv + ["--configs", "off,8:0,floor:8:0"]) == 0
     out = capsys.readouterr().out
     assert "throughput 8:0 / off:" in out
+    assert "with a free model (floor:8:0) at most" in out
     assert "rows per forward pass, 8:0: <=" in out
+    assert "rows per forward pass, floor:8:0: <=" in out
 
     right = serve_load.expected_outputs
     monkeypatch.setattr(serve_load, "expected_outputs", lambda *args: right(*args) + 0.01)
     assert serve_load.main(argv + ["--configs", "4:0"]) == 1
     failures = capsys.readouterr().err
     assert "FAILED: 4:0: 0 failed request(s), 44 wrong answer(s)" in failures
+
+
+@pytest.mark.parametrize("text, expected", [("off", (0, 0.0)), ("64:2", (64, 2.0)),
+                                            ("16", (16, 0.0)), ("floor:off", (0, 0.0)),
+                                            ("floor:64:0", (64, 0.0))])
+def test_configurations_parse(text, expected):
+    assert serve_load.parse_config(text) == expected
+
+
+@pytest.mark.parametrize("text", ["on", "floor", "floor:x:1", "8:fast"])
+def test_a_bad_configuration_says_what_is_expected(text):
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="MAX_BATCH_SIZE:TIMEOUT_MS"):
+        serve_load.parse_config(text)
+
+
+@pytest.mark.parametrize("input_shape", [(4,), (3, 2, 2)])
+def test_the_floor_model_takes_the_same_request_and_answers_as_many_numbers(tmp_path,
+                                                                          input_shape):
+    import minigrad as mg
+    from minigrad import nn
+
+    layers = [nn.Flatten(input_shape=input_shape)] if len(input_shape) > 1 else []
+    layers += [nn.Dense(5, activation="relu", **({} if layers else
+                                                  {"input_shape": input_shape})),
+               nn.Dense(3, activation="softmax")]
+    path = tmp_path / "model.safetensors"
+    mg.Sequential(layers).save(path)
+    floor = mg.io.load_model(serve_load.floor_model(path, tmp_path), compile=False)
+    x = np.random.default_rng(0).random((2, *input_shape), dtype=np.float32)
+    assert floor.predict(x).shape == (2, 3)
+    assert tuple(floor.build_input_shape) == input_shape
+    assert floor.count_params() < mg.io.load_model(path, compile=False).count_params()
