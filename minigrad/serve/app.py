@@ -95,7 +95,7 @@ class InferenceApp:
                 observe = self.metrics.batch_size.labels(model.name).observe
                 self._batchers[model.name, model.version] = DynamicBatcher(
                     model.predict, self.max_batch_size, timeout=batch_timeout_ms / 1000,
-                    on_batch=observe)
+                    on_batch=observe, others_busy=self._others_in_flight)
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self.accepting = True  # False while shutting down: readiness fails, work continues
@@ -103,6 +103,10 @@ class InferenceApp:
         # of one app) and a counter: unique without reading the OS's random source each time.
         self._id_prefix = uuid.uuid4().hex[:12]
         self._id_counter = itertools.count(1)
+
+    def _others_in_flight(self):
+        # Besides the request asking: other requests are being read, decoded or answered.
+        return self._in_flight > 1
 
     @property
     def in_flight(self):

@@ -11,7 +11,9 @@ that arrive while a batch runs queue up as followers. The leader takes the oldes
 until the batch holds ``max_batch_size`` rows (waiting up to ``timeout`` after the oldest
 arrived for more to join), runs the model once on their concatenation, hands each follower
 its own rows, and passes the lead to the oldest request still queued. One batch runs at a
-time per model, so the model is never called concurrently.
+time per model, so the model is never called concurrently. Under load the model falls idle
+only for moments; a request that catches one of them gives up the GIL once before forming its
+batch when other requests are being handled, so that the ones about to queue can join it.
 """
 
 import collections
@@ -57,9 +59,14 @@ class DynamicBatcher:
         max_queue: requests waiting at most; beyond that a request is refused with a 503
             rather than let the queue (and latency) grow without bound.
         on_batch: called with each merged batch's row count (for metrics), or None.
+        others_busy: a callable saying whether other requests are being handled right now
+            (their threads may be about to queue), or None. When it says so, a leader that
+            found the model idle first lets those threads run, so that they can join its
+            batch; an idle server never waits.
     """
 
-    def __init__(self, run, max_batch_size, timeout=0.0, max_queue=1024, on_batch=None):
+    def __init__(self, run, max_batch_size, timeout=0.0, max_queue=1024, on_batch=None,
+                 others_busy=None):
         if max_batch_size < 1:
             raise ValueError(f"max_batch_size must be >= 1, got {max_batch_size}")
         self.run = run
@@ -67,6 +74,7 @@ class DynamicBatcher:
         self.timeout = float(timeout)
         self.max_queue = int(max_queue)
         self.on_batch = on_batch
+        self.others_busy = others_busy
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)  # a leader waiting for company
         self._queue = collections.deque()  # requests not yet in a running batch, oldest first
@@ -84,6 +92,7 @@ class DynamicBatcher:
         if self._closed:
             raise ServeError(503, "the server is shutting down")
         pending = _Pending(rows)
+        found_idle = False
         with self._lock:
             if len(self._queue) >= self.max_queue:
                 raise ServeError(503, "the server is overloaded (inference queue full); "
@@ -95,9 +104,16 @@ class DynamicBatcher:
             else:  # nobody is batching: this request leads, at once
                 self._busy = True
                 pending.state = _LEADING
+                found_idle = True
         if pending.state != _LEADING and not pending.wake.acquire(timeout=wait):
             self._give_up(pending, wait)
         if pending.state == _LEADING:
+            if found_idle and self.others_busy is not None and self.others_busy():
+                # Under load the model falls idle only for a moment: a leader that started at
+                # once would run almost alone, and so would the next one (on one core, the
+                # others cannot queue while it runs). Giving up the GIL once lets the threads
+                # that are ready queue their requests first (sleep(0) does just that).
+                time.sleep(0)
             self._lead()
         if pending.error is not None:
             raise pending.error

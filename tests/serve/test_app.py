@@ -390,3 +390,17 @@ def test_importing_minigrad_does_not_import_the_server():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False", "True"]
+
+
+def test_batchers_learn_whether_other_requests_are_in_flight(app_for, mlp):
+    app = app_for(mlp, max_batch_size=8)
+    (batcher,) = app._batchers.values()
+    seen = []
+    model = next(iter(app.models))
+    real_predict = model.predict
+    batcher.run = lambda rows: seen.append(batcher.others_busy()) or real_predict(rows)
+    assert call(app, "POST", "/v2/models/tiny/infer", infer_body(X)).status == 200
+    app._in_flight += 1  # as if another request were being decoded in another thread
+    assert call(app, "POST", "/v2/models/tiny/infer", infer_body(X)).status == 200
+    app._in_flight -= 1
+    assert seen == [False, True]

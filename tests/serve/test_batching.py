@@ -236,3 +236,42 @@ def test_after_close_requests_are_refused():
 def test_limits_are_checked():
     with pytest.raises(ValueError, match="max_batch_size"):
         DynamicBatcher(SlowDouble(), max_batch_size=0)
+
+
+@pytest.mark.parametrize("others_busy, yields", [(None, 0), (lambda: False, 0),
+                                                 (lambda: True, 1)])
+def test_a_leader_lets_busy_threads_queue_first_but_never_waits_when_idle(
+        monkeypatch, others_busy, yields):
+    import minigrad.serve.batching as batching
+
+    sleeps = []
+    monkeypatch.setattr(batching.time, "sleep", sleeps.append)
+    batcher = DynamicBatcher(lambda rows: rows * 2, max_batch_size=8,
+                             others_busy=others_busy)
+    np.testing.assert_array_equal(batcher.submit(np.ones((1, 1))), [[2.0]])
+    assert sleeps == [0] * yields
+
+
+def test_a_request_that_waited_in_line_leads_without_yielding(monkeypatch):
+    """Only a leader that found the model idle yields: one handed the lead runs at once."""
+    import minigrad.serve.batching as batching
+
+    sleeps = []
+    real_sleep = time.sleep
+    monkeypatch.setattr(batching.time, "sleep",
+                        lambda seconds: sleeps.append(seconds) or real_sleep(seconds))
+    sizes = []
+
+    def run(rows):
+        sizes.append(len(rows))
+        real_sleep(0.2)
+        return rows * 2
+
+    batcher = DynamicBatcher(run, max_batch_size=1, others_busy=lambda: True)
+    first = threading.Thread(target=batcher.submit, args=(np.ones((1, 1)),))
+    first.start()
+    real_sleep(0.05)  # the first leads; the second queues and is handed the lead after it
+    np.testing.assert_array_equal(batcher.submit(np.full((1, 1), 3.0)), [[6.0]])
+    first.join(5)
+    assert sizes == [1, 1]
+    assert sleeps == [0]  # the first leader's, not the second's
