@@ -14,10 +14,11 @@ import time
 log = logging.getLogger("minigrad.serve")
 
 
-def _json_error_channel():
+def _channel_class():
     """A waitress connection class whose own error answers (a body over the size limit, a
     malformed request line, headers too large: refused before the app sees the request) are
-    ``{"error": ...}`` JSON like the app's, instead of waitress's plain text."""
+    ``{"error": ...}`` JSON like the app's, instead of waitress's plain text, and whose event
+    loop does not spin while an answer is being finished."""
     from waitress.channel import HTTPChannel
     from waitress.task import ErrorTask
 
@@ -31,10 +32,24 @@ def _json_error_channel():
             self.content_length = len(body)
             self.write(body)
 
-    class JSONErrorChannel(HTTPChannel):
+    class Channel(HTTPChannel):
         error_task_class = JSONErrorTask
 
-    return JSONErrorChannel
+        def writable(self):
+            # While a request's task is writing its answer it holds the output lock and sends
+            # the bytes itself; should the socket take only part of them, it wakes the event
+            # loop (pulls the trigger), as it does when it ends. Until then the loop cannot
+            # send anything, yet waitress's writable() would make select() return at once,
+            # round after round, taking the GIL from the very thread that is writing.
+            # Measured: 88 empty turns of the loop per request with 8 threads, 64 clients
+            # and batching.
+            if self.requests and not (self.will_close or self.close_when_flushed):
+                if not self.outbuf_lock.acquire(False):
+                    return False
+                self.outbuf_lock.release()
+            return super().writable()
+
+    return Channel
 
 
 def _busy(server):
@@ -68,7 +83,7 @@ def serve(app, host="127.0.0.1", port=8000, threads=8, grace=30.0, ready=None, s
     options = {"max_request_body_size": max_body} if max_body else {}
     server = create_server(app, host=host, port=port, threads=threads, ident="minigrad",
                            clear_untrusted_proxy_headers=True, **options)
-    server.channel_class = _json_error_channel()
+    server.channel_class = _channel_class()
     stop = stop if stop is not None else threading.Event()
 
     def request_stop(signum=None, frame=None):
@@ -87,7 +102,8 @@ def serve(app, host="127.0.0.1", port=8000, threads=8, grace=30.0, ready=None, s
     try:
         while not stop.is_set():
             loop(timeout=0.2, map=server._map, count=1)
-        log.info("shutting down: finishing %d request(s)", app.in_flight)
+        # Any WSGI app may be served; only ours counts its requests in flight.
+        log.info("shutting down: finishing %s request(s)", getattr(app, "in_flight", "the"))
         if hasattr(app, "accepting"):
             app.accepting = False
         server.accepting = False

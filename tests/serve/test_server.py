@@ -262,3 +262,96 @@ def test_malformed_http_gets_a_json_error_too(app_for, live_server, mlp):
     assert "error" in json.loads(body)
     status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
     assert status == 200
+
+
+class _StubServer:
+    """What a waitress channel needs of its server in a unit test."""
+
+    def __init__(self):
+        self.triggers = 0
+        self.active_channels = {}
+
+    def add_task(self, channel):
+        pass
+
+    def pull_trigger(self):
+        self.triggers += 1
+
+
+@pytest.fixture
+def channel():
+    """A connection of minigrad's channel class on one end of a socket pair."""
+    from waitress.adjustments import Adjustments
+
+    from minigrad.serve.server import _channel_class
+
+    ours, theirs = socket.socketpair()
+    made = _channel_class()(_StubServer(), ours, ("127.0.0.1", 1), Adjustments(), map={})
+    yield made
+    made.close()
+    theirs.close()
+
+
+def test_the_event_loop_does_not_watch_a_connection_whose_task_is_writing(channel):
+    """While the task holds the output lock, the loop could not send: select() must not wake
+    for it (waitress's own writable() made the loop spin, 88 turns per request)."""
+    def writable_while_a_task_writes():
+        # The task's thread holds the output lock (it is reentrant: another thread's).
+        holding, done = threading.Event(), threading.Event()
+
+        def task():
+            with channel.outbuf_lock:
+                holding.set()
+                done.wait(10)
+
+        thread = threading.Thread(target=task)
+        thread.start()
+        holding.wait(10)
+        try:
+            return bool(channel.writable())
+        finally:
+            done.set()
+            thread.join(10)
+
+    channel.requests = [object()]  # a request being answered by a task
+    channel.total_outbufs_len = 10  # with output buffered
+    assert not writable_while_a_task_writes()
+    assert channel.writable()  # lock free: the loop may flush what is left
+    channel.total_outbufs_len = 0
+    assert not channel.writable()  # nothing to send
+    channel.will_close = True
+    assert writable_while_a_task_writes()  # closing must still reach handle_write
+    channel.will_close = False
+    channel.requests = []
+    channel.total_outbufs_len = 10
+    assert writable_while_a_task_writes()  # no task: leftover output is the loop's to send
+
+
+def test_a_large_answer_read_slowly_arrives_whole(live_server):
+    """An answer bigger than the socket buffers and than waitress's high watermark, read
+    slowly: the task and the event loop take turns sending it; nothing hangs or is lost."""
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    count = 24
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(chunk) * count))])
+        return (chunk for _ in range(count))
+
+    host, port = live_server(app, threads=2).split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = bytearray()
+        while len(received) < len(chunk) * count + 64:
+            part = connection.recv(256 * 1024)
+            if not part:
+                break
+            received += part
+            time.sleep(0.001)  # a slow reader: the server's buffers fill up
+            if b"\r\n\r\n" in received:
+                head, _, body = bytes(received).partition(b"\r\n\r\n")
+                if len(body) >= len(chunk) * count:
+                    break
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == chunk * count
