@@ -1,7 +1,6 @@
 """``Module``: the base of every layer and model (PyTorch-style), and ``Layer``: a module that
 builds its weights lazily from the first input it sees (Keras-style)."""
 
-import re
 from collections import OrderedDict
 
 from .. import dtypes
@@ -10,6 +9,7 @@ from ..autograd.tensor import Tensor
 from ..backends import get_backend
 from . import init as initializers
 from . import regularizers
+from .naming import unique_layer_name
 from .parameter import Parameter
 
 
@@ -299,7 +299,7 @@ class Layer(Module):
 
     def __init__(self, name=None, input_shape=None, input_dim=None, dtype=None, trainable=True):
         super().__init__()
-        self.name = name or _auto_name(type(self).__name__)
+        self.name = name or unique_layer_name(type(self).__name__)
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
         self.input_shape = tuple(input_shape) if input_shape is not None else None
@@ -360,19 +360,6 @@ class Layer(Module):
     def from_config(cls, config):
         """The layer that :meth:`get_config` described (weights not included)."""
         return cls(**config)
-
-
-_name_counts = {}
-
-
-def _auto_name(class_name):
-    """Keras-style unique layer names: dense, dense_1, ...; Conv2D -> conv2d, LSTM -> lstm,
-    MaxPooling2D -> max_pooling2d (Keras's snake-case rule)."""
-    base = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
-    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
-    count = _name_counts.get(base, 0)
-    _name_counts[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 def build_under_no_grad(layer, input_shape):

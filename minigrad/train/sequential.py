@@ -1,6 +1,7 @@
 """``Sequential``: layers applied one after another."""
 
-from ..nn.module import Module, _auto_name, build_under_no_grad
+from ..nn.module import Module, build_under_no_grad
+from ..nn.naming import unique_layer_name
 from .model import Model
 
 
@@ -37,7 +38,7 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name=None):
         super().__init__()
-        self.name = name or _auto_name("Sequential")
+        self.name = name or unique_layer_name("Sequential")
         self.input_shape = None
         #: The per-sample input shape the model was first called with (what load_model
         #: rebuilds it from).

@@ -4,14 +4,15 @@ from ... import functional as F
 from ...functional.conv import check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
-from ..module import Layer, _auto_name
+from ..module import Layer
+from ..naming import unique_layer_name
 from .core import kernel_and_bias_config
 
 
 def keras_name(kwargs, class_name):
     """Give the layer Keras's default name (conv2d, max_pooling2d, ...) unless it has one."""
     if kwargs.get("name") is None:
-        kwargs["name"] = _auto_name(class_name.replace("2D", "2d"))
+        kwargs["name"] = unique_layer_name(class_name.replace("2D", "2d"))
     return kwargs
 
 
