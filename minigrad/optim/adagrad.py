@@ -1,7 +1,6 @@
 """``Adagrad``: per-element learning rates from the sum of squared gradients."""
 
-from .optimizer import Optimizer
-from .sgd import _lr
+from .optimizer import Optimizer, resolve_lr
 
 
 class Adagrad(Optimizer):
@@ -34,7 +33,7 @@ class Adagrad(Optimizer):
     def __init__(self, params=None, lr=0.01, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, learning_rate=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
-        lr = _lr(lr, learning_rate, 0.01, "Adagrad")
+        lr = resolve_lr(lr, learning_rate, 0.01, "Adagrad")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps),

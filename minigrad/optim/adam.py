@@ -1,7 +1,6 @@
 """``Adam`` and ``AdamW``: adaptive moment estimation, with L2 or decoupled weight decay."""
 
-from .optimizer import Optimizer
-from .sgd import _lr
+from .optimizer import Optimizer, resolve_lr
 
 
 class Adam(Optimizer):
@@ -39,7 +38,7 @@ class Adam(Optimizer):
     def __init__(self, params=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, learning_rate=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
-        lr = _lr(lr, learning_rate, 0.001, type(self).__name__)
+        lr = resolve_lr(lr, learning_rate, 0.001, type(self).__name__)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad),
                          clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)

@@ -389,6 +389,18 @@ def by_backend(params):
     return groups
 
 
+def resolve_lr(lr, learning_rate, default, name):
+    """The learning rate a subclass's constructor was given: ``lr=`` or its Keras spelling
+    ``learning_rate=`` (not both: a ``lr`` other than ``default`` beside ``learning_rate``
+    raises ``TypeError`` naming the optimizer ``name``)."""
+    if learning_rate is None:
+        return lr
+    if lr != default:
+        raise TypeError(f"{name} got both lr={lr!r} and learning_rate={learning_rate!r}; "
+                        "they are the same option, give one")
+    return learning_rate
+
+
 def _follow_parameter(state, param):
     """Keep a parameter's state arrays on its device and in its dtype: ``model.to("cuda")`` or
     ``model.to("float64")`` after some steps (or after loading a model) moves the parameters in

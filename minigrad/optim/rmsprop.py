@@ -1,7 +1,6 @@
 """``RMSprop``: gradients divided by a running root mean square of recent gradients."""
 
-from .optimizer import Optimizer
-from .sgd import _lr
+from .optimizer import Optimizer, resolve_lr
 
 
 class RMSprop(Optimizer):
@@ -39,7 +38,7 @@ class RMSprop(Optimizer):
     def __init__(self, params=None, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False, *, learning_rate=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None):
-        lr = _lr(lr, learning_rate, 0.01, "RMSprop")
+        lr = resolve_lr(lr, learning_rate, 0.01, "RMSprop")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered),
                          clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)

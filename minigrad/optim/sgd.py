@@ -1,6 +1,6 @@
 """``SGD``: stochastic gradient descent with momentum, Nesterov momentum and weight decay."""
 
-from .optimizer import Optimizer, by_backend
+from .optimizer import Optimizer, by_backend, resolve_lr
 
 
 class SGD(Optimizer):
@@ -33,7 +33,7 @@ class SGD(Optimizer):
     def __init__(self, params=None, lr=0.001, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0, *, learning_rate=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
-        lr = _lr(lr, learning_rate, 0.001, "SGD")
+        lr = resolve_lr(lr, learning_rate, 0.001, "SGD")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       nesterov=nesterov, weight_decay=weight_decay),
                          clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
@@ -63,12 +63,3 @@ class SGD(Optimizer):
                 for k, buf in zip(ks, buffers):
                     states[k]["momentum_buffer"] = buf
 
-
-def _lr(lr, learning_rate, default, name):
-    """``lr=`` or its Keras spelling ``learning_rate=`` (not both)."""
-    if learning_rate is None:
-        return lr
-    if lr != default:
-        raise TypeError(f"{name} got both lr={lr!r} and learning_rate={learning_rate!r}; "
-                        "they are the same option, give one")
-    return learning_rate
