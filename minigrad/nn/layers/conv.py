@@ -6,7 +6,7 @@ from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
 from ..naming import unique_layer_name
-from .core import kernel_and_bias_config
+from .config import kernel_and_bias_config
 
 
 def keras_name(kwargs, class_name):

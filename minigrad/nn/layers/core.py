@@ -4,6 +4,7 @@ from ... import functional as F
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
+from .config import kernel_and_bias_config
 
 
 class Dense(Layer):
@@ -174,21 +175,3 @@ class LeakyReLU(Layer):
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
-
-def kernel_and_bias_config(layer):
-    """The config entries that layers with a kernel and a bias share (Dense, Conv2D)."""
-    return {"activation": activation_name(layer.activation), "use_bias": layer.use_bias,
-            "kernel_initializer": _name(layer.kernel_initializer),
-            "bias_initializer": _name(layer.bias_initializer),
-            "kernel_regularizer": _regularizer_config(layer.kernel_regularizer),
-            "bias_regularizer": _regularizer_config(layer.bias_regularizer)}
-
-
-def _name(value):
-    return value if isinstance(value, str) else getattr(value, "__name__", repr(value))
-
-
-def _regularizer_config(regularizer):
-    if regularizer is None or isinstance(regularizer, (str, dict)):
-        return regularizer
-    return {"l1": regularizer.l1, "l2": regularizer.l2} if hasattr(regularizer, "l1") else None

@@ -6,7 +6,7 @@ from ... import functional as F
 from ...autograd.tensor import Tensor
 from ...backends import get_backend
 from ..module import Layer
-from .core import _name, _regularizer_config
+from .config import initializer_name, regularizer_config
 
 
 class Embedding(Layer):
@@ -86,8 +86,8 @@ class Embedding(Layer):
     def get_config(self):
         config = {**super().get_config(), "input_dim": self.input_dim,
                   "output_dim": self.output_dim,
-                  "embeddings_initializer": _name(self.embeddings_initializer),
-                  "embeddings_regularizer": _regularizer_config(self.embeddings_regularizer),
+                  "embeddings_initializer": initializer_name(self.embeddings_initializer),
+                  "embeddings_regularizer": regularizer_config(self.embeddings_regularizer),
                   "mask_zero": self.mask_zero}
         if self.input_length is not None:
             config["input_length"] = self.input_length

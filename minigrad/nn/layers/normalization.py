@@ -5,7 +5,7 @@ from ...autograd.tensor import Tensor
 from ...backends import get_backend
 from .. import init as initializers
 from ..module import Layer
-from .core import _name, _regularizer_config
+from .config import initializer_name, regularizer_config
 
 
 class BatchNormalization(Layer):
@@ -82,12 +82,12 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": _name(self.beta_initializer),
-                "gamma_initializer": _name(self.gamma_initializer),
-                "moving_mean_initializer": _name(self.moving_mean_initializer),
-                "moving_variance_initializer": _name(self.moving_variance_initializer),
-                "beta_regularizer": _regularizer_config(self.beta_regularizer),
-                "gamma_regularizer": _regularizer_config(self.gamma_regularizer)}
+                "beta_initializer": initializer_name(self.beta_initializer),
+                "gamma_initializer": initializer_name(self.gamma_initializer),
+                "moving_mean_initializer": initializer_name(self.moving_mean_initializer),
+                "moving_variance_initializer": initializer_name(self.moving_variance_initializer),
+                "beta_regularizer": regularizer_config(self.beta_regularizer),
+                "gamma_regularizer": regularizer_config(self.gamma_regularizer)}
 
     def extra_repr(self):
         features = f"{self.features}, " if self.built else ""

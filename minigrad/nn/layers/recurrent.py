@@ -23,7 +23,7 @@ from .. import init as initializers
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
-from .core import _name, _regularizer_config
+from .config import initializer_name, regularizer_config
 
 
 class _Recurrent(Layer):
@@ -153,12 +153,12 @@ class _Recurrent(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activation_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _name(self.kernel_initializer),
-                "recurrent_initializer": _name(self.recurrent_initializer),
-                "bias_initializer": _name(self.bias_initializer),
-                "kernel_regularizer": _regularizer_config(self.kernel_regularizer),
-                "recurrent_regularizer": _regularizer_config(self.recurrent_regularizer),
-                "bias_regularizer": _regularizer_config(self.bias_regularizer),
+                "kernel_initializer": initializer_name(self.kernel_initializer),
+                "recurrent_initializer": initializer_name(self.recurrent_initializer),
+                "bias_initializer": initializer_name(self.bias_initializer),
+                "kernel_regularizer": regularizer_config(self.kernel_regularizer),
+                "recurrent_regularizer": regularizer_config(self.recurrent_regularizer),
+                "bias_regularizer": regularizer_config(self.bias_regularizer),
                 "dropout": self.dropout, "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards}
 
