@@ -73,6 +73,17 @@ def test_the_cifar_tutorial_model_has_the_keras_summary():
     assert re.search(r"max_pooling2d(_\d+)? \(MaxPooling2D\) +\(None, 6, 6, 64\) +0", text)
 
 
+
+@pytest.mark.parametrize("cls, args, base", [
+    (nn.Conv2D, (1, 3), "conv2d"), (nn.MaxPooling2D, (), "max_pooling2d"),
+    (nn.AveragePooling2D, (), "average_pooling2d"),
+    (nn.GlobalAveragePooling2D, (), "global_average_pooling2d")])
+def test_default_names_are_keras_names_counted_per_class(cls, args, base):
+    first, second = cls(*args), cls(*args)
+    assert re.fullmatch(rf"{base}(_\d+)?", first.name)
+    assert second.name != first.name and re.fullmatch(rf"{base}_\d+", second.name)
+    assert cls(*args, name="mine").name == "mine"
+
 @pytest.mark.parametrize("layer", [
     nn.Conv2D(16, (3, 5), strides=2, padding="same", dilation_rate=1, activation="relu",
               use_bias=False, kernel_regularizer="l2", input_shape=(32, 32, 3)),

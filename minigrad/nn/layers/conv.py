@@ -5,15 +5,7 @@ from ...functional.conv import check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
-from ..naming import unique_layer_name
 from .config import kernel_and_bias_config
-
-
-def keras_name(kwargs, class_name):
-    """Give the layer Keras's default name (conv2d, max_pooling2d, ...) unless it has one."""
-    if kwargs.get("name") is None:
-        kwargs["name"] = unique_layer_name(class_name.replace("2D", "2d"))
-    return kwargs
 
 
 class Conv2D(Layer):
@@ -49,7 +41,7 @@ class Conv2D(Layer):
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  **kwargs):
-        super().__init__(**keras_name(kwargs, "Conv2D"))
+        super().__init__(**kwargs)  # named conv2d, conv2d_1, ... as in Keras
         if int(filters) <= 0:
             raise ValueError(f"Conv2D needs a positive number of filters, got {filters}")
         self.filters = int(filters)

@@ -4,7 +4,6 @@ GlobalAveragePooling2D (Keras's names and arguments). They have no weights."""
 from ... import functional as F
 from ...functional.conv import check_images, pair
 from ..module import Layer
-from .conv import keras_name
 
 
 class _Pooling2D(Layer):
@@ -13,7 +12,7 @@ class _Pooling2D(Layer):
     _function = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
-        super().__init__(**keras_name(kwargs, type(self).__name__))
+        super().__init__(**kwargs)
         name = type(self).__name__
         self.pool_size = pair(pool_size, "pool_size", name)
         self.strides = self.pool_size if strides is None else pair(strides, "strides", name)
@@ -74,7 +73,7 @@ class GlobalAveragePooling2D(Layer):
     """
 
     def __init__(self, keepdims=False, **kwargs):
-        super().__init__(**keras_name(kwargs, "GlobalAveragePooling2D"))
+        super().__init__(**kwargs)
         self.keepdims = bool(keepdims)
 
     def forward(self, x):
