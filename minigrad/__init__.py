@@ -18,12 +18,15 @@ from .dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64
 from . import functional
 from .functional import *  # noqa: F401,F403  (mg.exp, mg.matmul, ... as in NumPy/PyTorch)
 from . import optim
-from . import autograd, cuda, nn, testing, train
-from .train import Model, Sequential
-from . import io
+from . import autograd, cuda, io, nn, testing, train
+from .train import Model, Sequential, load_model
 from . import viz
-from .io import load_model
 from . import data, datasets
+
+# Model files were saved and loaded through mg.io before the model half moved next to Model
+# (minigrad.train.saving); io stays free of train, so the package root puts the names there.
+io.load_model, io.save_model = train.load_model, train.save_model
+io.save_weights, io.load_weights = train.save_weights, train.load_weights
 
 __version__ = "0.1.0"
 

@@ -1,8 +1,16 @@
-"""Saving and loading models: architecture (JSON) + weights + optimizer state in one
-safetensors file, written atomically, loaded without executing anything from the file."""
+"""minigrad's file format, independent of what is stored in it: named arrays plus JSON
+metadata in one safetensors file, with a checksum, written atomically, read without executing
+anything from the file. Models are written in it by :mod:`minigrad.train.saving`.
+
+``mg.io.load_model``, ``mg.io.save_model``, ``mg.io.save_weights`` and ``mg.io.load_weights``
+are the model functions of :mod:`minigrad.train.saving` and :mod:`minigrad.train.loading`
+(``import minigrad`` puts them here, where earlier versions had them; ``io`` itself imports
+nothing above :mod:`minigrad.autograd`).
+"""
 
 from .atomic import atomic_write_bytes
-from .model_file import ModelFileError, load_model, load_weights, save_model, save_weights
+from .tensor_file import (FORMAT, FORMAT_VERSION, ModelFileError, checksum, host_array,
+                          join_arrays, read_tensor_file, split_arrays, write_tensor_file)
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "atomic_write_bytes",
-           "ModelFileError"]
+__all__ = ["atomic_write_bytes", "ModelFileError", "write_tensor_file", "read_tensor_file",
+           "checksum", "host_array", "split_arrays", "join_arrays", "FORMAT", "FORMAT_VERSION"]

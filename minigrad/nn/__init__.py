@@ -1,11 +1,12 @@
 """Neural-network building blocks: ``Module`` and ``Parameter`` (PyTorch-style), layers with
 Keras names that build their weights from the first input, initializers and regularizers.
 
-``mg.nn.Sequential`` is :class:`minigrad.train.Sequential` (a Module with the Keras training
-API), so both ``mg.Sequential`` and ``mg.nn.Sequential`` work.
+``mg.nn.Sequential`` is the plain container (as ``torch.nn.Sequential``); ``mg.Sequential``
+(:class:`minigrad.train.Sequential`) is the same with the Keras training API.
 """
 
-from . import activations, init, losses, regularizers
+from . import activations, init, losses, naming, regularizers
+from .container import Sequential
 from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
                           Softmax, Tanh)
 from .layers.conv import Conv2D
@@ -19,15 +20,6 @@ from .parameter import Parameter
 __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activation", "ReLU",
            "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Conv2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "BatchNormalization", "Sequential", "init", "regularizers",
-           "activations", "losses"]
+           "activations", "losses", "naming"]
 __all__ += ["Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]  # recurrent layers
 
-
-def __getattr__(name):
-    # Sequential carries the training API, which lives above nn (minigrad.train); resolved on
-    # first use so that importing nn never imports train.
-    if name == "Sequential":
-        from ..train.sequential import Sequential
-
-        return Sequential
-    raise AttributeError(f"module 'minigrad.nn' has no attribute {name!r}")

@@ -2,11 +2,13 @@
 builds its weights lazily from the first input it sees (Keras-style)."""
 
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backends import get_backend
+from ..creation import zeros
 from . import init as initializers
 from . import regularizers
 from .naming import unique_layer_name
@@ -362,17 +364,32 @@ class Layer(Module):
         return cls(**config)
 
 
+@contextmanager
+def eval_mode(module):
+    """Run the block with ``module`` in evaluation behaviour (Dropout off, BatchNormalization
+    on its moving statistics) and without recording gradients; the module's previous mode is
+    restored afterwards, also when the block raises.
+
+    >>> layer = mg.nn.Dropout(0.5)
+    >>> with mg.nn.module.eval_mode(layer):
+    ...     layer(mg.ones(4)).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    >>> layer.training
+    True
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        with no_grad():
+            yield module
+    finally:
+        module.train(was_training)
+
+
 def build_under_no_grad(layer, input_shape):
     """Build ``layer`` (and record its output shape) by one forward pass on zeros of
     ``(1,) + input_shape``: what Sequential does when the first layer has ``input_shape``."""
-    from ..creation import zeros
-
     # Placeholder inputs of the dtype the model takes: token ids for an Embedding first.
     dtype = getattr(layer, "input_dtype", None) or getattr(layer, "dtype", dtypes.default_float)
-    with no_grad():
-        was_training = layer.training
-        layer.eval()
-        try:
-            return layer(zeros((1,) + tuple(input_shape), dtype=dtype, device=layer.device))
-        finally:
-            layer.train(was_training)
+    with eval_mode(layer):
+        return layer(zeros((1,) + tuple(input_shape), dtype=dtype, device=layer.device))

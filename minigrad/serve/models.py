@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import no_grad
-from ..train import data
+from ..train import batches, load_model
 from .errors import ServeError
 from .tensors import TensorSpec, datatype_of
 
@@ -42,7 +42,7 @@ class ServedModel:
         self.path = path
         self.model = model
         model.eval()
-        self._backend, self._float_dtype = model._backend_and_dtype()
+        self._backend, self._float_dtype = model.backend_and_dtype()
         input_dtype = getattr(model, "input_dtype", None) or self._float_dtype
         input_shape = getattr(model, "build_input_shape", None)
         if input_shape is None:
@@ -63,7 +63,7 @@ class ServedModel:
         """The model's output for the NumPy batch ``rows`` (already checked against
         :attr:`input`), as a NumPy array."""
         with no_grad():
-            x = data.to_tensor(rows, self._backend, self._float_dtype)
+            x = batches.to_tensor(rows, self._backend, self._float_dtype)
             return self.model(x).numpy()
 
     def metadata(self, versions):
@@ -181,8 +181,6 @@ class ModelSet:
 def load_models(source, name=None):
     """ServedModels from ``source``: a path (see :func:`find_models`), an in-memory model
     (served as ``name`` or its own name), or a dict ``{name: model or path}``."""
-    from ..io import load_model
-
     if isinstance(source, dict):
         served = []
         for key, value in source.items():

@@ -5,13 +5,16 @@ import time
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, optim
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backends import get_backend
-from ..nn.module import Module
+from ..nn import losses as losses_module
+from ..nn.module import Layer, Module, eval_mode
+from . import batches as batching
 from . import callbacks as callbacks_module
-from . import data
+from . import metrics as metrics_module
+from . import saving
 from .history import History
 from .progress import Progress, resolve_verbose
 
@@ -40,16 +43,12 @@ class Model(Module):
         name such as ``"sparse_categorical_crossentropy"``, a loss object or a function
         ``loss(y_true, y_pred)``) and the metrics (names such as ``"accuracy"`` or metric
         objects) that ``fit`` and ``evaluate`` use."""
-        from ..nn import losses as losses_module
-        from . import metrics as metrics_module
-
         if loss is None:
             raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.loss = losses_module.get(loss)
         self.optimizer = optimizer
         self._optimizer_ready = False
         self._metric_specs = list(metrics or [])
-        self._metrics_module = metrics_module
         self._loss_identifier = loss
         self._compile_config = _compile_config(optimizer, loss, self._metric_specs)
         self.compiled = True
@@ -62,38 +61,61 @@ class Model(Module):
     def _prepare(self, first_x):
         """Build lazy layers with a first batch, then make the optimizer from the parameters."""
         if not getattr(self, "built", True) or not any(True for _ in self.parameters()):
-            with no_grad():
-                was_training = self.training
-                self.eval()
+            with eval_mode(self):
                 self(first_x)
-                self.train(was_training)
-        self._prepare_optimizer()
+        self.build_optimizer()
 
-    def _prepare_optimizer(self):
-        """Turn the compiled optimizer spec (a name, or an optimizer made without parameters)
-        into an optimizer of this model's parameters."""
+    def build_optimizer(self):
+        """The optimizer of this model's parameters, made from what ``compile`` was given (a
+        name, or an optimizer made without parameters) on the first call; ``fit`` calls it
+        once the layers have their weights. Returns ``self.optimizer``."""
+        self._require_compiled("build_optimizer")
         if not self._optimizer_ready:
-            from .. import optim
-
             spec = self.optimizer
             already_bound = isinstance(spec, optim.Optimizer) and spec.param_groups
             self.optimizer = spec if already_bound else optim.get(spec,
                                                                   params=list(self.parameters()))
             self._optimizer_ready = True
+        return self.optimizer
+
+    @property
+    def optimizer_built(self):
+        """True once :meth:`build_optimizer` has made the optimizer (after the first step of
+        ``fit``, or after loading a saved optimizer state)."""
+        return bool(getattr(self, "_optimizer_ready", False))
+
+    def get_optimizer_state(self):
+        """The optimizer's ``state_dict()`` (step counts, moment estimates, ...), or None when
+        the model is not compiled or its optimizer is not made yet (nothing to save)."""
+        return self.optimizer.state_dict() if self.optimizer_built else None
+
+    def set_optimizer_state(self, state):
+        """Make the optimizer (:meth:`build_optimizer`) and load ``state``, as returned by
+        :meth:`get_optimizer_state`, into it."""
+        self.build_optimizer().load_state_dict(state)
+
+    def get_compile_config(self):
+        """``compile()``'s arguments as JSON (``{"optimizer": ..., "loss": ..., "metrics":
+        [...]}``) so that a loaded model can be compiled again; None when the model is not
+        compiled or one of them is an object or function that cannot be described by name and
+        config."""
+        return getattr(self, "_compile_config", None)
 
     def _make_metrics(self, output_shape):
         """Fresh metrics for one epoch (or one evaluate): a metric object the user passed is
         reused, so its counts are reset first."""
         made = []
         for spec in self._metric_specs:
-            metric = self._metrics_module.get(spec, loss=self._loss_identifier,
+            metric = metrics_module.get(spec, loss=self._loss_identifier,
                                               output_shape=output_shape)
             metric.reset_state()
             made.append(metric)
         return made
 
     # --- the steps --------------------------------------------------------------------------
-    def _backend_and_dtype(self):
+    def backend_and_dtype(self):
+        """(backend, float dtype) that inputs are converted to: the model's device and the
+        dtype of its parameters (float32 before any exists)."""
         backend = self._device or get_backend("cpu")
         float_dtype = next((p.dtype for p in self.parameters()), dtypes.default_float)
         return backend, float_dtype
@@ -133,14 +155,14 @@ class Model(Module):
                 raise ValueError("give class_weight or sample_weight, not both")
             if y is None:
                 raise ValueError("class_weight needs array targets y")
-            sample_weight = data.class_weights_to_sample_weights(y, class_weight)
+            sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
         if validation_split and validation_data is None:
-            (x, y, sample_weight), validation = data.split_validation(x, y, sample_weight,
+            (x, y, sample_weight), validation = batching.split_validation(x, y, sample_weight,
                                                                       validation_split)
             validation_data = validation
         rng = np.random.default_rng(seed)
-        train_batches = data.batches(x, y, sample_weight, batch_size or 32, shuffle, rng)
-        backend, float_dtype = self._backend_and_dtype()
+        train_batches = batching.batches(x, y, sample_weight, batch_size or 32, shuffle, rng)
+        backend, float_dtype = self.backend_and_dtype()
 
         history = History()
         callback_list = callbacks_module.CallbackList(callbacks, self)
@@ -167,14 +189,14 @@ class Model(Module):
     def _train_epoch(self, train_batches, epoch, epochs, verbose, callback_list, backend,
                      float_dtype):
         self.train()
-        loss_mean = self._metrics_module.Mean(name="loss")
+        loss_mean = metrics_module.Mean(name="loss")
         metrics = None
         progress = Progress(verbose, len(train_batches), f"Epoch {epoch + 1}/{epochs}")
         start = time.perf_counter()
         logs = {}
         for step, (xb, yb, wb) in enumerate(train_batches):
             callback_list.call("on_train_batch_begin", step, {})
-            xb, yb, wb = (data.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+            xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
             if not self._optimizer_ready:
                 self._prepare(xb)
             loss, y_pred = self.train_step(xb, yb, wb)
@@ -200,30 +222,25 @@ class Model(Module):
         are no metrics, else ``[loss, metric, ...]``, or a dict with ``return_dict=True``."""
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
-        eval_batches = data.batches(x, y, sample_weight, batch_size or 32, False)
-        backend, float_dtype = self._backend_and_dtype()
-        loss_mean = self._metrics_module.Mean(name="loss")
+        eval_batches = batching.batches(x, y, sample_weight, batch_size or 32, False)
+        backend, float_dtype = self.backend_and_dtype()
+        loss_mean = metrics_module.Mean(name="loss")
         metrics = None
         progress = Progress(verbose, len(eval_batches), "Evaluate")
         start = time.perf_counter()
-        was_training = self.training
-        self.eval()
         logs = {}
-        try:
-            with no_grad():
-                for xb, yb, wb in eval_batches:
-                    xb, yb, wb = (data.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
-                    y_pred = self(xb)
-                    loss = self._loss_value(yb, y_pred, wb)
-                    if metrics is None:
-                        metrics = self._make_metrics(tuple(y_pred.shape))
-                    loss_mean.update_state(loss.item(), sample_weight=len(xb))
-                    for metric in metrics:
-                        metric.update_state(yb, y_pred, sample_weight=wb)
-                    logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
-                    progress.update(logs)
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            for xb, yb, wb in eval_batches:
+                xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+                y_pred = self(xb)
+                loss = self._loss_value(yb, y_pred, wb)
+                if metrics is None:
+                    metrics = self._make_metrics(tuple(y_pred.shape))
+                loss_mean.update_state(loss.item(), sample_weight=len(xb))
+                for metric in metrics:
+                    metric.update_state(yb, y_pred, sample_weight=wb)
+                logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+                progress.update(logs)
         progress.close(logs, time.perf_counter() - start)
         if not logs:
             raise ValueError("evaluate() got no samples")
@@ -236,20 +253,15 @@ class Model(Module):
         """The model's outputs for ``x`` (an array, a tensor or an iterable of batches), batch by
         batch in evaluation mode without gradients, as one NumPy array on the host."""
         verbose = resolve_verbose(verbose)
-        predict_batches = data.batches(x, None, None, batch_size or 32, False)
-        backend, float_dtype = self._backend_and_dtype()
+        predict_batches = batching.batches(x, None, None, batch_size or 32, False)
+        backend, float_dtype = self.backend_and_dtype()
         progress = Progress(verbose, len(predict_batches), "Predict")
         start = time.perf_counter()
-        was_training = self.training
-        self.eval()
         outputs = []
-        try:
-            with no_grad():
-                for xb, _, _ in predict_batches:
-                    outputs.append(self(data.to_tensor(xb, backend, float_dtype)).numpy())
-                    progress.update({})
-        finally:
-            self.train(was_training)
+        with eval_mode(self):
+            for xb, _, _ in predict_batches:
+                outputs.append(self(batching.to_tensor(xb, backend, float_dtype)).numpy())
+                progress.update({})
         progress.close({}, time.perf_counter() - start)
         if not outputs:
             raise ValueError("predict() got no samples")
@@ -258,24 +270,28 @@ class Model(Module):
     # --- saving -----------------------------------------------------------------------------
     def save(self, path, include_optimizer=True):
         """Save architecture, weights and optimizer state to one file, atomically; load it with
-        :func:`minigrad.io.load_model`."""
-        from ..io import save_model
-
-        save_model(self, path, include_optimizer=include_optimizer)
+        :func:`minigrad.load_model`."""
+        saving.save_model(self, path, include_optimizer=include_optimizer)
 
     def save_weights(self, path):
         """Save only the weights (a safetensors file), atomically."""
-        from ..io import save_weights
-
-        save_weights(self, path)
+        saving.save_weights(self, path)
 
     def load_weights(self, path):
         """Load weights saved by :meth:`save_weights` (or :meth:`save`) into this model, which
         must have the same layers; returns the model."""
-        from ..io import load_weights
-
-        load_weights(self, path)
+        saving.load_weights(self, path)
         return self
+
+    def get_architecture(self):
+        """What :func:`minigrad.load_model` rebuilds this model from (JSON-serializable).
+
+        Only a :class:`Sequential` of ``minigrad.nn`` layers describes itself; a subclassed
+        model is code, so this raises TypeError pointing to ``save_weights`` (rebuild the model
+        in code, then ``load_weights``)."""
+        raise TypeError(f"save() stores the architecture of Sequential models built from "
+                        f"minigrad.nn layers; for a {type(self).__name__} use save_weights() "
+                        "and rebuild the model in code")
 
     def summary(self, print_fn=print):
         """Print a table of the layers, their output shapes and parameter counts (as Keras's
@@ -307,8 +323,6 @@ class Model(Module):
 def _summary_rows(model):
     """(name, module) for each row of summary(): the layers, a wrapper such as Bidirectional as
     one row (as Keras shows it), and the leaves of plain container modules."""
-    from ..nn.module import Layer
-
     stack = list(reversed(list(model.named_children())))
     while stack:
         name, module = stack.pop()

@@ -1,31 +1,13 @@
-"""``Sequential``: layers applied one after another."""
+"""``Sequential``: the plain container of :mod:`minigrad.nn` with the Keras training API."""
 
-from ..nn.module import Module, build_under_no_grad
-from ..nn.naming import unique_layer_name
+from ..nn import container
 from .model import Model
 
 
-def _call_with_mask(layer, x, mask):
-    """Call ``layer`` and work out the mask of its output (Keras's masking protocol).
-
-    A layer that produces a mask (``Embedding(mask_zero=True)``) has ``compute_mask(inputs,
-    mask)``; a layer that uses one (LSTM, GRU, ...) has ``supports_masking = True`` and takes
-    ``mask=``; an elementwise layer (Dropout, activations) has ``passes_mask = True`` and hands
-    it on unchanged. Any other layer ends the mask.
-    """
-    if mask is not None and getattr(layer, "supports_masking", False):
-        output = layer(x, mask=mask)
-    else:
-        output = layer(x)
-    compute_mask = getattr(layer, "compute_mask", None)
-    if compute_mask is not None:
-        return output, compute_mask(x, mask)
-    return output, mask if getattr(layer, "passes_mask", False) else None
-
-
-class Sequential(Model):
+class Sequential(container.Sequential, Model):
     """A model that applies its layers in order: ``Sequential([Dense(64, activation="relu"),
-    Dense(10)])``, or ``Sequential()`` and ``.add(layer)``.
+    Dense(10)])``, or ``Sequential()`` and ``.add(layer)``; then ``compile``, ``fit``,
+    ``evaluate``, ``predict`` and ``save`` as a Keras model.
 
     When the first layer has ``input_shape=`` (without the batch axis, as in Keras), the model
     is built right away, so ``summary()`` shows every shape before training.
@@ -36,72 +18,15 @@ class Sequential(Model):
     (3, 2)
     """
 
-    def __init__(self, layers=None, name=None):
-        super().__init__()
-        self.name = name or unique_layer_name("Sequential")
-        self.input_shape = None
-        #: The per-sample input shape the model was first called with (what load_model
-        #: rebuilds it from).
-        self.build_input_shape = None
-        for layer in layers or ():
-            self.add(layer)
-
-    def add(self, layer):
-        """Append a layer (any Module); returns the model."""
-        if not isinstance(layer, Module):
-            raise TypeError(f"Sequential.add expects a layer (a Module), got "
-                            f"{type(layer).__name__}")
-        index = len(self._modules)
-        setattr(self, str(index), layer)
-        if index == 0 and getattr(layer, "input_shape", None) is not None:
-            self.input_shape = tuple(layer.input_shape)
-        if self.input_shape is not None:
-            build_under_no_grad(self, self.input_shape)
-        return self
-
-    @property
-    def input_dtype(self):
-        """The dtype of the inputs the first layer takes (token ids for an Embedding), or None
-        for the model's float dtype."""
-        layers = self.layers
-        return getattr(layers[0], "input_dtype", None) if layers else None
-
-    @property
-    def layers(self):
-        """The layers, in order."""
-        return list(self._modules.values())
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __getitem__(self, index):
-        return self.layers[index]
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def forward(self, x):
-        if self.build_input_shape is None:
-            self.build_input_shape = tuple(x.shape[1:])
-        mask = None
-        for layer in self._modules.values():
-            x, mask = _call_with_mask(layer, x, mask)
-        return x
-
-    @property
-    def output_shape(self):
-        """(None, ...) shape of the last layer's output, once built."""
-        layers = self.layers
-        return getattr(layers[-1], "output_shape", None) if layers else None
-
-    @property
-    def built(self):
-        """True once every layer has weights."""
-        return all(getattr(layer, "built", True) for layer in self.layers)
-
-    def get_config(self):
-        """The architecture: the layers' class names and configs (JSON-serializable)."""
-        return {"name": self.name,
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
-
+    def get_architecture(self):
+        """``{"class_name": "Sequential", "config": ..., "build_input_shape": [...]}``: what
+        :func:`minigrad.load_model` rebuilds the model from. A subclass of Sequential is code
+        (TypeError, as :meth:`Model.get_architecture`); an unbuilt model has no weights to save
+        (ValueError)."""
+        if type(self) is not Sequential:
+            return super().get_architecture()
+        if not self.built:
+            raise ValueError("save(): the model has no weights yet; call it on data (or fit it) "
+                             "first, or give the first layer input_shape=")
+        return {"class_name": "Sequential", "config": self.get_config(),
+                "build_input_shape": list(self.build_input_shape)}

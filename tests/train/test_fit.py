@@ -78,7 +78,7 @@ def test_class_weight_changes_the_loss():
     model = mlp()
     model.compile("sgd", "sparse_categorical_crossentropy")
     plain = model.evaluate(x, y, verbose=0)
-    weights = mg.train.data.class_weights_to_sample_weights(y, {0: 3.0, 1: 1.0, 2: 1.0})
+    weights = mg.train.batches.class_weights_to_sample_weights(y, {0: 3.0, 1: 1.0, 2: 1.0})
     weighted = model.evaluate(x, y, sample_weight=weights, verbose=0)
     assert weighted != pytest.approx(plain)
     model.fit(x, y, epochs=1, class_weight={0: 3.0, 1: 1.0, 2: 1.0}, verbose=0)

@@ -1,4 +1,4 @@
-"""Saving and loading: round trips, atomic writes, and files that must be refused."""
+"""Saving and loading models: round trips, atomic writes, and files that must be refused."""
 
 import json
 import os
@@ -158,3 +158,24 @@ def test_a_model_saved_on_one_device_loads_on_the_cpu_and_moves_back(tmp_path, d
     restored.to(device)
     np.testing.assert_allclose(restored.predict(x), expected, rtol=1e-5, atol=1e-6)
     restored.fit(x, y, epochs=1, verbose=0)  # the optimizer state followed the weights
+
+
+def test_a_scalar_parameter_keeps_its_shape(tmp_path):
+    # np.ascontiguousarray makes 0-d arrays 1-d: a scalar weight once came back as (1,).
+    class Scaled(mg.Model):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(mg.tensor(2.5))
+            self.dense = nn.Dense(2)
+
+        def forward(self, x):
+            return self.dense(x) * self.scale
+
+    model = Scaled()
+    model(mg.ones(1, 3))
+    model.save_weights(tmp_path / "scaled.safetensors")
+    other = Scaled()
+    other(mg.ones(1, 3))
+    other.load_weights(tmp_path / "scaled.safetensors")
+    assert other.scale.shape == () and other.scale.item() == 2.5
+    np.testing.assert_array_equal(other.dense.kernel.numpy(), model.dense.kernel.numpy())

@@ -1,0 +1,123 @@
+"""``Sequential``: modules applied one after another (the plain container, as
+``torch.nn.Sequential``; :class:`minigrad.Sequential` adds Keras's compile / fit on top)."""
+
+from .module import Module, build_under_no_grad
+from .naming import unique_layer_name
+
+# What the training API adds; asked of the plain container, they get a pointer to it.
+_TRAINING_METHODS = frozenset({"compile", "fit", "evaluate", "predict", "save", "save_weights",
+                               "load_weights", "summary", "train_step"})
+
+
+def call_with_mask(layer, x, mask):
+    """Call ``layer`` and work out the mask of its output (Keras's masking protocol); returns
+    ``(output, mask)``.
+
+    A layer that produces a mask (``Embedding(mask_zero=True)``) has ``compute_mask(inputs,
+    mask)``; a layer that uses one (LSTM, GRU, ...) has ``supports_masking = True`` and takes
+    ``mask=``; an elementwise layer (Dropout, activations) has ``passes_mask = True`` and hands
+    it on unchanged. Any other layer ends the mask.
+    """
+    if mask is not None and getattr(layer, "supports_masking", False):
+        output = layer(x, mask=mask)
+    else:
+        output = layer(x)
+    compute_mask = getattr(layer, "compute_mask", None)
+    if compute_mask is not None:
+        return output, compute_mask(x, mask)
+    return output, mask if getattr(layer, "passes_mask", False) else None
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential([Dense(64, activation="relu"), Dense(10)])``,
+    or ``Sequential()`` and ``.add(layer)``. Masks (``Embedding(mask_zero=True)``) flow from
+    layer to layer as in Keras.
+
+    When the first layer has ``input_shape=`` (without the batch axis, as in Keras), the
+    container is built right away, so every layer has its weights and output shape.
+
+    This is the plain container, for use inside your own modules; :class:`minigrad.Sequential`
+    is the same with ``compile``/``fit``/``evaluate``/``predict``/``save``.
+
+    >>> block = mg.nn.Sequential([mg.nn.Dense(8, activation="relu", input_shape=(4,)),
+    ...                           mg.nn.Dense(2)])
+    >>> block(mg.ones(3, 4)).shape
+    (3, 2)
+    """
+
+    def __init__(self, layers=None, name=None):
+        super().__init__()
+        self.name = name or unique_layer_name("Sequential")
+        self.input_shape = None
+        #: The per-sample input shape the container was first called with (what load_model
+        #: rebuilds a model from).
+        self.build_input_shape = None
+        for layer in layers or ():
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (any Module); returns the container."""
+        if not isinstance(layer, Module):
+            raise TypeError(f"Sequential.add expects a layer (a Module), got "
+                            f"{type(layer).__name__}")
+        index = len(self._modules)
+        setattr(self, str(index), layer)
+        if index == 0 and getattr(layer, "input_shape", None) is not None:
+            self.input_shape = tuple(layer.input_shape)
+        if self.input_shape is not None:
+            build_under_no_grad(self, self.input_shape)
+        return self
+
+    @property
+    def input_dtype(self):
+        """The dtype of the inputs the first layer takes (token ids for an Embedding), or None
+        for the float dtype."""
+        layers = self.layers
+        return getattr(layers[0], "input_dtype", None) if layers else None
+
+    @property
+    def layers(self):
+        """The layers, in order."""
+        return list(self._modules.values())
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def forward(self, x):
+        """Input: whatever the first layer takes, (N, ...); output: the last layer's."""
+        if self.build_input_shape is None:
+            self.build_input_shape = tuple(x.shape[1:])
+        mask = None
+        for layer in self._modules.values():
+            x, mask = call_with_mask(layer, x, mask)
+        return x
+
+    @property
+    def output_shape(self):
+        """(None, ...) shape of the last layer's output, once built."""
+        layers = self.layers
+        return getattr(layers[-1], "output_shape", None) if layers else None
+
+    @property
+    def built(self):
+        """True once every layer has weights."""
+        return all(getattr(layer, "built", True) for layer in self.layers)
+
+    def get_config(self):
+        """The architecture: the layers' class names and configs (JSON-serializable)."""
+        return {"name": self.name,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
+
+    def __getattr__(self, name):
+        if name in _TRAINING_METHODS:
+            raise AttributeError(f"minigrad.nn.Sequential is the plain container (as "
+                                 f"torch.nn.Sequential) and has no {name}(); the Keras training "
+                                 f"API is on mg.Sequential (minigrad.train.Sequential)")
+        return super().__getattr__(name)
