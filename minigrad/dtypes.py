@@ -60,6 +60,17 @@ def is_floating(dtype):
     return dtype in FLOAT_DTYPES
 
 
+def compute_dtype(dtype):
+    """The dtype an op computes in for data of ``dtype``: float16 is widened to float32 (BLAS
+    and the kernels have no float16, and ``1 - 1e-7`` rounds to 1 in it) and the result rounded
+    back by the caller; every other dtype computes as it is.
+
+    >>> mg.dtypes.compute_dtype(mg.float16), mg.dtypes.compute_dtype(mg.float64)
+    (dtype('float32'), dtype('float64'))
+    """
+    return float32 if dtype == float16 else dtype
+
+
 def result_dtype(a, b):
     """The dtype of a binary op on arrays of dtypes ``a`` and ``b``, following PyTorch.
 

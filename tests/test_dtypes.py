@@ -19,3 +19,9 @@ def test_as_dtype(spelling, expected):
 def test_result_dtype_keeps_floats_beside_integers(a, b, expected):
     assert dtypes.result_dtype(np.dtype(a), np.dtype(b)) == np.dtype(expected)
     assert dtypes.result_dtype(np.dtype(b), np.dtype(a)) == np.dtype(expected)
+
+
+@pytest.mark.parametrize("dtype, expected", [
+    ("float16", "float32"), ("float32", "float32"), ("float64", "float64"), ("int64", "int64")])
+def test_compute_dtype_widens_only_float16(dtype, expected):
+    assert dtypes.compute_dtype(np.dtype(dtype)) == np.dtype(expected)

@@ -134,12 +134,6 @@ def sum_rows(a):
     return a.reshape(m // k, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
 
 
-def compute_dtype(dtype):
-    """The dtype the hot loops run in: float16 is widened to float32 (BLAS and the kernels
-    have no float16) and the results rounded back."""
-    return dtypes.float32 if dtype == dtypes.float16 else dtype
-
-
 # --- the op --------------------------------------------------------------------------------
 
 
@@ -153,7 +147,7 @@ class Conv2D(Function):
         n = x.shape[0]
         filters = kernel.shape[3]
         out_dtype = np.result_type(*(a.dtype for a in (x, kernel, bias) if a is not None))
-        work = compute_dtype(out_dtype)
+        work = dtypes.compute_dtype(out_dtype)
 
         cols = _im2col(ctx.backend, x.astype(work, copy=False), geometry)
         w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C, F)

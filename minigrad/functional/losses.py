@@ -337,7 +337,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_
     y_pred = _prediction(y_pred)
     name = "categorical_crossentropy"
     axis = _class_axis(axis, y_pred, name)
-    dtype = _compute_dtype(y_pred)
+    dtype = dtypes.compute_dtype(y_pred.dtype)
     y_true = _constant(y_true, y_pred, "y_true", name)
     if y_true.shape != y_pred.shape:
         hint = ""
@@ -375,7 +375,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
     y_pred = _prediction(y_pred)
     name = "sparse_categorical_crossentropy"
     axis = _class_axis(axis, y_pred, name)
-    dtype = _compute_dtype(y_pred)
+    dtype = dtypes.compute_dtype(y_pred.dtype)
     labels = _class_labels(_constant(y_true, y_pred, "y_true", name), y_pred, axis, name)
     weight = _sample_weight(sample_weight, labels.shape, y_pred, dtype, name)
     op = SparseSoftmaxCrossentropy if from_logits else ClippedSparseCategoricalCrossentropy
@@ -387,7 +387,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
 
 def _pointwise(op, name, y_true, y_pred, sample_weight, reduction):
     y_pred = _prediction(y_pred)
-    dtype = _compute_dtype(y_pred)
+    dtype = dtypes.compute_dtype(y_pred.dtype)
     y_true = _constant(y_true, y_pred, "y_true", name)
     shape = tuple(y_pred.shape)
     # Keras's squeeze_or_expand_to_same_rank: labels (N,) beside predictions (N, 1), and back.
@@ -408,11 +408,6 @@ def _prediction(y_pred):
     if not isinstance(y_pred, Tensor):
         y_pred = as_tensor(y_pred)
     return float_operand(y_pred)
-
-
-def _compute_dtype(y_pred):
-    """float16 is computed in float32 (1 - 1e-7 rounds to 1 in float16); others as they are."""
-    return dtypes.float32 if y_pred.dtype == dtypes.float16 else y_pred.dtype
 
 
 def _constant(value, y_pred, what, name):

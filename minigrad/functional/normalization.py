@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..creation import full
 from ._operands import as_tensor, float_operand, normalize_axes
-from .conv import compute_dtype, sum_rows
+from .conv import sum_rows
 
 
 class BatchNormTrain(Function):
@@ -23,7 +23,7 @@ class BatchNormTrain(Function):
     @staticmethod
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, running):
         xp = ctx.xp
-        xw = x.astype(compute_dtype(x.dtype), copy=False)
+        xw = x.astype(dtypes.compute_dtype(x.dtype), copy=False)
         count = xw.size // gamma.size  # values per feature
         mean = feature_sum(xp, xw, axes) / count                     # (C,)
         centered = xw - mean.reshape(shape)
@@ -72,7 +72,7 @@ class BatchNormEval(Function):
     @staticmethod
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, mean, var):
         xp = ctx.xp
-        xw = x.astype(compute_dtype(x.dtype), copy=False)
+        xw = x.astype(dtypes.compute_dtype(x.dtype), copy=False)
         inv_std = 1 / xp.sqrt(var.astype(xw.dtype) + epsilon)
         scale = gamma.astype(xw.dtype) * inv_std
         shift = beta.astype(xw.dtype) - mean.astype(xw.dtype) * scale
@@ -140,7 +140,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.9
     features = x.shape[axis]
     shape = tuple(features if i == axis else 1 for i in range(ndim))
     reduce_axes = tuple(i for i in range(ndim) if i != axis)
-    work = compute_dtype(x.dtype)
+    work = dtypes.compute_dtype(x.dtype)
     gamma = _feature_tensor(gamma, x, features, "gamma", 1.0, work)
     beta = _feature_tensor(beta, x, features, "beta", 0.0, work)
     stats = [_feature_tensor(s, x, features, name, None, work) if s is not None else None

@@ -11,8 +11,9 @@ All four are backend kernels (``ctx.backend.max_pool2d`` etc.).
 """
 
 from ..autograd.function import Function
+from ..dtypes import compute_dtype
 from ._operands import float_operand
-from .conv import check_images, compute_dtype, pair, window_geometry
+from .conv import check_images, pair, window_geometry
 
 
 class MaxPool2D(Function):

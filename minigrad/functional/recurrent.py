@@ -162,7 +162,7 @@ def _dtypes(*arrays):
     """The dtype of the outputs (NumPy's promotion of the inputs') and the one computed in
     (float16 is computed in float32: the step kernels take float32 and float64)."""
     out = np.result_type(*[a.dtype for a in arrays])
-    return out, (np.dtype(np.float32) if out.itemsize < 4 else out)
+    return out, dtypes.compute_dtype(out)
 
 
 def _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype):
