@@ -33,12 +33,10 @@ def run_backward(tensor, grad=None, retain_graph=False):
 
 
 def _run_node(node, output_grads, pending, handed_to_leaves):
-    retained = node.__dict__.get("retained_outputs")
-    if retained:
-        for index, ref in retained:
-            output = ref()
-            if output is not None and output_grads[index] is not None:
-                _accumulate_leaf(output, output_grads[index], handed_to_leaves)
+    for index, ref in node.retained_outputs:
+        output = ref()
+        if output is not None and output_grads[index] is not None:
+            _accumulate_leaf(output, output_grads[index], handed_to_leaves)
 
     input_grads = node.backward(node, *output_grads)
     if type(input_grads) is not tuple:

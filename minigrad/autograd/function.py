@@ -20,6 +20,8 @@ Writing your own op::
     y = Cube.apply(mg.tensor([1.0, 2.0], requires_grad=True))
 """
 
+import weakref
+
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor
 
@@ -46,6 +48,9 @@ class Function:
     inputs = None
     #: The arrays stored by :meth:`save_for_backward` (released with the graph).
     saved = ()
+    #: (output index, weak reference to the output tensor) for each output whose ``.grad``
+    #: backward must also fill (:meth:`Tensor.retain_grad`); released with the graph.
+    retained_outputs = ()
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -60,6 +65,14 @@ class Function:
     def save_for_backward(self, *arrays):
         """Keep arrays that ``backward`` needs; freed with the graph after backward."""
         self.saved = arrays
+
+    def retain_output_grad(self, tensor):
+        """Have backward also store d(loss)/d(``tensor``) in ``tensor.grad``; ``tensor`` is
+        one of this node's outputs (what :meth:`Tensor.retain_grad` asks for). Asking twice
+        is asking once."""
+        if any(ref() is tensor for _, ref in self.retained_outputs):
+            return
+        self.retained_outputs = self.retained_outputs + ((tensor._index, weakref.ref(tensor)),)
 
     @property
     def name(self):

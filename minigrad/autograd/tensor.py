@@ -1,7 +1,5 @@
 """``Tensor``: an n-dimensional array on a device that remembers how it was computed."""
 
-import weakref
-
 import numpy as np
 
 from .. import dtypes
@@ -140,8 +138,7 @@ class Tensor:
         """Also keep ``.grad`` for this non-leaf tensor during the next backward."""
         if self._node is None:
             return
-        retained = self._node.__dict__.setdefault("retained_outputs", [])
-        retained.append((self._index, weakref.ref(self)))
+        self._node.retain_output_grad(self)
 
     def detach(self):
         """A tensor sharing this one's data, outside the graph (``requires_grad=False``)."""

@@ -136,6 +136,25 @@ def test_retain_grad_keeps_an_intermediate_gradient(device):
     assert x.grad is not None
 
 
+def test_retain_grad_twice_still_gives_the_gradient_once(device):
+    # It once registered the tensor twice and doubled its gradient (PyTorch: idempotent).
+    x = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), 2 * 3 * np.array([1.0, 2.0]))
+
+
+def test_retained_gradients_are_released_with_the_graph(device):
+    x = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    node = h._node
+    h.sum().backward()
+    assert node.retained_outputs == () and node.inputs is None
+
+
 def test_non_leaf_tensors_get_no_grad_by_default(device):
     x = mg.tensor([1.0, 2.0], device=device, requires_grad=True)
     h = x * 3
