@@ -77,7 +77,7 @@ def prepare_model(args, folder):
     import minigrad as mg
 
     if args.model is not None:
-        model = mg.io.load_model(args.model, compile=False)
+        model = mg.load_model(args.model, compile=False)
         shape = getattr(model, "build_input_shape", None)
         if shape is None:
             raise SystemExit(f"--model {args.model}: the model has no input shape")
@@ -111,7 +111,7 @@ def floor_model(model_path, folder, seed=0):
     import minigrad as mg
     from minigrad import nn
 
-    served = mg.io.load_model(model_path, compile=False)
+    served = mg.load_model(model_path, compile=False)
     input_shape = tuple(served.build_input_shape)
     probe = np.zeros((1, *input_shape), dtype=np.float32)
     width = int(np.prod(served.predict(probe).shape[1:]))
@@ -129,7 +129,7 @@ def expected_outputs(model_path, images):
     """What the saved model answers for ``images``, computed here with ``model.predict``."""
     import minigrad as mg
 
-    model = mg.io.load_model(model_path, compile=False)
+    model = mg.load_model(model_path, compile=False)
     return model.predict(images, batch_size=256)
 
 
