@@ -128,3 +128,31 @@ def test_regularization_loss_sums_the_penalties():
     expected = 0.5 * (layer.kernel.numpy() ** 2).sum()
     assert layer.regularization_loss().item() == pytest.approx(expected, rel=1e-6)
     assert nn.Dense(2).regularization_loss() == 0.0
+
+
+def test_eval_mode_turns_off_dropout_and_gradients_and_restores_the_mode():
+    from minigrad.nn.module import eval_mode
+
+    layer = mg.nn.Dropout(0.5)
+    x = mg.ones(1000, requires_grad=True)
+    with eval_mode(layer):
+        assert not layer.training and not mg.is_grad_enabled()
+        out = layer(x) * 2
+    assert out.numpy().tolist() == [2.0] * 1000 and not out.requires_grad
+    assert layer.training and mg.is_grad_enabled()
+    layer.eval()
+    with eval_mode(layer):
+        pass
+    assert not layer.training  # a module already in eval mode stays there
+
+
+def test_eval_mode_restores_the_mode_when_the_block_raises():
+    from minigrad.nn.module import eval_mode
+
+    layer = mg.nn.Dropout(0.5)
+    try:
+        with eval_mode(layer):
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert layer.training and mg.is_grad_enabled()
