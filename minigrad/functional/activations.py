@@ -4,9 +4,10 @@ from ..autograd.function import Function
 from ._operands import float_operand
 
 
-def _sigmoid(xp, x):
-    """1 / (1 + e^-x) from e^-|x| <= 1: no overflow for any x, and, unlike a formula through
-    tanh, no cancellation for negative x (sigmoid(-40) is 4.2e-18, not 0)."""
+def stable_sigmoid(xp, x):
+    """1 / (1 + e^-x) of an array ``x`` of module ``xp`` (NumPy or CuPy), same shape, from
+    e^-|x| <= 1: no overflow for any x, and, unlike a formula through tanh, no cancellation
+    for negative x (sigmoid(-40) is 4.2e-18, not 0)."""
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1, e) / (1 + e)
 
@@ -27,7 +28,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
-        out = _sigmoid(ctx.xp, x)
+        out = stable_sigmoid(ctx.xp, x)
         ctx.save_for_backward(out)
         return out
 
@@ -96,7 +97,7 @@ class Softplus(Function):
     def backward(ctx, grad):
         z, linear = ctx.saved
         # d softplus / dx = sigmoid(beta x)
-        return ctx.xp.where(linear, grad, grad * _sigmoid(ctx.xp, z))
+        return ctx.xp.where(linear, grad, grad * stable_sigmoid(ctx.xp, z))
 
 
 def tanh(x):

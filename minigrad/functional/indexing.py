@@ -30,7 +30,7 @@ def getitem(x, key):
     ``key`` may hold ints, slices, None, Ellipsis, and integer or boolean tensors/arrays/lists.
     Repeated integer indices accumulate their gradients.
     """
-    key, repeats_possible = _backend_key(key, x)
+    key, repeats_possible = backend_key(key, x)
     try:
         return GetItem.apply(x, key=key, repeats_possible=repeats_possible)
     except IndexError as exc:
@@ -38,7 +38,7 @@ def getitem(x, key):
                          f"{exc}") from None
 
 
-def _backend_key(key, x):
+def backend_key(key, x):
     """The key with tensors and lists turned into arrays of x's backend; and whether an integer
     array could pick an element more than once."""
     backend = x._backend

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ._operands import array_beside, binary_operands
-from .indexing import _backend_key
+from .indexing import backend_key
 
 _UFUNC_NAMES = {"+=": "add", "-=": "subtract", "*=": "multiply", "/=": "true_divide"}
 
@@ -52,5 +52,5 @@ def update(target, other, operation):
 def setitem(target, key, value):
     """``target[key] = value`` in place, with NumPy's indexing rules."""
     _check_not_recording(target, value, "assignment (x[key] = value)")
-    key, _ = _backend_key(key, target)
+    key, _ = backend_key(key, target)
     target.data[key] = array_beside(value, target, "x[key] = value", "value")

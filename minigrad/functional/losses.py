@@ -29,12 +29,13 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ._operands import array_beside, as_tensor, float_operand, normalize_axes, value_range
-from .activations import _sigmoid  # stable for any x: no overflow, no cancellation
+from .activations import stable_sigmoid
 
 #: Probabilities are clipped to ``[EPSILON, 1 - EPSILON]`` (Keras's fuzz factor, 1e-7).
 EPSILON = 1e-7
 
-_REDUCTIONS = {"mean": "mean", "sum_over_batch_size": "mean", "auto": "mean", "sum": "sum",
+#: Each accepted ``reduction=`` spelling and what it means: "mean", "sum" or "none".
+REDUCTIONS = {"mean": "mean", "sum_over_batch_size": "mean", "auto": "mean", "sum": "sum",
                "none": "none", None: "none"}
 
 
@@ -133,7 +134,7 @@ class SigmoidBinaryCrossentropy(Function):
         x, t = ctx.saved
         g = _per_sample_grad(ctx, grad, x.dtype)[..., None]
         # d/dx (log(1 + e^x) - t x) = sigmoid(x) - t
-        return (g * (_sigmoid(ctx.xp, x) - t) / x.shape[-1]).reshape(ctx.input_shape)
+        return (g * (stable_sigmoid(ctx.xp, x) - t) / x.shape[-1]).reshape(ctx.input_shape)
 
 
 class ClippedBinaryCrossentropy(Function):
@@ -420,7 +421,7 @@ def _constant(value, y_pred, what, name):
 
 def _reduction(reduction, name):
     try:
-        return _REDUCTIONS[reduction]
+        return REDUCTIONS[reduction]
     except (KeyError, TypeError):
         raise ValueError(f"{name}: reduction must be 'mean' (or Keras's 'sum_over_batch_size'), "
                          f"'sum' or 'none', got {reduction!r}") from None
@@ -431,10 +432,10 @@ def _sample_weight(sample_weight, per_sample_shape, y_pred, dtype, name):
     if sample_weight is None:
         return None
     weight = _constant(sample_weight, y_pred, "sample_weight", name).astype(dtype, copy=False)
-    return _match_sample_weight(weight, tuple(per_sample_shape), name)
+    return match_sample_weight(weight, tuple(per_sample_shape), name)
 
 
-def _match_sample_weight(weight, per_sample_shape, name):
+def match_sample_weight(weight, per_sample_shape, name):
     """Keras's rules for sample weights beside per-sample losses of ``per_sample_shape``: a
     scalar; that shape; that shape plus a last axis of size 1 (dropped); or a leading part of it,
     e.g. ``(N,)`` beside ``(N, T)`` (given trailing axes of size 1). Raises a ValueError naming

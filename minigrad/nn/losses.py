@@ -8,7 +8,7 @@ loss, the weighting and the reduction in one graph node). :func:`get` turns what
 
 from .. import functional as F
 from ..autograd.tensor import Tensor
-from ..functional.losses import _REDUCTIONS, _match_sample_weight
+from ..functional.losses import REDUCTIONS, match_sample_weight
 
 
 class Loss:
@@ -30,10 +30,10 @@ class Loss:
     """
 
     def __init__(self, reduction="mean", name=None):
-        if reduction not in _REDUCTIONS:
+        if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be 'mean' (or Keras's "
                              f"'sum_over_batch_size'), 'sum' or 'none', got {reduction!r}")
-        self.reduction = _REDUCTIONS[reduction]
+        self.reduction = REDUCTIONS[reduction]
         self.name = name or _snake_case(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -44,8 +44,8 @@ class Loss:
         if sample_weight is not None:
             weight = sample_weight.detach().data if isinstance(sample_weight, Tensor) \
                 else losses._backend.asarray(sample_weight)
-            weight = _match_sample_weight(weight.astype(losses.dtype, copy=False),
-                                          tuple(losses.shape), self.name)
+            weight = match_sample_weight(weight.astype(losses.dtype, copy=False),
+                                         tuple(losses.shape), self.name)
             losses = losses * Tensor._make(weight, losses._backend)
         if self.reduction == "none":
             return losses

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..functional.losses import _match_sample_weight
+from ..functional.losses import match_sample_weight
 
 
 def _host(value):
@@ -36,7 +36,7 @@ def _weights(sample_weight, shape, name):
     """Per-sample weights broadcast to ``shape`` (float64), or ones."""
     if sample_weight is None:
         return np.ones(shape)
-    weight = _match_sample_weight(_host(sample_weight).astype(np.float64), tuple(shape), name)
+    weight = match_sample_weight(_host(sample_weight).astype(np.float64), tuple(shape), name)
     return np.broadcast_to(weight, shape)
 
 
