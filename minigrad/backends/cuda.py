@@ -6,8 +6,9 @@ CuPy is imported when a "cuda" device is first asked for (see
 Each kernel-table method launches a kernel of ``cuda_kernels/<family>.cu`` -- one thread per
 element it writes, blocks of :data:`THREADS` -- when its arrays are float32 or float64 and
 C-contiguous, and otherwise (float16, odd strides) runs the same computation written against
-CuPy (:mod:`minigrad.backends.xp_kernels`). The arguments and results are those of the CPU
-backend's methods (:class:`~minigrad.backends.cpu.CPUBackend`).
+CuPy (:mod:`minigrad.backends.xp_kernels`). The contract of each method (arguments, results,
+what is written in place) is on :class:`~minigrad.backends.Backend`; the docstrings here name
+the kernel each one launches.
 """
 
 import functools
@@ -124,6 +125,9 @@ class CUDABackend(Backend):
         kernel(((threads + THREADS - 1) // THREADS,), (THREADS,), args)
 
     def scatter_add(self, target, key, values):
+        """``scatter_add_rows_<dtype>`` of scatter_add.cu (``atomicAdd``, one thread per value)
+        for a 1-D integer row index into a C-contiguous float32/float64 ``target``; else
+        ``xp.add.at`` (``cupyx.scatter_add`` before CuPy 13)."""
         xp = self.xp
         rows = key[0] if isinstance(key, tuple) and len(key) == 1 else key
         if (self.load_kernel is not None and isinstance(rows, xp.ndarray) and rows.ndim == 1
@@ -146,7 +150,7 @@ class CUDABackend(Backend):
     # --- convolution and pooling: cuda_kernels/conv.cu and pooling.cu ---------------------------
     # Gathers: one thread per element written, so no atomics and the CPU's order of summation.
     def im2col(self, x, window, strides, dilation, padding, out_hw):
-        """The (N*OH*OW, kh*kw*C) matrix of the windows of ``x`` (see the CPU backend)."""
+        """``im2col_<dtype>`` of conv.cu, one thread per element of the matrix."""
         x = self.xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x)
         if suffix is None:
@@ -159,7 +163,8 @@ class CUDABackend(Backend):
         return cols
 
     def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
-        """The adjoint of :meth:`im2col` (see the CPU backend)."""
+        """``col2im_<dtype>`` of conv.cu, one thread per pixel gathering from its windows (in
+        the CPU's order of summation, so without atomics)."""
         cols = self.xp.ascontiguousarray(cols)
         suffix = _kernel_suffix(self, cols)
         if suffix is None:
@@ -172,8 +177,7 @@ class CUDABackend(Backend):
         return x
 
     def max_pool2d(self, x, window, strides, padding, out_hw):
-        """The window maxima and the winners' positions ``i*pool_w + j`` (see the CPU
-        backend): ties go to the first cell, NaN wins, padding never wins."""
+        """``max_pool2d_forward_<dtype>`` of pooling.cu, one thread per output value."""
         x = self.xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x)
         if suffix is None:
@@ -186,7 +190,8 @@ class CUDABackend(Backend):
         return out, argmax
 
     def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
-        """Each value of ``grad`` added to the cell that won its window (see the CPU backend)."""
+        """``max_pool2d_backward_<dtype>`` of pooling.cu, one thread per input cell gathering
+        from the windows that hold it."""
         grad = self.xp.ascontiguousarray(grad)
         suffix = _kernel_suffix(self, grad)
         if suffix is None:
@@ -200,7 +205,7 @@ class CUDABackend(Backend):
         return grad_x
 
     def avg_pool2d(self, x, window, strides, padding, out_hw):
-        """The window means, padding left out (see the CPU backend)."""
+        """``avg_pool2d_forward_<dtype>`` of pooling.cu, one thread per output value."""
         x = self.xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x)
         if suffix is None:
@@ -211,7 +216,7 @@ class CUDABackend(Backend):
         return out
 
     def avg_pool2d_backward(self, grad, x_shape, window, strides, padding):
-        """Each window's gradient shared among its cells (see the CPU backend)."""
+        """``avg_pool2d_backward_<dtype>`` of pooling.cu, one thread per input cell."""
         grad = self.xp.ascontiguousarray(grad)
         suffix = _kernel_suffix(self, grad)
         if suffix is None:
@@ -224,9 +229,9 @@ class CUDABackend(Backend):
         return grad_x
 
     # --- recurrent steps: cuda_kernels/recurrent.cu ---------------------------------------------
-    # The CPU backend's arguments and in-place contracts; one thread per (row, unit).
+    # One thread per (row, unit): it touches element j of each gate of its row only.
     def lstm_step_forward(self, gates, hu, h_prev, c_prev, mask, h, c):
-        """One LSTM step (see the CPU backend)."""
+        """``lstm_step_forward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, hu, h_prev, c_prev, h, c)
         if suffix is None:
             return xp_kernels.lstm_step_forward(self.xp, gates, hu, h_prev, c_prev, mask, h, c)
@@ -234,7 +239,7 @@ class CUDABackend(Backend):
                      c_prev, self._flags(mask), h, c, *_ints(*h.shape))
 
     def lstm_step_backward(self, gates, c, c_prev, d_out, dh, dc, mask):
-        """Backward of one LSTM step (see the CPU backend)."""
+        """``lstm_step_backward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, c, c_prev, d_out, dh, dc)
         if suffix is None:
             return xp_kernels.lstm_step_backward(self.xp, gates, c, c_prev, d_out, dh, dc, mask)
@@ -242,7 +247,7 @@ class CUDABackend(Backend):
                      d_out, dh, dc, self._flags(mask), *_ints(*dh.shape))
 
     def gru_step_forward(self, gates, hu, recurrent_bias, h_prev, mask, rh, h):
-        """One GRU step, reset_after (see the CPU backend)."""
+        """``gru_step_forward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, hu, recurrent_bias, h_prev, rh, h)
         if suffix is None:
             return xp_kernels.gru_step_forward(self.xp, gates, hu, recurrent_bias, h_prev, mask,
@@ -251,7 +256,7 @@ class CUDABackend(Backend):
                      recurrent_bias, h_prev, self._flags(mask), rh, h, *_ints(*h.shape))
 
     def gru_step_backward(self, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
-        """Backward of one GRU step (see the CPU backend)."""
+        """``gru_step_backward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, rh, h_prev, d_out, dh, d_recurrent)
         if suffix is None:
             return xp_kernels.gru_step_backward(self.xp, gates, rh, h_prev, d_out, dh, mask,
@@ -260,7 +265,7 @@ class CUDABackend(Backend):
                      d_out, dh, self._flags(mask), d_recurrent, *_ints(*dh.shape))
 
     def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
-        """One simple-RNN step (see the CPU backend)."""
+        """``rnn_step_forward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, hu, h_prev, h)
         if suffix is None:
             return xp_kernels.rnn_step_forward(self.xp, gates, hu, h_prev, mask, relu, h)
@@ -268,7 +273,7 @@ class CUDABackend(Backend):
                      self._flags(mask), np.int32(bool(relu)), h, *_ints(*h.shape))
 
     def rnn_step_backward(self, h, d_out, dh, mask, relu, d_gates):
-        """Backward of one simple-RNN step (see the CPU backend)."""
+        """``rnn_step_backward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, h, d_out, dh, d_gates)
         if suffix is None:
             return xp_kernels.rnn_step_backward(self.xp, h, d_out, dh, mask, relu, d_gates)
@@ -283,7 +288,8 @@ class CUDABackend(Backend):
     # The forward keeps SoftmaxRows (per-row shift and log-sum) rather than the (R, C)
     # log-softmax; the backward recomputes the softmax from them.
     def softmax_cross_entropy(self, x, targets):
-        """``-sum(targets * log_softmax(x))`` per row, and what backward needs."""
+        """``softmax_cross_entropy_<dtype>`` of softmax_cross_entropy.cu, one thread per row;
+        ``saved`` is a ``SoftmaxRows`` (the xp fallback's: the log-softmax)."""
         xp = self.xp
         x = xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x) if x.ndim and x.shape[-1] else None
@@ -296,7 +302,8 @@ class CUDABackend(Backend):
         return loss, SoftmaxRows(x, shift, log_sum, None, t_sum)
 
     def softmax_cross_entropy_backward(self, saved, targets, grad):
-        """The gradient wrt the logits, (..., C), from ``grad`` (...) (see the CPU backend)."""
+        """``softmax_cross_entropy_backward_<dtype>`` of softmax_cross_entropy.cu, one thread
+        per element, recomputing the softmax from the saved rows."""
         xp = self.xp
         if not isinstance(saved, SoftmaxRows):
             return xp_kernels.softmax_cross_entropy_backward(xp, saved, targets, grad)
@@ -310,7 +317,8 @@ class CUDABackend(Backend):
         return dx
 
     def sparse_softmax_cross_entropy(self, x, labels):
-        """``-log_softmax(x)[label]`` per row, and what backward needs."""
+        """``sparse_softmax_cross_entropy_<dtype>`` of softmax_cross_entropy.cu, one thread per
+        row; ``saved`` is a ``SoftmaxRows`` (the xp fallback's: the log-softmax)."""
         xp = self.xp
         x = xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x) if x.ndim and x.shape[-1] else None
@@ -323,7 +331,8 @@ class CUDABackend(Backend):
         return loss, SoftmaxRows(x, shift, log_sum, labels, None)
 
     def sparse_softmax_cross_entropy_backward(self, saved, labels, grad):
-        """The gradient wrt the logits, (..., C), from ``grad`` (...) (see the CPU backend)."""
+        """``sparse_softmax_cross_entropy_backward_<dtype>`` of softmax_cross_entropy.cu, one
+        thread per element."""
         if not isinstance(saved, SoftmaxRows):
             return xp_kernels.sparse_softmax_cross_entropy_backward(self.xp, saved, labels, grad)
         x = saved.x
@@ -341,8 +350,9 @@ class CUDABackend(Backend):
 
     # --- dropout: cuda_kernels/dropout.cu ---------------------------------------------------------
     def dropout(self, x, keep):
-        """Inverted dropout of ``x``: ``(output, mask)``, the mask a uint8 array (1: kept),
-        drawn from the counter-based generator seeded by ``mg.manual_seed``."""
+        """``dropout_forward_<dtype>`` of dropout.cu: the mask from a counter-based generator
+        keyed by the seed and the count of numbers drawn so far; ``saved`` is the mask, uint8
+        (1: kept) (the xp fallback's: the scale, drawn with ``uniform``)."""
         xp = self.xp
         x = xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x)
@@ -356,7 +366,7 @@ class CUDABackend(Backend):
         return out, mask
 
     def dropout_backward(self, grad, saved, keep):
-        """``grad`` times the forward's scale (0 or 1/keep per element)."""
+        """``dropout_backward_<dtype>`` of dropout.cu, reading the uint8 mask."""
         xp = self.xp
         if saved.dtype != np.uint8:  # the forward's fallback kept the scale itself
             return xp_kernels.dropout_backward(xp, grad, saved, keep)
@@ -374,7 +384,7 @@ class CUDABackend(Backend):
     # yet); each group is one launch over tables of device pointers (see optimizers.cu).
     # Parameters the kernels do not cover (float16, not C-contiguous) take the xp formulation.
     def sgd_step(self, params, grads, buffers, lr, weight_decay, momentum, dampening, nesterov):
-        """One SGD step of every parameter in place (see the CPU backend)."""
+        """``sgd_step_<dtype>`` of optimizers.cu: one launch per dtype and first-step flag."""
         xp = self.xp
         grads = [xp.ascontiguousarray(g) for g in grads]
         buffers = list(buffers)
@@ -408,7 +418,7 @@ class CUDABackend(Backend):
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, betas,
                   eps, weight_decay, decoupled, amsgrad):
-        """One Adam/AdamW step of every parameter in place (see the CPU backend)."""
+        """``adam_step_<dtype>`` of optimizers.cu: one launch per dtype."""
         xp = self.xp
         grads = [xp.ascontiguousarray(g) for g in grads]
         launches, rest = {}, []

@@ -10,7 +10,7 @@ never a Python loop over pixels or elements. Who uses them:
   with NumPy standing in for CuPy.
 
 Every function takes ``xp`` first; the other arguments and the results are those of the
-backend method of the same name (see :class:`~minigrad.backends.cpu.CPUBackend`).
+backend method of the same name, whose contract is on :class:`~minigrad.backends.Backend`.
 """
 
 import math
@@ -133,7 +133,7 @@ def window_counts(xp, x_shape, window, strides, padding, out_hw, dtype):
     return counts.astype(dtype).reshape(1, out_hw[0], out_hw[1], 1)
 
 
-# --- recurrent steps: the CPU kernels' contracts (cpu_kernels/recurrent.py) as array code ------
+# --- recurrent steps: the contracts of Backend.lstm_step_forward etc. as array code ------------
 # sigmoid(x) = (1 + tanh(x / 2)) / 2 cannot overflow. Every new value is computed before the
 # first write, since the gate slices are views of ``gates``.
 

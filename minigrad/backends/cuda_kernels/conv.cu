@@ -1,5 +1,5 @@
 // im2col and its adjoint col2im for channels-last images: the GPU side of
-// CPUBackend.im2col / col2im (minigrad/backends/cpu_kernels/conv.py has the same loops).
+// Backend.im2col / col2im (minigrad/backends/cpu_kernels/conv.py has the same loops).
 //
 // x is (N, H, W, C); cols is (N*OH*OW, kh*kw*C), row (n*OH + oh)*OW + ow, column (i*kw + j)*C + c
 // holding x[n, oh*sh - pad_top + i*dh, ow*sw - pad_left + j*dw, c], or 0 in the padding.

@@ -1,5 +1,5 @@
 // Max and average pooling of channels-last images, forward and backward: the GPU side of
-// CPUBackend.max_pool2d / max_pool2d_backward / avg_pool2d / avg_pool2d_backward.
+// Backend.max_pool2d / max_pool2d_backward / avg_pool2d / avg_pool2d_backward.
 //
 // x is (N, H, W, C), the output (N, OH, OW, C). A pool_h x pool_w window moves by (sh, sw) over
 // the image padded by pad_top rows and pad_left columns; window (oh, ow) starts at image row

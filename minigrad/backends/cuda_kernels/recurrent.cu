@@ -1,6 +1,6 @@
 // The gate math of one time step of an LSTM, a GRU or a simple RNN, forward and backward: the
-// GPU side of CPUBackend.lstm_step_forward etc. The contracts (what each argument holds on entry
-// and exit, and the formulas) are in minigrad/backends/cpu_kernels/recurrent.py; in short:
+// GPU side of Backend.lstm_step_forward etc. The contracts (what each argument holds on entry
+// and exit, and the formulas) are on those methods in minigrad/backends/base.py; in short:
 //
 // - rows are (N, U) or (N, G*U) C-contiguous arrays, the G gates side by side; mask is (N,) bool,
 //   and a row where it is false skips the step (state carried over, gradient passed through);

@@ -1,5 +1,5 @@
 // Fused softmax + cross-entropy on logits, forward and backward: the GPU side of
-// CPUBackend.softmax_cross_entropy / sparse_softmax_cross_entropy and their backwards.
+// Backend.softmax_cross_entropy / sparse_softmax_cross_entropy and their backwards.
 //
 // x is (R, C) logits, one row per sample, classes last. As on the CPU, the log-softmax is taken
 // from the shifted logits, log_softmax_k = (x_k - m) - log(sum_j exp(x_j - m)) with m the row's
