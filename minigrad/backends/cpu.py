@@ -1,4 +1,11 @@
-"""The CPU backend: NumPy arrays, with Numba kernels for the hot loops NumPy does badly."""
+"""The CPU backend: NumPy arrays, with Numba kernels for the hot loops NumPy does badly.
+
+The contract of each kernel-table method is on :class:`~minigrad.backends.Backend`; the
+docstrings here say how the CPU does it.
+"""
+
+import functools
+import importlib
 
 import numpy as np
 
@@ -37,173 +44,139 @@ class CPUBackend(Backend):
         self._rng = np.random.default_rng(seed)
 
     def scatter_add(self, target, key, values):
+        """Numba (``cpu_kernels.indexing.scatter_add_rows``) for a 1-D integer row index of at
+        least 64 rows into a C-contiguous float32/float64 ``target``; ``np.add.at`` otherwise."""
         rows = _row_index(key)
         if (rows is not None and rows.size >= _NUMBA_MIN_ROWS and target.ndim >= 1
                 and target.dtype in (np.float32, np.float64) and target.flags.c_contiguous):
-            from .cpu_kernels.indexing import scatter_add_rows
-
             width = target[0].size if target.shape[0] else 0
             rows = np.where(rows < 0, rows + target.shape[0], rows)
             values = np.ascontiguousarray(np.broadcast_to(values, rows.shape + target.shape[1:]),
                                           dtype=target.dtype)
-            scatter_add_rows(target.reshape(target.shape[0], width), rows,
-                             values.reshape(rows.size, width))
+            _kernels("indexing").scatter_add_rows(target.reshape(target.shape[0], width), rows,
+                                                  values.reshape(rows.size, width))
         else:
             np.add.at(target, key, values)
 
-    # --- convolution and pooling kernels ---
-    # Images are channels-last (N, H, W, C), float32 or float64; ``window``, ``strides`` and
-    # ``dilation`` are (h, w) pairs, ``padding`` is ((top, bottom), (left, right)) and
-    # ``out_hw`` the output's (OH, OW), as minigrad/functional/conv.py computes them.
+    # --- convolution and pooling: Numba loops of cpu_kernels/conv.py and pooling.py ----------
     def im2col(self, x, window, strides, dilation, padding, out_hw):
-        """The (N*OH*OW, kh*kw*C) matrix of the windows of ``x``, one row per output pixel in
-        the kernel's (i, j, c) order; cells in the padding are 0."""
-        from .cpu_kernels.conv import im2col
-
+        """Numba: ``cpu_kernels.conv.im2col`` on a C-contiguous copy of ``x`` if needed."""
         x = np.ascontiguousarray(x)
         cols = np.empty((x.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * x.shape[3]),
                         dtype=x.dtype)
-        return im2col(x, *window, *strides, *dilation, padding[0][0], padding[1][0], *out_hw,
-                      cols)
+        return _kernels("conv").im2col(x, *window, *strides, *dilation, padding[0][0],
+                                       padding[1][0], *out_hw, cols)
 
     def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
-        """The adjoint of :meth:`im2col`: each value of ``cols`` added back to the pixel of an
-        (N, H, W, C) array of ``x_shape`` it was read from."""
-        from .cpu_kernels.conv import col2im
-
+        """Numba: ``cpu_kernels.conv.col2im``, adding into a zeroed array."""
         x = np.zeros(x_shape, dtype=cols.dtype)
-        return col2im(np.ascontiguousarray(cols), *window, *strides, *dilation, padding[0][0],
-                      padding[1][0], *out_hw, x)
+        return _kernels("conv").col2im(np.ascontiguousarray(cols), *window, *strides, *dilation,
+                                       padding[0][0], padding[1][0], *out_hw, x)
 
     def max_pool2d(self, x, window, strides, padding, out_hw):
-        """The window maxima (N, OH, OW, C) of ``x`` and the position ``i*pool_w + j`` of each
-        winner in its window (int32); ties go to the first, NaN wins (as in PyTorch)."""
-        from .cpu_kernels.pooling import max_pool2d_forward
-
+        """Numba: ``cpu_kernels.pooling.max_pool2d_forward``."""
         shape = (x.shape[0], *out_hw, x.shape[3])
         out, argmax = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int32)
-        max_pool2d_forward(np.ascontiguousarray(x), *window, *strides, padding[0][0],
-                           padding[1][0], out, argmax)
+        _kernels("pooling").max_pool2d_forward(np.ascontiguousarray(x), *window, *strides,
+                                               padding[0][0], padding[1][0], out, argmax)
         return out, argmax
 
     def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
-        """The gradient wrt the input of :meth:`max_pool2d`: each value of ``grad`` added to
-        the cell that won its window."""
-        from .cpu_kernels.pooling import max_pool2d_backward, max_pool2d_backward_tiled
-
+        """Numba: ``cpu_kernels.pooling.max_pool2d_backward_tiled`` when the windows tile the
+        image (strides equal to the window, no padding: no zeroing, no scattered writes), else
+        ``max_pool2d_backward``."""
+        pooling = _kernels("pooling")
         grad = np.ascontiguousarray(grad)
         if tuple(strides) == tuple(window) and not any(padding[0]) and not any(padding[1]):
-            return max_pool2d_backward_tiled(grad, argmax, *window,
-                                             np.empty(x_shape, dtype=grad.dtype))
+            return pooling.max_pool2d_backward_tiled(grad, argmax, *window,
+                                                     np.empty(x_shape, dtype=grad.dtype))
         grad_x = np.zeros(x_shape, dtype=grad.dtype)
-        return max_pool2d_backward(grad, argmax, window[1], *strides, padding[0][0],
-                                   padding[1][0], grad_x)
+        return pooling.max_pool2d_backward(grad, argmax, window[1], *strides, padding[0][0],
+                                           padding[1][0], grad_x)
 
     def avg_pool2d(self, x, window, strides, padding, out_hw):
-        """The window means (N, OH, OW, C) of ``x``, cells in the padding left out (Keras's);
-        NumPy, one vectorized step per cell of the window."""
+        """NumPy (``xp_kernels.avg_pool2d``): one vectorized step per cell of the window."""
         return xp_kernels.avg_pool2d(np, x, window, strides, padding, out_hw)
 
     def avg_pool2d_backward(self, grad, x_shape, window, strides, padding):
-        """The gradient wrt the input of :meth:`avg_pool2d`: each window's gradient divided
-        equally among its cells inside the image, summed where windows overlap."""
+        """NumPy (``xp_kernels.avg_pool2d_backward``)."""
         return xp_kernels.avg_pool2d_backward(np, grad, x_shape, window, strides, padding)
-    # --- end of convolution and pooling kernels ---
 
-    # --- recurrent kernels ---
-    # The gate math of one time step of an LSTM, GRU or simple RNN, between the per-step matrix
-    # products of minigrad/functional/recurrent.py: (N, units) rows, C-contiguous float32 or
-    # float64 arrays, ``mask`` an (N,) bool array (False: the row skips the step). Each updates
-    # its arguments in place; the contracts are in minigrad/backends/cpu_kernels/recurrent.py.
+    # --- recurrent steps: Numba loops of cpu_kernels/recurrent.py, fused over a step ---------
     def lstm_step_forward(self, gates, hu, h_prev, c_prev, mask, h, c):
-        """Gate activations into ``gates``, the new state into ``h``, ``c``."""
-        from .cpu_kernels.recurrent import lstm_step_forward
-
-        lstm_step_forward(gates, hu, h_prev, c_prev, mask, h, c)
+        """Numba: :func:`cpu_kernels.recurrent.lstm_step_forward
+        <minigrad.backends.cpu_kernels.recurrent.lstm_step_forward>`."""
+        _kernels("recurrent").lstm_step_forward(gates, hu, h_prev, c_prev, mask, h, c)
 
     def lstm_step_backward(self, gates, c, c_prev, d_out, dh, dc, mask):
-        """Gate gradients into ``gates``; ``dh``, ``dc`` moved back one step."""
-        from .cpu_kernels.recurrent import lstm_step_backward
-
-        lstm_step_backward(gates, c, c_prev, d_out, dh, dc, mask)
+        """Numba: :func:`cpu_kernels.recurrent.lstm_step_backward
+        <minigrad.backends.cpu_kernels.recurrent.lstm_step_backward>`."""
+        _kernels("recurrent").lstm_step_backward(gates, c, c_prev, d_out, dh, dc, mask)
 
     def gru_step_forward(self, gates, hu, recurrent_bias, h_prev, mask, rh, h):
-        """Gate activations into ``gates``, the candidate's recurrent part into ``rh``, the new
-        state into ``h``."""
-        from .cpu_kernels.recurrent import gru_step_forward
-
-        gru_step_forward(gates, hu, recurrent_bias, h_prev, mask, rh, h)
+        """Numba: :func:`cpu_kernels.recurrent.gru_step_forward
+        <minigrad.backends.cpu_kernels.recurrent.gru_step_forward>`."""
+        _kernels("recurrent").gru_step_forward(gates, hu, recurrent_bias, h_prev, mask, rh, h)
 
     def gru_step_backward(self, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
-        """Input-part gate gradients into ``gates``, recurrent-part ones into ``d_recurrent``;
-        ``dh`` moved back one step."""
-        from .cpu_kernels.recurrent import gru_step_backward
-
-        gru_step_backward(gates, rh, h_prev, d_out, dh, mask, d_recurrent)
+        """Numba: :func:`cpu_kernels.recurrent.gru_step_backward
+        <minigrad.backends.cpu_kernels.recurrent.gru_step_backward>`."""
+        _kernels("recurrent").gru_step_backward(gates, rh, h_prev, d_out, dh, mask, d_recurrent)
 
     def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
-        """The new state ``activation(gates + hu)`` into ``h``."""
-        from .cpu_kernels.recurrent import rnn_step_forward
-
-        rnn_step_forward(gates, hu, h_prev, mask, relu, h)
+        """Numba: :func:`cpu_kernels.recurrent.rnn_step_forward
+        <minigrad.backends.cpu_kernels.recurrent.rnn_step_forward>`."""
+        _kernels("recurrent").rnn_step_forward(gates, hu, h_prev, mask, relu, h)
 
     def rnn_step_backward(self, h, d_out, dh, mask, relu, d_gates):
-        """The pre-activation gradient into ``d_gates``; ``dh`` moved back one step."""
-        from .cpu_kernels.recurrent import rnn_step_backward
+        """Numba: :func:`cpu_kernels.recurrent.rnn_step_backward
+        <minigrad.backends.cpu_kernels.recurrent.rnn_step_backward>`."""
+        _kernels("recurrent").rnn_step_backward(h, d_out, dh, mask, relu, d_gates)
 
-        rnn_step_backward(h, d_out, dh, mask, relu, d_gates)
-    # --- end of recurrent kernels ---
-
-    # --- softmax cross-entropy (NumPy) ---
-    # Logits ``x`` (..., C), classes last, float32 or float64. Each forward returns the per-row
-    # losses (...) and ``saved``, what its backward takes back (each backend chooses: the
-    # log-softmax here, two numbers per row on the GPU). ``grad`` (...) is the gradient of the
-    # per-row losses; the backwards return the gradient wrt ``x``.
+    # --- softmax cross-entropy, dropout, optimizer updates: NumPy (xp_kernels) ---------------
     def softmax_cross_entropy(self, x, targets):
-        """``(-sum(targets * log_softmax(x), axis=-1), saved)``; ``targets`` (..., C) of x's
-        dtype (one-hot or any distributions). The log-softmax is taken from ``x - max(x)``."""
+        """NumPy; ``saved`` is the (..., C) log-softmax."""
         return xp_kernels.softmax_cross_entropy(np, x, targets)
 
     def softmax_cross_entropy_backward(self, saved, targets, grad):
-        """``grad * (softmax(x) * sum(targets) - targets)``, (..., C)."""
+        """NumPy, from the saved log-softmax."""
         return xp_kernels.softmax_cross_entropy_backward(np, saved, targets, grad)
 
     def sparse_softmax_cross_entropy(self, x, labels):
-        """``(-log_softmax(x)[label], saved)``; ``labels`` (...) integers in [0, C)."""
+        """NumPy; ``saved`` is the (..., C) log-softmax."""
         return xp_kernels.sparse_softmax_cross_entropy(np, x, labels)
 
     def sparse_softmax_cross_entropy_backward(self, saved, labels, grad):
-        """``grad * (softmax(x) - one_hot(labels))``, (..., C)."""
+        """NumPy, from the saved log-softmax."""
         return xp_kernels.sparse_softmax_cross_entropy_backward(np, saved, labels, grad)
 
-    # --- dropout (NumPy) ---
     def dropout(self, x, keep):
-        """Inverted dropout: ``(x * scale, saved)``, where ``scale`` is 1/keep with probability
-        ``keep`` and 0 otherwise, per element, drawn from this backend's generator."""
+        """NumPy, the mask from this backend's generator (``uniform``); ``saved`` is the
+        scale, an array of ``x``'s dtype."""
         return xp_kernels.dropout(np, x, keep, self.uniform)
 
     def dropout_backward(self, grad, saved, keep):
-        """``grad * scale``, with the forward's scale."""
+        """NumPy: ``grad * saved``."""
         return xp_kernels.dropout_backward(np, grad, saved, keep)
 
-    # --- optimizer updates (NumPy, one parameter after the other) ---
-    # ``params`` are the parameters' arrays, updated in place, with their gradients ``grads``
-    # and state arrays (also updated in place), one list entry per parameter; the formulas are
-    # those of minigrad.optim.SGD and minigrad.optim.Adam. The CUDA backend updates all of them
-    # in one kernel launch.
     def sgd_step(self, params, grads, buffers, lr, weight_decay, momentum, dampening, nesterov):
-        """One SGD step. ``buffers``: each parameter's momentum buffer, or None before its first
-        step (then a copy of the gradient is made). Returns the buffers (all None without
-        momentum)."""
+        """NumPy, one parameter after the other."""
         return xp_kernels.sgd_step(np, params, grads, buffers, lr, weight_decay, momentum,
                                    dampening, nesterov)
 
     def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, lr, betas,
                   eps, weight_decay, decoupled, amsgrad):
-        """One Adam step, the ``step``-th (from 1) of every parameter. ``max_exp_avg_sqs`` is
-        used with ``amsgrad`` (else None); ``decoupled``: AdamW's weight decay."""
+        """NumPy, one parameter after the other."""
         xp_kernels.adam_step(np, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step,
                              lr, betas, eps, weight_decay, decoupled, amsgrad)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(family):
+    """The Numba module ``cpu_kernels/<family>.py`` ("conv", "indexing", "pooling" or
+    "recurrent"), imported on first use and then cached: importing it imports Numba (a large
+    import), which ``import minigrad`` and NumPy-only work must not pay for."""
+    return importlib.import_module(f"{__package__}.cpu_kernels.{family}")
 
 
 def _row_index(key):
