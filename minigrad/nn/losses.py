@@ -9,6 +9,7 @@ loss, the weighting and the reduction in one graph node). :func:`get` turns what
 from .. import functional as F
 from ..autograd.tensor import Tensor
 from ..functional.losses import REDUCTIONS, match_sample_weight
+from .naming import snake_case
 
 
 class Loss:
@@ -34,7 +35,7 @@ class Loss:
             raise ValueError(f"{type(self).__name__}: reduction must be 'mean' (or Keras's "
                              f"'sum_over_batch_size'), 'sum' or 'none', got {reduction!r}")
         self.reduction = REDUCTIONS[reduction]
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         losses = self.call(y_true, y_pred)
@@ -219,13 +220,14 @@ class SparseCategoricalCrossentropy(_ClassAxisLoss):
         super().__init__(from_logits=from_logits, axis=axis, reduction=reduction, name=name)
 
 
-_CLASSES = [MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy]
+#: The built-in loss classes: the ones :func:`serialize` can save.
+BUILTIN_LOSSES = (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
+                  CategoricalCrossentropy, SparseCategoricalCrossentropy)
 # Names are compared in lower case without underscores: "mean_squared_error", "MeanSquaredError"
 # and "meansquarederror" are one name.
-_BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BY_NAME = {cls.__name__.lower(): cls for cls in BUILTIN_LOSSES}
 _BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
-_BY_FUNCTION = {cls._fn: cls for cls in _CLASSES}
+_BY_FUNCTION = {cls._fn: cls for cls in BUILTIN_LOSSES}
 
 
 def get(identifier):
@@ -271,7 +273,7 @@ def serialize(loss):
 'reduction': 'mean', 'from_logits': True}}
     """
     loss = get(loss)
-    if type(loss) not in _CLASSES:
+    if type(loss) not in BUILTIN_LOSSES:
         raise ValueError(f"loss {loss!r} is not a built-in loss: a model that uses it cannot be "
                          "saved with its configuration; use a built-in loss or save the weights")
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
@@ -280,15 +282,10 @@ def serialize(loss):
 def _class_named(name):
     cls = _BY_NAME.get(str(name).lower().replace("_", ""))
     if cls is None:
-        known = "mse, mae, " + ", ".join(_snake_case(c.__name__) for c in _CLASSES)
+        known = "mse, mae, " + ", ".join(snake_case(c.__name__) for c in BUILTIN_LOSSES)
         raise ValueError(f"unknown loss {name!r}; choose from {known} (or their class names), "
                          "or pass a function loss(y_true, y_pred) or a Loss object")
     return cls
-
-
-def _snake_case(name):
-    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
-                   for i, c in enumerate(name))
 
 
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",

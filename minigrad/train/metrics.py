@@ -21,6 +21,8 @@ import numpy as np
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..functional.losses import match_sample_weight
+from ..nn import losses
+from ..nn.naming import snake_case
 
 
 def _host(value):
@@ -69,7 +71,7 @@ class Metric:
     """
 
     def __init__(self, name=None):
-        self.name = name or _snake_case(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         """Add a batch: labels ``y_true``, predictions ``y_pred``, optional per-sample
@@ -492,12 +494,14 @@ class AUC(Metric):
 
 # --- names ------------------------------------------------------------------------------------
 
-_CLASSES = [Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-            TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
-            MeanAbsoluteError, Precision, Recall, F1Score, AUC]
+#: The built-in metric classes, the ones :func:`get` finds by name.
+BUILTIN_METRICS = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
+                   SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+                   SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, Precision,
+                   Recall, F1Score, AUC)
 # Compared in lower case without underscores, so "top_k_categorical_accuracy" and
 # "TopKCategoricalAccuracy" are one name.
-_BY_NAME = {cls.__name__.lower(): cls for cls in _CLASSES}
+_BY_NAME = {cls.__name__.lower(): cls for cls in BUILTIN_METRICS}
 _BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
 _LOSS_METRICS = ("binarycrossentropy", "categoricalcrossentropy",
                  "sparsecategoricalcrossentropy")
@@ -543,14 +547,12 @@ def get(identifier, loss=None, output_shape=None):
         # "mae" is logged as "mae"; "MeanAbsoluteError" under the class's own name.
         name = identifier if identifier == identifier.lower() else None
         if key in _LOSS_METRICS:
-            from ..nn import losses
-
             loss = losses.get(identifier)  # its call() gives the per-sample losses
-            return MeanMetricWrapper(loss.call, name=name or _snake_case(identifier))
+            return MeanMetricWrapper(loss.call, name=name or snake_case(identifier))
         cls = _BY_NAME.get(key)
         if cls is None:
             known = ", ".join(["accuracy", "acc", "mse", "mae"] +
-                              [_snake_case(c.__name__) for c in _CLASSES if c is not Mean])
+                              [snake_case(c.__name__) for c in BUILTIN_METRICS if c is not Mean])
             raise ValueError(f"unknown metric {identifier!r}; choose from {known} (or their "
                              "class names), or pass a Metric object or a function "
                              "fn(y_true, y_pred)")
@@ -573,13 +575,11 @@ def get(identifier, loss=None, output_shape=None):
 def _loss_kind(loss):
     """("binarycrossentropy" | "categoricalcrossentropy" | ..., from_logits) for a loss given to
     compile, or (None, False) when it is not one of the cross-entropies."""
-    from ..nn import losses
-
     try:
         loss = losses.get(loss)
     except (ValueError, TypeError):
         return None, False
-    if type(loss) in losses._CLASSES:
+    if type(loss) in losses.BUILTIN_LOSSES:
         return type(loss).__name__.lower(), getattr(loss, "from_logits", False)
     return None, False
 
@@ -623,13 +623,6 @@ class _AccuracyByShape(Metric):
     def reset_state(self):
         if self.chosen is not None:
             self.chosen.reset_state()
-
-
-def _snake_case(name):
-    if name.isupper():
-        return name.lower()  # AUC -> auc
-    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
-                   for i, c in enumerate(name))
 
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",

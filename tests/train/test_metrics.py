@@ -7,6 +7,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.nn import losses
+from minigrad.nn.naming import snake_case
 from minigrad.train import metrics
 
 N, C = 103, 5
@@ -196,6 +197,31 @@ def test_binary_accuracy_takes_labels_without_the_unit_axis_and_tensor_weights()
     metric.update_state(mg.tensor([1, 0, 1, 1]), mg.tensor([[0.9], [0.2], [0.4], [0.7]]),
                         sample_weight=mg.tensor([1.0, 1.0, 2.0, 0.0]))
     assert metric.result() == pytest.approx(2 / 4)
+
+
+# Keras's default names: the name= of each class's signature, or, where that is None (AUC,
+# Precision, Recall), Keras's snake case of the class name.
+KERAS_NAMES = {"Mean": "mean", "Accuracy": "accuracy", "BinaryAccuracy": "binary_accuracy",
+               "CategoricalAccuracy": "categorical_accuracy",
+               "SparseCategoricalAccuracy": "sparse_categorical_accuracy",
+               "TopKCategoricalAccuracy": "top_k_categorical_accuracy",
+               "SparseTopKCategoricalAccuracy": "sparse_top_k_categorical_accuracy",
+               "MeanSquaredError": "mean_squared_error", "MeanAbsoluteError": "mean_absolute_error",
+               "Precision": "precision", "Recall": "recall", "F1Score": "f1_score", "AUC": "auc"}
+
+
+def test_every_built_in_metric_has_its_keras_default_name():
+    assert {cls.__name__ for cls in metrics.BUILTIN_METRICS} == set(KERAS_NAMES)
+    for cls in metrics.BUILTIN_METRICS:
+        assert cls().name == KERAS_NAMES[cls.__name__] == snake_case(cls.__name__)
+
+
+def test_a_custom_metric_and_a_loss_metric_are_named_by_keras_snake_case():
+    class BinaryAUC(metrics.Metric):
+        pass
+
+    assert BinaryAUC().name == "binary_auc"  # Keras's rule keeps an acronym together
+    assert metrics.get("BinaryCrossentropy").name == "binary_crossentropy"
 
 
 def test_metric_names_and_configs():
