@@ -8,7 +8,6 @@ import pytest
 
 import minigrad as mg
 from minigrad.nn import losses
-from minigrad.nn.naming import snake_case
 
 RNG = np.random.default_rng(0)
 LOGITS = RNG.standard_normal((5, 4))
@@ -121,20 +120,6 @@ def test_a_loss_subclass_defines_call():
     assert loss.name == "huber"
     values = loss(np.zeros((2, 1)), mg.tensor([[0.5], [3.0]]))
     np.testing.assert_allclose(values.numpy(), [0.125, 2.5])
-
-
-# Keras's default names: the name= of each class's signature (keras.losses.MeanSquaredError(
-# ..., name="mean_squared_error"), ...), which is also Keras's snake case of the class name.
-KERAS_NAMES = {"MeanSquaredError": "mean_squared_error", "MeanAbsoluteError": "mean_absolute_error",
-               "BinaryCrossentropy": "binary_crossentropy",
-               "CategoricalCrossentropy": "categorical_crossentropy",
-               "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy"}
-
-
-def test_every_built_in_loss_has_its_keras_default_name():
-    assert {cls.__name__ for cls in losses.BUILTIN_LOSSES} == set(KERAS_NAMES)
-    for cls in losses.BUILTIN_LOSSES:
-        assert cls().name == KERAS_NAMES[cls.__name__] == snake_case(cls.__name__)
 
 
 def test_a_custom_loss_is_named_by_keras_snake_case_of_its_class():

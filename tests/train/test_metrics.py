@@ -199,21 +199,32 @@ def test_binary_accuracy_takes_labels_without_the_unit_axis_and_tensor_weights()
     assert metric.result() == pytest.approx(2 / 4)
 
 
-# Keras's default names: the name= of each class's signature, or, where that is None (AUC,
-# Precision, Recall), Keras's snake case of the class name.
-KERAS_NAMES = {"Mean": "mean", "Accuracy": "accuracy", "BinaryAccuracy": "binary_accuracy",
-               "CategoricalAccuracy": "categorical_accuracy",
-               "SparseCategoricalAccuracy": "sparse_categorical_accuracy",
-               "TopKCategoricalAccuracy": "top_k_categorical_accuracy",
-               "SparseTopKCategoricalAccuracy": "sparse_top_k_categorical_accuracy",
-               "MeanSquaredError": "mean_squared_error", "MeanAbsoluteError": "mean_absolute_error",
-               "Precision": "precision", "Recall": "recall", "F1Score": "f1_score", "AUC": "auc"}
+# Keras's default names: the name= of each class's signature (keras.metrics.F1Score(...,
+# name="f1_score"), keras.losses.MeanSquaredError(..., name="mean_squared_error"), ...), or,
+# where that is None (AUC, Precision, Recall), Keras's snake case of the class name.
+KERAS_NAMES = {
+    metrics.Mean: "mean", metrics.Accuracy: "accuracy", metrics.BinaryAccuracy: "binary_accuracy",
+    metrics.CategoricalAccuracy: "categorical_accuracy",
+    metrics.SparseCategoricalAccuracy: "sparse_categorical_accuracy",
+    metrics.TopKCategoricalAccuracy: "top_k_categorical_accuracy",
+    metrics.SparseTopKCategoricalAccuracy: "sparse_top_k_categorical_accuracy",
+    metrics.MeanSquaredError: "mean_squared_error",
+    metrics.MeanAbsoluteError: "mean_absolute_error", metrics.Precision: "precision",
+    metrics.Recall: "recall", metrics.F1Score: "f1_score", metrics.AUC: "auc",
+    losses.MeanSquaredError: "mean_squared_error", losses.MeanAbsoluteError: "mean_absolute_error",
+    losses.BinaryCrossentropy: "binary_crossentropy",
+    losses.CategoricalCrossentropy: "categorical_crossentropy",
+    losses.SparseCategoricalCrossentropy: "sparse_categorical_crossentropy"}
 
 
-def test_every_built_in_metric_has_its_keras_default_name():
-    assert {cls.__name__ for cls in metrics.BUILTIN_METRICS} == set(KERAS_NAMES)
-    for cls in metrics.BUILTIN_METRICS:
-        assert cls().name == KERAS_NAMES[cls.__name__] == snake_case(cls.__name__)
+@pytest.mark.parametrize("cls", metrics.BUILTIN_METRICS + losses.BUILTIN_LOSSES,
+                         ids=lambda cls: f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
+def test_every_built_in_metric_and_loss_has_its_keras_default_name(cls):
+    assert cls().name == KERAS_NAMES[cls] == snake_case(cls.__name__)
+
+
+def test_the_keras_names_table_covers_every_built_in_class():
+    assert set(KERAS_NAMES) == set(metrics.BUILTIN_METRICS + losses.BUILTIN_LOSSES)
 
 
 def test_a_custom_metric_and_a_loss_metric_are_named_by_keras_snake_case():
