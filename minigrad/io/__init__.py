@@ -9,8 +9,8 @@ nothing above :mod:`minigrad.autograd`).
 """
 
 from .atomic import atomic_write_bytes
-from .tensor_file import (FORMAT, FORMAT_VERSION, ModelFileError, checksum, host_array,
-                          join_arrays, read_tensor_file, split_arrays, write_tensor_file)
+from .tensor_file import (ModelFileError, checksum, host_array, join_arrays, read_tensor_file,
+                          split_arrays, write_tensor_file)
 
 __all__ = ["atomic_write_bytes", "ModelFileError", "write_tensor_file", "read_tensor_file",
-           "checksum", "host_array", "split_arrays", "join_arrays", "FORMAT", "FORMAT_VERSION"]
+           "checksum", "host_array", "split_arrays", "join_arrays"]

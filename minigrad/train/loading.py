@@ -1,7 +1,7 @@
 """Rebuilding a saved model: ``mg.load_model(path)``.
 
 Nothing in the file is executed: the architecture is JSON, and layers are made only from the
-classes that :mod:`minigrad.nn` exports (:func:`minigrad.nn.serialization.deserialize`).
+classes that :mod:`minigrad.nn` exports (``minigrad.nn.serialization.deserialize``).
 """
 
 import json

@@ -270,7 +270,7 @@ class Model(Module):
     # --- saving -----------------------------------------------------------------------------
     def save(self, path, include_optimizer=True):
         """Save architecture, weights and optimizer state to one file, atomically; load it with
-        :func:`minigrad.load_model`."""
+        :func:`mg.load_model <minigrad.train.load_model>`."""
         saving.save_model(self, path, include_optimizer=include_optimizer)
 
     def save_weights(self, path):
@@ -284,7 +284,7 @@ class Model(Module):
         return self
 
     def get_architecture(self):
-        """What :func:`minigrad.load_model` rebuilds this model from (JSON-serializable).
+        """What :func:`mg.load_model <minigrad.train.load_model>` rebuilds this model from (JSON-serializable).
 
         Only a :class:`Sequential` of ``minigrad.nn`` layers describes itself; a subclassed
         model is code, so this raises TypeError pointing to ``save_weights`` (rebuild the model

@@ -3,8 +3,8 @@ into a model that exists.
 
 A model file holds the arrays ``weights/<name>`` for every entry of ``model.state_dict()`` and
 ``optimizer/<path>`` for the optimizer's arrays, and the metadata (strings) ``content``
-("model" or "weights"), ``architecture`` (JSON: :meth:`Model.get_architecture`), ``compile``
-(JSON: :meth:`Model.get_compile_config`) and ``optimizer`` (JSON: its class name and
+("model" or "weights"), ``architecture`` (JSON: :meth:`~minigrad.train.Model.get_architecture`), ``compile``
+(JSON: :meth:`~minigrad.train.Model.get_compile_config`) and ``optimizer`` (JSON: its class name and
 non-array state). :mod:`minigrad.train.loading` rebuilds models from them.
 """
 
@@ -33,7 +33,7 @@ def save_weights(model, path):
 def save_model(model, path, include_optimizer=True):
     """Write architecture, weights and (if compiled and ``include_optimizer``) the optimizer's
     state to ``path``, atomically. Raises TypeError for a model that cannot describe its
-    architecture (see :meth:`Model.get_architecture`)."""
+    architecture (see :meth:`~minigrad.train.Model.get_architecture`)."""
     arrays = weight_arrays(model)
     metadata = {"content": "model", "architecture": json.dumps(model.get_architecture())}
     state = model.get_optimizer_state() if include_optimizer else None

@@ -20,8 +20,8 @@ class Sequential(container.Sequential, Model):
 
     def get_architecture(self):
         """``{"class_name": "Sequential", "config": ..., "build_input_shape": [...]}``: what
-        :func:`minigrad.load_model` rebuilds the model from. A subclass of Sequential is code
-        (TypeError, as :meth:`Model.get_architecture`); an unbuilt model has no weights to save
+        :func:`mg.load_model <minigrad.train.load_model>` rebuilds the model from. A subclass of Sequential is code
+        (TypeError, as :meth:`minigrad.train.Model.get_architecture`); an unbuilt model has no weights to save
         (ValueError)."""
         if type(self) is not Sequential:
             return super().get_architecture()
