@@ -49,7 +49,8 @@ class Function:
     #: The arrays stored by :meth:`save_for_backward` (released with the graph).
     saved = ()
     #: (output index, weak reference to the output tensor) for each output whose ``.grad``
-    #: backward must also fill (:meth:`Tensor.retain_grad <minigrad.Tensor.retain_grad>`); released with the graph.
+    #: backward must also fill (:meth:`Tensor.retain_grad <minigrad.Tensor.retain_grad>`);
+    #: released with the graph.
     retained_outputs = ()
 
     @staticmethod
@@ -68,8 +69,8 @@ class Function:
 
     def retain_output_grad(self, tensor):
         """Have backward also store d(loss)/d(``tensor``) in ``tensor.grad``; ``tensor`` is
-        one of this node's outputs (what :meth:`Tensor.retain_grad <minigrad.Tensor.retain_grad>` asks for). Asking twice
-        is asking once."""
+        one of this node's outputs (what :meth:`Tensor.retain_grad
+        <minigrad.Tensor.retain_grad>` asks for). Asking twice is asking once."""
         if any(ref() is tensor for _, ref in self.retained_outputs):
             return
         self.retained_outputs = self.retained_outputs + ((tensor._index, weakref.ref(tensor)),)

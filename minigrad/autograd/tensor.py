@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import dtypes
-from ..backends import backend_of_array, get_backend
+from ..backends import backend_of_array, get_backend, split_device_and_dtype
 
 
 class Tensor:
@@ -216,9 +216,7 @@ class Tensor:
         ``t.to("cuda")``, ``t.to("float64")``, ``t.to("cpu", "float16")``; returns ``self``
         when nothing changes.
         """
-        if isinstance(device, str) and device.lower() not in ("cpu", "cuda", "gpu") \
-                and not device.lower().startswith("cuda:"):
-            device, dtype = None, device  # t.to("float64")
+        device, dtype = split_device_and_dtype(device, dtype)  # t.to("float64")
         result = self
         if dtype is not None:
             result = F.astype(result, dtype)

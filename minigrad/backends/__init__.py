@@ -6,6 +6,6 @@ hot-path kernels that the array API does badly (Numba on the CPU, CUDA ``.cu`` f
 """
 
 from .base import Backend
-from .registry import backend_of_array, get_backend, manual_seed
+from .registry import backend_of_array, get_backend, manual_seed, split_device_and_dtype
 
-__all__ = ["Backend", "get_backend", "backend_of_array", "manual_seed"]
+__all__ = ["Backend", "get_backend", "backend_of_array", "manual_seed", "split_device_and_dtype"]

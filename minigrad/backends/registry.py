@@ -47,6 +47,22 @@ def get_backend(device):
     raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {type(device).__name__}")
 
 
+def split_device_and_dtype(device, dtype):
+    """``.to()``'s arguments as ``(device, dtype)``: a string that names no device (``"cpu"``,
+    ``"cuda"``, ``"gpu"``, ``"cuda:N"``) in the device's place is the dtype, as in
+    ``t.to("float64")``.
+
+    >>> from minigrad.backends import split_device_and_dtype
+    >>> split_device_and_dtype("float16", None), split_device_and_dtype("cuda", "float64")
+    ((None, 'float16'), ('cuda', 'float64'))
+    """
+    if isinstance(device, str):
+        name = device.lower()
+        if name not in ("cpu", "cuda", "gpu") and not name.startswith("cuda:"):
+            return None, device
+    return device, dtype
+
+
 def backend_of_array(array):
     """Return the backend that owns ``array`` (a NumPy or CuPy array), or ``None``."""
     if _cpu.owns(array):

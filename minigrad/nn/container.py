@@ -1,5 +1,6 @@
 """``Sequential``: modules applied one after another (the plain container, as
-``torch.nn.Sequential``; :class:`minigrad.train.Sequential` (``mg.Sequential``) adds Keras's compile / fit on top)."""
+``torch.nn.Sequential``; :class:`minigrad.train.Sequential`, ``mg.Sequential``, adds Keras's
+compile / fit on top)."""
 
 from .module import Module, build_under_no_grad
 from .naming import unique_layer_name
@@ -36,8 +37,9 @@ class Sequential(Module):
     When the first layer has ``input_shape=`` (without the batch axis, as in Keras), the
     container is built right away, so every layer has its weights and output shape.
 
-    This is the plain container, for use inside your own modules; :class:`minigrad.train.Sequential` (``mg.Sequential``)
-    is the same with ``compile``/``fit``/``evaluate``/``predict``/``save``.
+    This is the plain container, for use inside your own modules;
+    :class:`minigrad.train.Sequential` (``mg.Sequential``) is the same with
+    ``compile``/``fit``/``evaluate``/``predict``/``save``.
 
     >>> block = mg.nn.Sequential([mg.nn.Dense(8, activation="relu", input_shape=(4,)),
     ...                           mg.nn.Dense(2)])

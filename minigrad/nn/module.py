@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..backends import get_backend
+from ..backends import get_backend, split_device_and_dtype
 from ..creation import zeros
 from . import init as initializers
 from . import regularizers
@@ -205,9 +205,7 @@ class Module:
         """Move every parameter and buffer to ``device`` and/or convert floats to ``dtype``, in
         place (the same Parameter objects, so an optimizer made earlier still holds them).
         Layers built later are created there too. Returns the module."""
-        if isinstance(device, str) and device.lower() not in ("cpu", "cuda", "gpu") \
-                and not device.lower().startswith("cuda:"):
-            device, dtype = None, device
+        device, dtype = split_device_and_dtype(device, dtype)  # model.to("float64")
         backend = get_backend(device) if device is not None else None
         dtype = dtypes.as_dtype(dtype)
         for module in self.modules():

@@ -284,7 +284,8 @@ class Model(Module):
         return self
 
     def get_architecture(self):
-        """What :func:`mg.load_model <minigrad.train.load_model>` rebuilds this model from (JSON-serializable).
+        """What :func:`mg.load_model <minigrad.train.load_model>` rebuilds this model from
+        (JSON-serializable).
 
         Only a :class:`Sequential` of ``minigrad.nn`` layers describes itself; a subclassed
         model is code, so this raises TypeError pointing to ``save_weights`` (rebuild the model

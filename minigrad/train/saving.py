@@ -3,8 +3,9 @@ into a model that exists.
 
 A model file holds the arrays ``weights/<name>`` for every entry of ``model.state_dict()`` and
 ``optimizer/<path>`` for the optimizer's arrays, and the metadata (strings) ``content``
-("model" or "weights"), ``architecture`` (JSON: :meth:`~minigrad.train.Model.get_architecture`), ``compile``
-(JSON: :meth:`~minigrad.train.Model.get_compile_config`) and ``optimizer`` (JSON: its class name and
+("model" or "weights"), ``architecture`` (JSON:
+:meth:`~minigrad.train.Model.get_architecture`), ``compile`` (JSON:
+:meth:`~minigrad.train.Model.get_compile_config`) and ``optimizer`` (JSON: its class name and
 non-array state). :mod:`minigrad.train.loading` rebuilds models from them.
 """
 

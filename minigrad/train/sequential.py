@@ -20,9 +20,9 @@ class Sequential(container.Sequential, Model):
 
     def get_architecture(self):
         """``{"class_name": "Sequential", "config": ..., "build_input_shape": [...]}``: what
-        :func:`mg.load_model <minigrad.train.load_model>` rebuilds the model from. A subclass of Sequential is code
-        (TypeError, as :meth:`minigrad.train.Model.get_architecture`); an unbuilt model has no weights to save
-        (ValueError)."""
+        :func:`mg.load_model <minigrad.train.load_model>` rebuilds the model from. A subclass
+        of Sequential is code (TypeError, as :meth:`minigrad.train.Model.get_architecture`); an
+        unbuilt model has no weights to save (ValueError)."""
         if type(self) is not Sequential:
             return super().get_architecture()
         if not self.built:
