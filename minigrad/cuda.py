@@ -1,5 +1,9 @@
-"""Is a GPU usable? ``mg.cuda.is_available()`` answers without raising (and without importing
-CuPy into a process that never asks)."""
+"""``mg.cuda``: the questions a user asks about the GPU, as ``torch.cuda`` answers them.
+
+``mg.cuda.is_available()`` answers without raising (and without importing CuPy into a process
+that never asks). This is the public face only; the CUDA backend itself (CuPy arrays and our
+kernels from ``backends/cuda_kernels/*.cu``) is ``minigrad/backends/cuda.py``
+(:class:`~minigrad.backends.cuda.CUDABackend`)."""
 
 
 def is_available():
