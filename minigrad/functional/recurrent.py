@@ -12,8 +12,8 @@ How each op runs, forward:
    sequence is returned);
 2. for each step ``s`` (in processing order, reversed if ``reverse``): one small product
    ``h[s] @ recurrent_kernel``, then the gate math of the step in one fused kernel of the
-   backend (:meth:`lstm_step_forward <minigrad.backends.cpu.CPUBackend.lstm_step_forward>`
-   etc.: Numba on the CPU, array expressions on CUDA).
+   backend (:meth:`lstm_step_forward <minigrad.backends.Backend.lstm_step_forward>` etc.,
+   declared on ``Backend``: Numba on the CPU, ``recurrent.cu`` on CUDA).
 
 and backward, from the last step to the first: the step kernel turns the gradient of the state
 into the gradient of the gates, and one product ``d_gates @ recurrent_kernel.T`` carries it to

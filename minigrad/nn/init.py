@@ -100,3 +100,11 @@ def get(initializer):
     except KeyError:
         names = ", ".join(sorted(INITIALIZERS))
         raise ValueError(f"unknown initializer {initializer!r}; choose from {names}") from None
+
+
+def name_of(initializer):
+    """``initializer`` as a saved config holds it (the inverse of :func:`get`): a name as it is,
+    a function by its ``__name__`` (``"glorot_uniform"``), anything else by its ``repr``."""
+    if isinstance(initializer, str):
+        return initializer
+    return getattr(initializer, "__name__", repr(initializer))

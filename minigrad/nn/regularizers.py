@@ -54,3 +54,12 @@ def get(regularizer):
     except KeyError:
         raise ValueError(f"unknown regularizer {regularizer!r}; use 'l1', 'l2', 'l1_l2' or "
                          "mg.nn.regularizers.L1L2(l1, l2)") from None
+
+
+def config_of(regularizer):
+    """``regularizer`` as a saved config holds it (read back by :func:`get`): None, a name or a
+    dict as it is; an :class:`L1L2` (or anything with ``l1`` and ``l2``) as ``{"l1": ...,
+    "l2": ...}``; None for another callable, which a config cannot hold."""
+    if regularizer is None or isinstance(regularizer, (str, dict)):
+        return regularizer
+    return {"l1": regularizer.l1, "l2": regularizer.l2} if hasattr(regularizer, "l1") else None

@@ -5,7 +5,7 @@ from ...functional.conv import check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
-from .config import kernel_and_bias_config
+from .core import kernel_and_bias_config
 
 
 class Conv2D(Layer):

@@ -3,8 +3,9 @@
 from ... import functional as F
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
+from ..init import name_of as initializer_name
+from ..regularizers import config_of as regularizer_config
 from ..module import Layer
-from .config import kernel_and_bias_config
 
 
 class Dense(Layer):
@@ -175,3 +176,11 @@ class LeakyReLU(Layer):
     def get_config(self):
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
+
+def kernel_and_bias_config(layer):
+    """The config entries that layers with a kernel and a bias share (Dense, Conv2D)."""
+    return {"activation": activation_name(layer.activation), "use_bias": layer.use_bias,
+            "kernel_initializer": initializer_name(layer.kernel_initializer),
+            "bias_initializer": initializer_name(layer.bias_initializer),
+            "kernel_regularizer": regularizer_config(layer.kernel_regularizer),
+            "bias_regularizer": regularizer_config(layer.bias_regularizer)}

@@ -6,7 +6,8 @@ from ... import functional as F
 from ...autograd.tensor import Tensor
 from ...backends import get_backend
 from ..module import Layer
-from .config import initializer_name, regularizer_config
+from ..init import name_of as initializer_name
+from ..regularizers import config_of as regularizer_config
 
 
 class Embedding(Layer):

@@ -5,7 +5,8 @@ from ...autograd.tensor import Tensor
 from ...backends import get_backend
 from .. import init as initializers
 from ..module import Layer
-from .config import initializer_name, regularizer_config
+from ..init import name_of as initializer_name
+from ..regularizers import config_of as regularizer_config
 
 
 class BatchNormalization(Layer):

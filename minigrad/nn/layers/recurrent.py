@@ -23,7 +23,8 @@ from .. import init as initializers
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
-from .config import initializer_name, regularizer_config
+from ..init import name_of as initializer_name
+from ..regularizers import config_of as regularizer_config
 
 
 class _Recurrent(Layer):
