@@ -3,6 +3,7 @@ the bias is added into the product's fresh output instead of making a second arr
 
 from ..autograd.function import Function
 from ._operands import binary_operands
+from .matmul import matmul
 
 
 class Linear(Function):
@@ -32,8 +33,6 @@ def linear(x, kernel, bias=None):
     >>> mg.linear(mg.ones(2, 3), mg.ones(3, 4), mg.zeros(4)).shape
     (2, 4)
     """
-    from .matmul import matmul
-
     if bias is None:
         return matmul(x, kernel)
     x, kernel = binary_operands(x, kernel)
