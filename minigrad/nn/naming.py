@@ -8,6 +8,7 @@ import threading
 def snake_case(class_name):
     """Keras's snake-case rule for default names.
 
+    >>> from minigrad.nn.naming import snake_case
     >>> snake_case("MaxPooling2D"), snake_case("SparseCategoricalCrossentropy"), snake_case("AUC")
     ('max_pooling2d', 'sparse_categorical_crossentropy', 'auc')
     """
