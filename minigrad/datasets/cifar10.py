@@ -75,17 +75,18 @@ def _batch(data, what):
     return images, labels.astype(np.uint8)
 
 
-def _source(root):
+def _source(root, download):
     for folder in data_roots("cifar10", root):
         if (folder / TARBALL).exists():
             return folder / TARBALL
         if (folder / FOLDER).is_dir():
             return folder / FOLDER
-    (path,) = locate("cifar10", {TARBALL: (URLS, TARBALL_MD5, None)}, root, "CIFAR-10")
+    (path,) = locate("cifar10", {TARBALL: (URLS, TARBALL_MD5, None)}, root, "CIFAR-10",
+                     download=download)
     return path
 
 
-def load_data(root=None):
+def load_data(root=None, download=True):
     """CIFAR-10, as Keras's ``cifar10.load_data()`` returns it.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images in channels-last layout,
@@ -96,8 +97,10 @@ def load_data(root=None):
     same member files) or the extracted ``<root>/cifar10/cifar-10-batches-py/`` folder; ``root``
     defaults to ``$MINIGRAD_DATA``, then the cache; otherwise downloads the tarball. Each of the
     seven member files is checked against its published md5.
+    ``download=False`` (or the environment variable ``MINIGRAD_OFFLINE=1``) never downloads:
+    a missing file is a FileNotFoundError saying which files to put where.
     """
-    source = Path(_source(root))
+    source = Path(_source(root, download))
     members = _read_members(source)
     missing = [name for name in MEMBERS if name not in members]
     if missing:

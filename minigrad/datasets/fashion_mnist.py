@@ -18,13 +18,16 @@ CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
                "Sneaker", "Bag", "Ankle boot"]
 
 
-def load_data(root=None):
+def load_data(root=None, download=True):
     """Fashion-MNIST, as Keras's ``fashion_mnist.load_data()`` returns it.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images ``(60000, 28, 28)`` and
     ``(10000, 28, 28)``, uint8 labels 0..9 (see :data:`CLASS_NAMES`). The files are read from
     ``<root>/fashion_mnist/`` (``root`` defaults to ``$MINIGRAD_DATA``), the cache, or
     downloaded; each is checked against its published md5.
+    ``download=False`` (or the environment variable ``MINIGRAD_OFFLINE=1``) never downloads:
+    a missing file is a FileNotFoundError saying which files to put where.
     """
     files = {name: ([m + name for m in MIRRORS], md5, None) for name, md5 in FILES.items()}
-    return load_idx_dataset("fashion_mnist", files, root, "Fashion-MNIST")
+    return load_idx_dataset("fashion_mnist", files, root, "Fashion-MNIST",
+                            download=download)

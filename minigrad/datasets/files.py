@@ -10,17 +10,31 @@ When a file is in neither place it is downloaded from its canonical URL (into ``
 when ``root=`` was given, else into the cache), checksum-verified, and written atomically. Every
 file is verified against its published checksum each time it is loaded, so a corrupt or
 tampered copy is detected and named.
+
+Offline: ``download=False`` (an argument of every ``load_data``) or the environment variable
+``MINIGRAD_OFFLINE=1`` means no download is ever tried; a missing file is then an error that
+says which files to put where. With downloads on, a host that cannot be reached is tried once
+(a connection attempt of at most :data:`CONNECT_TIMEOUT` seconds) and then skipped for every
+other file, so an unplugged machine fails in seconds, not after every URL's read timeout.
 """
 
 import hashlib
 import os
+import socket
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from ..io.atomic import atomic_write_bytes
 
 __all__ = ["DatasetError", "data_roots", "cache_dir", "locate", "find_file", "download",
-           "file_hash", "verify_file", "verify_bytes"]
+           "downloads_allowed", "file_hash", "verify_file", "verify_bytes", "CONNECT_TIMEOUT",
+           "READ_TIMEOUT"]
+
+#: Seconds to wait for a host to accept a connection before it counts as unreachable.
+CONNECT_TIMEOUT = 5
+#: Seconds a started download may go without receiving data.
+READ_TIMEOUT = 30
 
 
 class DatasetError(OSError):
@@ -91,17 +105,51 @@ def find_file(name, filename, root=None):
     return None
 
 
-def download(urls, path, md5=None, sha256=None, progress=True):
+def downloads_allowed(download=True):
+    """False when ``download`` is False or the environment variable ``MINIGRAD_OFFLINE`` is set
+    to anything but ``""``, ``"0"``, ``"false"``, ``"no"`` or ``"off"``."""
+    offline = os.environ.get("MINIGRAD_OFFLINE", "").strip().lower()
+    return bool(download) and offline in ("", "0", "false", "no", "off")
+
+
+def _unreachable_reason(url):
+    """Why the host of ``url`` cannot be reached (a short string), or None when it accepts a
+    connection within :data:`CONNECT_TIMEOUT` seconds (or the URL is not http(s))."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT).close()
+    except OSError as error:  # name resolution, refused, unreachable network, timeout
+        return f"host {parts.hostname} unreachable ({error or type(error).__name__})"
+    return None
+
+
+def download(urls, path, md5=None, sha256=None, progress=True, unreachable=None):
     """Fetch the first URL of ``urls`` that answers, check its checksum and write it to ``path``
     atomically (the folder is created). Returns ``path``; raises :class:`OSError` (listing the
-    URLs tried and why each failed) when none could be fetched."""
+    URLs tried and why each failed) when none could be fetched.
+
+    ``unreachable``: a dict ``{host: reason}`` shared between calls; hosts found unreachable
+    are added and later URLs on them are skipped without another attempt."""
     from tqdm.auto import tqdm
 
     path = Path(path)
+    unreachable = {} if unreachable is None else unreachable
     errors = []
     for url in urls:
+        host = urllib.parse.urlsplit(url).hostname
+        if host in unreachable:
+            errors.append(f"{url}: skipped, {unreachable[host]}")
+            continue
+        reason = _unreachable_reason(url)
+        if reason is not None:
+            unreachable[host] = reason
+            errors.append(f"{url}: {reason}")
+            continue
         try:
-            with urllib.request.urlopen(url, timeout=30) as response:
+            with urllib.request.urlopen(url, timeout=READ_TIMEOUT) as response:
                 total = response.headers.get("Content-Length") if response.headers else None
                 chunks = []
                 with tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
@@ -120,11 +168,16 @@ def download(urls, path, md5=None, sha256=None, progress=True):
     raise OSError(f"could not download {path.name}: " + "; ".join(errors))
 
 
-def locate(name, files, root=None, what=None, progress=True):
-    """The paths of ``files`` (``{filename: (urls, md5, sha256)}``) for dataset ``name``: found
-    in one folder of :func:`data_roots`, or downloaded. Checksums are verified here.
+_download = download  # locate's argument ``download`` (a flag) hides the function's name
 
-    Offline with no local copy, the :class:`FileNotFoundError` says which files to put where.
+
+def locate(name, files, root=None, what=None, progress=True, download=True):
+    """The paths of ``files`` (``{filename: (urls, md5, sha256)}``) for dataset ``name``: found
+    in one folder of :func:`data_roots`, or downloaded (unless ``download`` is False or
+    ``MINIGRAD_OFFLINE`` is set: see :func:`downloads_allowed`). Checksums are verified here.
+
+    With no local copy and no download, the :class:`FileNotFoundError` says which files to put
+    where.
     """
     folders = data_roots(name, root)
     for folder in folders:
@@ -132,25 +185,34 @@ def locate(name, files, root=None, what=None, progress=True):
             break
     else:
         folder = Path(root) / name if root is not None else cache_dir(name)
+        missing = [filename for filename in files if not (folder / filename).exists()]
+        if not downloads_allowed(download):
+            why = "download=False" if not download else "MINIGRAD_OFFLINE is set"
+            raise FileNotFoundError(_missing_message(what or name, name, files, folders,
+                                                     f"downloads are off ({why})"))
         failures = []
-        for filename, (urls, md5, sha256) in files.items():
-            if (folder / filename).exists():
-                continue
+        unreachable = {}
+        for filename in missing:
+            urls, md5, sha256 = files[filename]
             try:
-                download(urls, folder / filename, md5=md5, sha256=sha256, progress=progress)
+                _download(urls, folder / filename, md5=md5, sha256=sha256, progress=progress,
+                          unreachable=unreachable)
             except DatasetError:
                 raise
             except OSError as error:
                 failures.append(str(error))
         if failures:
-            wanted = ", ".join(files)
-            searched = ", ".join(str(f) for f in folders)
-            raise FileNotFoundError(
-                f"{what or name}: no local copy and the download failed. Put the files {wanted} "
-                f"into the folder {Path('<MINIGRAD_DATA>') / name} and set the environment "
-                f"variable MINIGRAD_DATA (or pass root=) to that parent folder. Searched: "
-                f"{searched}. Download errors: {' | '.join(failures)}")
+            raise FileNotFoundError(_missing_message(
+                what or name, name, files, folders, "the download failed",
+                f" Download errors: {' | '.join(failures)}"))
     paths = [folder / filename for filename in files]
     for path, (urls, md5, sha256) in zip(paths, files.values()):
         verify_file(path, md5=md5, sha256=sha256)
     return paths
+
+
+def _missing_message(what, name, files, folders, reason, details=""):
+    return (f"{what}: no local copy, and {reason}. Put the files {', '.join(files)} into the "
+            f"folder {Path('<MINIGRAD_DATA>') / name} and set the environment variable "
+            f"MINIGRAD_DATA (or pass root=) to that parent folder. Searched: "
+            f"{', '.join(str(f) for f in folders)}.{details}")

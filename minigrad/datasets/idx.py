@@ -47,9 +47,9 @@ def read_idx(path):
     return parse_idx(data, str(path))
 
 
-def load_idx_dataset(name, files, root, what, image_shape=(28, 28)):
+def load_idx_dataset(name, files, root, what, image_shape=(28, 28), download=True):
     """((x_train, y_train), (x_test, y_test)) from the four MNIST-style IDX gz files."""
-    paths = locate(name, files, root, what)
+    paths = locate(name, files, root, what, download=download)
     x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
     for path, x, y in ((paths[0], x_train, y_train), (paths[2], x_test, y_test)):
         if x.ndim != 3 or x.shape[1:] != image_shape or x.dtype != np.uint8:

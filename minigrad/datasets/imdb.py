@@ -69,14 +69,16 @@ def tokenize(text):
     return text.replace("<br />", " ").lower().translate(_TABLE).split()
 
 
-def get_word_index(root=None):
+def get_word_index(root=None, download=True):
     """The word index, ``{word: rank}`` with rank 1 for the most frequent word ("the"), read
     from ``imdb_word_index.json`` (md5-checked) as Keras's ``imdb.get_word_index()``.
 
     In the sequences of :func:`load_data` a word of rank ``r`` is ``r + index_from``.
+    ``download=False`` (or the environment variable ``MINIGRAD_OFFLINE=1``) never downloads:
+    a missing file is a FileNotFoundError saying which files to put where.
     """
     (path,) = locate("imdb", {WORD_INDEX: ([BASE_URL + WORD_INDEX], WORD_INDEX_MD5, None)},
-                     root, "the IMDB word index")
+                     root, "the IMDB word index", download=download)
     with open(path, encoding="utf-8") as file:
         return json.load(file)
 
@@ -199,7 +201,7 @@ def _cached_raw(source, source_key, word_index_path):
     return splits
 
 
-def _load_splits(root):
+def _load_splits(root, download):
     for folder in data_roots("imdb", root):
         if (folder / NPZ).exists():
             verify_file(folder / NPZ, sha256=NPZ_SHA256)
@@ -222,13 +224,13 @@ def _load_splits(root):
             return _cached_raw(source, key, index)
     (path,) = locate("imdb", {NPZ: ([BASE_URL + NPZ], None, NPZ_SHA256)}, root,
                      f"IMDB (the files {NPZ}, or {', '.join(TARBALLS)} or {FOLDER}/ with "
-                     f"{WORD_INDEX})")
+                     f"{WORD_INDEX})", download=download)
     return _read_npz(path)
 
 
 # --- Keras's encoding ---
 def load_data(root=None, num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1,
-              oov_char=2, index_from=3):
+              oov_char=2, index_from=3, download=True):
     """The IMDB reviews as sequences of word ids, as Keras's ``imdb.load_data()``.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: ``x`` 1-D object arrays of 25,000 lists
@@ -243,8 +245,10 @@ def load_data(root=None, num_words=None, skip_top=0, maxlen=None, seed=113, star
     See the module documentation for where the data comes from and how the encoding from the
     raw reviews relates to Keras's ``imdb.npz``. Pad the lists with :func:`pad_sequences
     <minigrad.datasets.pad_sequences>`.
+    ``download=False`` (or the environment variable ``MINIGRAD_OFFLINE=1``) never downloads:
+    a missing file is a FileNotFoundError saying which files to put where.
     """
-    splits = _load_splits(root)
+    splits = _load_splits(root, download)
     rng = np.random.RandomState(seed)
     prepared = {}
     for split in ("train", "test"):     # Keras shuffles train, then test, with one generator

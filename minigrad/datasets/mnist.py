@@ -15,7 +15,7 @@ FILES = {
 }
 
 
-def load_data(root=None):
+def load_data(root=None, download=True):
     """The MNIST digits, as Keras's ``mnist.load_data()`` returns them.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: ``x`` uint8 arrays of shape
@@ -24,6 +24,8 @@ def load_data(root=None):
 
     The files are read from ``<root>/mnist/`` (``root`` defaults to ``$MINIGRAD_DATA``), the
     cache, or downloaded; each is checked against its published md5.
+    ``download=False`` (or the environment variable ``MINIGRAD_OFFLINE=1``) never downloads:
+    a missing file is a FileNotFoundError saying which files to put where.
 
     Example::
 
@@ -31,4 +33,4 @@ def load_data(root=None):
         x_train = x_train.reshape(60000, 784).astype("float32") / 255
     """
     files = {name: ([m + name for m in MIRRORS], md5, None) for name, md5 in FILES.items()}
-    return load_idx_dataset("mnist", files, root, "MNIST")
+    return load_idx_dataset("mnist", files, root, "MNIST", download=download)
