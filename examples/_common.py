@@ -29,7 +29,8 @@ def parse_args(argv, description, name, epochs, batch_size):
                         help="where the model file and the training-curve PNG go")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not mg.cuda.is_available():
-        parser.error("--device cuda: no usable GPU (install minigrad[gpu] on a machine with one)")
+        parser.error("--device cuda: no usable GPU (on a machine with one, install CuPy: "
+                     "pip install -e \".[gpu]\" in minigrad's clone)")
     mg.manual_seed(args.seed)
     return args
 

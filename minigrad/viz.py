@@ -7,6 +7,7 @@ too: ``apt install graphviz``, ``brew install graphviz`` or ``conda install grap
 """
 
 from .autograd.tensor import Tensor
+from .extras import install_hint
 
 __all__ = ["draw_graph"]
 
@@ -117,9 +118,9 @@ def _import_graphviz():
     try:
         import graphviz
     except ImportError:
-        raise ImportError("draw_graph needs the graphviz Python package: pip install graphviz "
-                          "(or pip install 'minigrad[viz]'); to see the pictures, install the "
-                          "Graphviz programs too (apt install graphviz)") from None
+        raise ImportError(f"draw_graph needs the graphviz Python package: {install_hint('viz')}; "
+                          "to see the pictures, install the Graphviz programs too (apt install "
+                          "graphviz)") from None
     return graphviz
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import xp_kernels
+from ..extras import install_hint
 from .base import Backend
 
 KERNEL_DIR = Path(__file__).with_name("cuda_kernels")
@@ -26,8 +27,8 @@ KERNEL_DIR = Path(__file__).with_name("cuda_kernels")
 #: Threads per block of every launch (a 1-D grid of ceil(items / THREADS) blocks).
 THREADS = 256
 
-_INSTALL_HINT = ("install CuPy for your CUDA version: pip install 'minigrad[gpu]' (CUDA 12) or "
-                 "pip install 'minigrad[gpu13]' (CUDA 13)")
+_INSTALL_HINT = (f"install CuPy for your CUDA version: {install_hint('gpu')} for CUDA 12, "
+                 f"or {install_hint('gpu13')} for CUDA 13")
 
 
 def _import_cupy():

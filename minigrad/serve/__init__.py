@@ -1,7 +1,8 @@
 """Serving saved models over HTTP: a WSGI app speaking the Open Inference Protocol (the KServe
 v2 REST API of Triton and KServe), run by ``minigrad serve PATH`` on waitress.
 
-Needs the serving extra: ``pip install 'minigrad[serve]'`` (waitress, prometheus_client).
+Needs the serving extra: ``pip install -e ".[serve]"`` in minigrad's clone (waitress,
+prometheus_client).
 """
 
 from .app import DEFAULT_MAX_BODY_BYTES, InferenceApp, create_app

@@ -8,12 +8,14 @@ adds them up, as prometheus_client's multi-process mode does.
 
 import os
 
+from ..extras import install_hint
+
 try:
     import prometheus_client
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 except ImportError as exc:  # pragma: no cover - the serve extra is missing
     raise ImportError(f"minigrad.serve needs prometheus_client ({exc}); install the serving "
-                      "extra: pip install 'minigrad[serve]'") from None
+                      f"extra: {install_hint('serve')}") from None
 
 # Request latency buckets: from sub-millisecond answers of small models to slow batches.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,

@@ -1,5 +1,7 @@
 """``History``: what ``fit`` returns — the loss and metrics of every epoch."""
 
+from ..extras import install_hint
+
 
 class History:
     """Per-epoch logs of a ``fit`` call.
@@ -22,14 +24,15 @@ class History:
 
     def plot(self, metrics=None, ax=None):
         """Draw the curves of ``metrics`` (default: all) against the epoch, each with its
-        validation curve, with matplotlib (``pip install 'minigrad[plot]'``); returns the axes.
+        validation curve, with matplotlib (``pip install -e ".[plot]"`` in minigrad's clone);
+        returns the axes.
 
         A figure is made when ``ax`` is None; in a notebook it shows inline.
         """
         try:
             import matplotlib.pyplot as plt
         except ImportError:
-            raise ImportError("History.plot() needs matplotlib: pip install 'minigrad[plot]'") \
+            raise ImportError(f"History.plot() needs matplotlib: {install_hint('plot')}") \
                 from None
         names = metrics or [n for n in self.history if not n.startswith("val_")]
         if ax is None:
