@@ -335,8 +335,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_
     >>> round(float(mg.categorical_crossentropy(y_true, mg.tensor([[0.2, 0.5, 0.3]]))), 4)
     0.6931
     """
-    y_pred = _prediction(y_pred)
     name = "categorical_crossentropy"
+    y_pred = _prediction(y_pred, y_true, name)
     axis = _class_axis(axis, y_pred, name)
     dtype = dtypes.compute_dtype(y_pred.dtype)
     y_true = _constant(y_true, y_pred, "y_true", name)
@@ -345,7 +345,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_
         if y_true.shape in (_without(y_pred.shape, axis), _without(y_pred.shape, axis) + (1,)):
             hint = "; for integer class labels use sparse_categorical_crossentropy"
         raise ValueError(f"{name}: y_true (one-hot labels or probabilities) must have the shape "
-                         f"of y_pred {tuple(y_pred.shape)}, got {tuple(y_true.shape)}{hint}")
+                         f"of y_pred {tuple(y_pred.shape)}, got {tuple(y_true.shape)}{hint}"
+                         f"{ARGUMENT_ORDER}")
     y_true = y_true.astype(dtype, copy=False)
     per_sample = _without(y_pred.shape, axis)
     weight = _sample_weight(sample_weight, per_sample, y_pred, dtype, name)
@@ -373,8 +374,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
     >>> logits.grad.dtype
     dtype('float32')
     """
-    y_pred = _prediction(y_pred)
     name = "sparse_categorical_crossentropy"
+    y_pred = _prediction(y_pred, y_true, name)
     axis = _class_axis(axis, y_pred, name)
     dtype = dtypes.compute_dtype(y_pred.dtype)
     labels = _class_labels(_constant(y_true, y_pred, "y_true", name), y_pred, axis, name)
@@ -387,7 +388,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
 # --- argument checks ----------------------------------------------------------------------------
 
 def _pointwise(op, name, y_true, y_pred, sample_weight, reduction):
-    y_pred = _prediction(y_pred)
+    y_pred = _prediction(y_pred, y_true, name)
     dtype = dtypes.compute_dtype(y_pred.dtype)
     y_true = _constant(y_true, y_pred, "y_true", name)
     shape = tuple(y_pred.shape)
@@ -398,24 +399,42 @@ def _pointwise(op, name, y_true, y_pred, sample_weight, reduction):
         y_true = y_true.reshape(y_true.shape[:-1])
     if tuple(y_true.shape) != shape:
         raise ValueError(f"{name}: y_true must have the shape of y_pred {shape} (or that shape "
-                         f"without a last axis of size 1), got {tuple(y_true.shape)}")
+                         f"without a last axis of size 1), got {tuple(y_true.shape)}"
+                         f"{ARGUMENT_ORDER}")
     per_sample = shape if len(shape) < 2 else shape[:-1]
     weight = _sample_weight(sample_weight, per_sample, y_pred, dtype, name)
     return op.apply(y_pred, y_true=y_true.astype(dtype, copy=False), weight=weight,
                     reduction=_reduction(reduction, name), dtype=dtype)
 
 
-def _prediction(y_pred):
+#: Appended to the errors that swapped arguments cause: PyTorch users write loss(input, target).
+ARGUMENT_ORDER = (" (losses take (y_true, y_pred), targets first, in Keras's order; PyTorch's "
+                  "take (input, target): are the arguments swapped?)")
+
+
+def _prediction(y_pred, y_true, name):
+    """``y_pred`` as a floating tensor; integer predictions beside floating targets are labels
+    passed second (PyTorch's order), an error rather than a silent conversion."""
     if not isinstance(y_pred, Tensor):
         y_pred = as_tensor(y_pred)
+    if y_pred.dtype.kind in "biu" and _dtype_kind(y_true) == "f":
+        raise ValueError(f"{name}: y_pred has dtype {y_pred.dtype}: it holds labels, not "
+                         f"predictions{ARGUMENT_ORDER}")
     return float_operand(y_pred)
+
+
+def _dtype_kind(value):
+    dtype = getattr(value, "dtype", None)
+    return np.dtype(dtype).kind if dtype is not None else None
 
 
 def _constant(value, y_pred, what, name):
     """``value`` as a raw array on ``y_pred``'s device, outside the graph."""
     if isinstance(value, Tensor) and value.requires_grad:
+        order = ARGUMENT_ORDER if what == "y_true" else ""
         raise ValueError(f"{name}: {what} requires grad, but a loss treats it as a constant "
-                         f"(no gradient flows to it); pass {what}.detach()")
+                         f"(no gradient flows to it){order}; if it really is computed, pass "
+                         f"{what}.detach()")
     return array_beside(value, y_pred, name, what)
 
 
@@ -477,7 +496,7 @@ def _class_labels(labels, y_pred, axis, name):
                 if labels.shape == y_pred.shape else "")
         raise ValueError(f"{name}: y_true must hold one integer class label per sample, of shape "
                          f"{expected} for y_pred of shape {tuple(y_pred.shape)} (classes on axis "
-                         f"{axis}), got {tuple(labels.shape)}{hint}")
+                         f"{axis}), got {tuple(labels.shape)}{hint}{ARGUMENT_ORDER}")
     xp = y_pred._backend.xp
     kind = labels.dtype.kind
     if kind == "f":
