@@ -23,6 +23,10 @@ import minigrad as mg
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 
+#: Why the comparisons with PyTorch skip without it, and how to get it (minigrad is installed
+#: from its clone: 'minigrad' on the package index is another project).
+NO_TORCH = 'PyTorch not installed: pip install -e ".[torch]" in the minigrad clone'
+
 
 def hypothesis_settings(max_examples=40):
     """Settings of the property tests: few enough examples to keep the suite fast, no deadline

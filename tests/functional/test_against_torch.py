@@ -10,9 +10,9 @@ import pytest
 
 import minigrad as mg
 
-from ._specs import SPECS, as_outputs, make_arrays, run_minigrad, upstream_grads
+from ._specs import NO_TORCH, SPECS, as_outputs, make_arrays, run_minigrad, upstream_grads
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 
 TOLERANCES = {"float32": dict(rtol=1e-4, atol=1e-5), "float64": dict(rtol=1e-9, atol=1e-12)}
 TORCH_SPECS = [op for op in SPECS if op.torch_fn is not None]

@@ -11,9 +11,9 @@ from minigrad.backends import get_backend
 from minigrad.backends.cuda import CUDABackend
 from minigrad.functional.conv import same_padding, sum_rows
 
-from ._specs import hypothesis_settings
+from ._specs import NO_TORCH, hypothesis_settings
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 
 TOLERANCES = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-10, atol=1e-12)}
 

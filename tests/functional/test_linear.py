@@ -5,6 +5,8 @@ import pytest
 
 import minigrad as mg
 
+from ._specs import NO_TORCH
+
 
 @pytest.mark.parametrize("x_shape", [(4, 3), (2, 5, 3), (3,)])
 def test_linear_gradcheck(x_shape, device):
@@ -16,8 +18,7 @@ def test_linear_gradcheck(x_shape, device):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_linear_matches_torch(dtype, device):
-    torch = pytest.importorskip("torch",
-                                reason="PyTorch not installed: pip install 'minigrad[torch]'")
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
     rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(s).astype(dtype) for s in ((2, 4, 3), (3, 5), (5,), (2, 4, 5))]
     x, kernel, bias = (mg.tensor(a, device=device, requires_grad=True) for a in arrays[:3])

@@ -12,9 +12,9 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.testing import gradcheck
 
-from ._specs import hypothesis_settings
+from ._specs import NO_TORCH, hypothesis_settings
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 TF = torch.nn.functional
 
 N, D, C = 6, 3, 4

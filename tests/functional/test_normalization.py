@@ -7,9 +7,10 @@ import pytest
 
 import minigrad as mg
 
+from ._specs import NO_TORCH
 from .test_conv import assert_close
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 
 SHAPES = {"features": ((6, 4), -1), "images": ((3, 4, 5, 4), -1), "sequence axis 1": ((3, 4, 5), 1)}
 

@@ -9,10 +9,10 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.functional.conv import same_padding
 
-from ._specs import hypothesis_settings
+from ._specs import NO_TORCH, hypothesis_settings
 from .test_conv import assert_close, kernel_implementations
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason=NO_TORCH)
 F = torch.nn.functional
 
 # (pool_size, strides, padding): tiling, overlapping, rectangular, "same" with odd sizes.

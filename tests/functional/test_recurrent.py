@@ -11,7 +11,7 @@ from minigrad.autograd.tensor import Tensor
 from minigrad.backends.cpu import CPUBackend
 from minigrad.backends.cuda import CUDABackend
 
-from ._specs import hypothesis_settings
+from ._specs import NO_TORCH, hypothesis_settings
 
 KINDS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
@@ -166,8 +166,7 @@ def torch_reference(torch, kind, x, weights, states, upstream, dtype, mask=None,
 @pytest.mark.parametrize("case", torch_cases)
 @pytest.mark.parametrize("kind", KINDS)
 def test_forward_and_backward_match_torch(kind, case, dtype, device):
-    torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install "
-                                                "'minigrad[torch]'")
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
     x, weights, states = make_arrays(kind)
     options = torch_cases[case]
     tensors = [mg.tensor(a, dtype=dtype, device=device, requires_grad=True)
