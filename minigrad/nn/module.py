@@ -1,8 +1,11 @@
 """``Module``: the base of every layer and model (PyTorch-style), and ``Layer``: a module that
 builds its weights lazily from the first input it sees (Keras-style)."""
 
+import functools
 from collections import OrderedDict
 from contextlib import contextmanager
+
+import numpy as np
 
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
@@ -183,11 +186,101 @@ class Module:
                              + "; ".join(wrong_shapes))
         for name, target in own.items():
             if name in state_dict:
-                value = state_dict[name]
-                array = value.data if isinstance(value, Tensor) else value
-                converted = target._backend.asarray(array, dtype=target.dtype)
-                target.data = converted.copy() if converted is array else converted
+                _assign(target, state_dict[name])
         return self
+
+    # --- weights by position (Keras) --------------------------------------------------------
+    def named_weights(self):
+        """(dotted name, tensor) for every weight in Keras's order: module by module (this
+        one first, then each sub-module in registration order), each module's parameters and
+        then its buffers. BatchNormalization gives gamma, beta, moving_mean,
+        moving_variance; a Bidirectional layer the forward layer's weights, then the backward
+        layer's. (:meth:`state_dict` lists all parameters first, then all buffers.)"""
+        seen = set()
+        for module_name, module in self.named_modules():
+            for table in (module._parameters, module._buffers):
+                for name, tensor in table.items():
+                    if tensor is not None and id(tensor) not in seen:
+                        seen.add(id(tensor))
+                        yield (f"{module_name}.{name}" if module_name else name), tensor
+
+    def get_weights(self):
+        """The weights as a list of NumPy arrays (copies), in the order of
+        :meth:`named_weights` -- Keras's ``get_weights()``: ``[kernel, bias]`` for a Dense or a
+        Conv2D, ``[kernel, recurrent_kernel, bias]`` for an LSTM, GRU or SimpleRNN,
+        ``[embeddings]`` for an Embedding, ``[gamma, beta, moving_mean, moving_variance]`` for
+        a BatchNormalization, and the concatenation over the layers for a model.
+
+        >>> layer = mg.nn.Dense(2)
+        >>> layer.build((None, 3))
+        >>> [w.shape for w in layer.get_weights()]
+        [(3, 2), (2,)]
+        """
+        return [np.array(tensor.numpy(), copy=True) for _, tensor in self.named_weights()]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (a list of arrays in the order of :meth:`get_weights`, as Keras's
+        ``set_weights``) into the weights, in place, on their device and in their dtype.
+
+        The number of arrays and each shape are checked before anything is written
+        (ValueError naming the weight). A layer that has not been built has no weights yet:
+        build it first (:meth:`build`, or call it once).
+
+        >>> layer = mg.nn.Dense(2)
+        >>> layer.build((None, 3))
+        >>> layer.set_weights([np.ones((3, 2)), np.zeros(2)])
+        >>> layer(mg.ones(1, 3)).tolist()
+        [[3.0, 3.0]]
+        """
+        own = list(self.named_weights())
+        label = _label(self)
+        weights = list(weights)
+        if len(weights) != len(own):
+            if not own:
+                raise ValueError(f"set_weights on {label}: it has no weights yet (layers create "
+                                 f"them on their first call); call build(input_shape) or run it "
+                                 f"once first, then set_weights() with {len(weights)} arrays")
+            expected = ", ".join(f"{name} {tensor.shape}" for name, tensor in own)
+            raise ValueError(f"set_weights on {label}: expected {len(own)} arrays "
+                             f"[{expected}], got {len(weights)}")
+        wrong = [f"array {i} ({name}) has shape {tuple(np.shape(value))}, expected "
+                 f"{tensor.shape}" for i, ((name, tensor), value) in enumerate(zip(own, weights))
+                 if tuple(np.shape(value)) != tensor.shape]
+        if wrong:
+            raise ValueError(f"set_weights on {label}: " + "; ".join(wrong))
+        for (_, tensor), value in zip(own, weights):
+            _assign(tensor, value)
+
+    def build(self, input_shape, dtype=None):
+        """Create the weights of every lazy layer now, by running the model once on zeros of
+        ``input_shape`` -- the shape WITH the batch axis, as Keras's ``Model.build``:
+        ``(None, 784)`` or ``(32, 784)`` (a None is taken as 1). Afterwards
+        :meth:`parameters` is complete, so an optimizer can be made from it.
+
+        ``input_shape`` may also be a list of shapes, one per argument of ``forward``.
+        ``dtype``: of the zeros (default: the model's ``input_dtype`` if it has one -- integer
+        ids for a Sequential that starts with an Embedding -- else the float dtype).
+        Runs in evaluation mode without gradients; the mode is restored afterwards.
+
+        >>> model = mg.Sequential([mg.nn.Dense(8, activation="relu"), mg.nn.Dense(2)])
+        >>> model.build((None, 4))
+        >>> [p.shape for p in model.parameters()]
+        [(4, 8), (8,), (8, 2), (2,)]
+        """
+        shapes = list(input_shape)
+        several = bool(shapes) and all(isinstance(s, (tuple, list)) for s in shapes)
+        shapes = shapes if several else [input_shape]
+        dtype = dtype or getattr(self, "input_dtype", None) or dtypes.default_float
+        inputs = [zeros(tuple(1 if d is None else int(d) for d in shape), dtype=dtype,
+                        device=self.device) for shape in shapes]
+        try:
+            with eval_mode(self):
+                self(*inputs)
+        except ValueError as error:
+            if not several and len(shapes[0]) == 1:  # (784,): the batch axis left out
+                raise ValueError(f"{error}; build() takes the input shape WITH the batch "
+                                 f"axis, e.g. build((None, {shapes[0][0]}))") from error
+            raise
 
     # --- modes and devices ------------------------------------------------------------------
     def train(self, mode=True):
@@ -276,6 +369,21 @@ def _fits(table, value, module):
     return value is None or isinstance(value, Tensor)
 
 
+def _assign(target, value):
+    """Copy ``value`` (a tensor or an array) into the tensor ``target``, in place, on its
+    device and in its dtype (never sharing memory with ``value``)."""
+    array = value.data if isinstance(value, Tensor) else value
+    converted = target._backend.asarray(array, dtype=target.dtype)
+    target.data = converted.copy() if converted is array else converted
+
+
+def _label(module):
+    """How messages name a module: ``dense_1 (Dense)``, or the class name alone."""
+    name = getattr(module, "name", None)
+    kind = type(module).__name__
+    return f"{name} ({kind})" if isinstance(name, str) else kind
+
+
 def _move(tensor, backend, dtype):
     if backend is not None and tensor._backend is not backend:
         tensor.data = backend.asarray(tensor.data)
@@ -309,8 +417,22 @@ class Layer(Module):
         self.output_shape = None
         self._regularized = []
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _marks_built(cls.__dict__["build"])
+
     def build(self, input_shape):
-        """Create the weights for inputs of ``input_shape`` (with the batch axis first)."""
+        """Create the weights for inputs of ``input_shape`` (with the batch axis first; None
+        for a size not known yet, as Keras's ``build``). Called by the first call; calling it
+        yourself builds the layer now (``built`` becomes True, and the first call does not
+        build again).
+
+        >>> layer = mg.nn.Dense(4)
+        >>> layer.build((None, 3))
+        >>> layer.kernel.shape, layer.built
+        ((3, 4), True)
+        """
 
     def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
                    fan_in=None, fan_out=None, trainable=True):
@@ -360,6 +482,25 @@ class Layer(Module):
     def from_config(cls, config):
         """The layer that :meth:`get_config` described (weights not included)."""
         return cls(**config)
+
+
+def _marks_built(build):
+    """``build`` that sets ``layer.built`` when it returns (as Keras wraps a layer's build), so
+    that a layer built by hand is not built again (with new weights) by its first call."""
+    @functools.wraps(build)
+    def build_and_mark(self, input_shape, *args, **kwargs):
+        try:
+            result = build(self, input_shape, *args, **kwargs)
+        except BaseException:
+            self.built = False
+            raise
+        self.built = True
+        return result
+
+    return build_and_mark
+
+
+Layer.build = _marks_built(Layer.build)
 
 
 @contextmanager
