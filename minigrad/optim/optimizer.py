@@ -60,8 +60,13 @@ class Optimizer:
         if params is not None:
             groups = _as_list(params, name)
             if not groups:
-                raise ValueError(f"{name} got an empty parameter list; pass the parameters to "
-                                 "optimize, e.g. model.parameters() (after the model is built)")
+                raise ValueError(
+                    f"{name} got an empty parameter list. If it came from model.parameters() "
+                    "right after making the model: the model has no weights yet, because "
+                    "layers create them on their first call. Call model.build(input_shape) "
+                    "first (with the batch axis, e.g. model.build((None, 784))) or run the "
+                    "model on one batch, then pass model.parameters(); or let "
+                    "model.compile(optimizer='adam', ...) make the optimizer when fit starts")
             if not isinstance(groups[0], dict):
                 groups = [{"params": groups}]
             for group in groups:

@@ -330,9 +330,23 @@ def test_negative_learning_rate(cls):
 
 
 def test_empty_parameter_list():
-    with pytest.raises(ValueError, match="Adam got an empty parameter list; pass the parameters "
-                                         "to optimize, e.g. model.parameters()"):
+    with pytest.raises(ValueError, match="Adam got an empty parameter list"):
         mg.optim.Adam([])
+
+
+def test_empty_parameter_list_of_a_lazy_model_says_to_build_it():
+    model = mg.Sequential([mg.nn.Dense(8, activation="relu"), mg.nn.Dense(2)])
+    with pytest.raises(ValueError) as error:
+        mg.optim.Adam(model.parameters())
+    message = str(error.value)
+    assert message.startswith("Adam got an empty parameter list. If it came from "
+                              "model.parameters() right after making the model: the model has "
+                              "no weights yet, because layers create them on their first call.")
+    assert "Call model.build(input_shape) first (with the batch axis, e.g. " \
+           "model.build((None, 784))) or run the model on one batch" in message
+    model.build((None, 784))
+    optimizer = mg.optim.Adam(model.parameters())
+    assert [p.shape for p in optimizer.param_groups[0]["params"]] == [(784, 8), (8,), (8, 2), (2,)]
 
 
 def test_parameters_that_are_not_parameters():
