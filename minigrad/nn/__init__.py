@@ -5,7 +5,7 @@ Keras names that build their weights from the first input, initializers and regu
 (:class:`minigrad.train.Sequential`) is the same with the Keras training API.
 """
 
-from . import activations, init, losses, naming, regularizers
+from . import activations, init, losses, naming, regularizers, torch_weights
 from .container import Sequential
 from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
                           Softmax, Tanh)
@@ -16,10 +16,11 @@ from .layers.pooling import AveragePooling2D, GlobalAveragePooling2D, MaxPooling
 from .layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .module import Layer, Module
 from .parameter import Parameter
+from .torch_weights import load_torch_weights
 
 __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activation", "ReLU",
            "Sigmoid", "Tanh", "Softmax", "LeakyReLU", "Conv2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "BatchNormalization", "Sequential", "init", "regularizers",
            "activations", "losses", "naming"]
 __all__ += ["Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]  # recurrent layers
-
+__all__ += ["load_torch_weights", "torch_weights"]  # importing PyTorch weights

@@ -61,9 +61,22 @@ class Dense(Layer):
 
 
 class Flatten(Layer):
-    """Flatten every axis but the batch axis: (N, d1, d2, ...) -> (N, d1*d2*...)."""
+    """Flatten every axis but the batch axis: (N, d1, d2, ...) -> (N, d1*d2*...), in row-major
+    order -- for channels-last images (N, H, W, C) the features are in (h, w, c) order, where
+    PyTorch's ``nn.Flatten`` on (N, C, H, W) gives (c, h, w) order
+    (:func:`~minigrad.nn.load_torch_weights` permutes the next Dense's kernel to match).
+
+    >>> layer = mg.nn.Flatten()
+    >>> layer(mg.ones(2, 4, 4, 3)).shape, layer.flattened_shape
+    ((2, 48), (4, 4, 3))
+    """
+
+    #: The per-sample shape (without the batch axis) of the last input, or None before the
+    #: first call.
+    flattened_shape = None
 
     def forward(self, x):
+        self.flattened_shape = tuple(x.shape[1:])
         return F.flatten(x, 1) if x.ndim > 2 else (x if x.ndim == 2 else F.reshape(x, -1, 1))
 
 
