@@ -25,8 +25,8 @@ def test_dense_gradients_check_numerically():
 
 
 def test_dense_against_torch_linear():
-    torch = pytest.importorskip("torch",
-                                reason="PyTorch not installed: pip install 'minigrad[torch]'")
+    torch = pytest.importorskip("torch", reason="PyTorch not installed (in your minigrad "
+                                                'clone: pip install -e ".[torch]")')
     layer = nn.Dense(3)
     x = mg.randn(4, 5)
     y = layer(x)

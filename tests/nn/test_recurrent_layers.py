@@ -10,11 +10,11 @@ from minigrad.nn import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN
 
 TOLERANCES = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-11)}
 LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": SimpleRNN}
+TORCH_MISSING = 'PyTorch not installed (in your minigrad clone: pip install -e ".[torch]")'
 
 
 def torch_or_skip():
-    return pytest.importorskip("torch", reason="PyTorch not installed: pip install "
-                                               "'minigrad[torch]'")
+    return pytest.importorskip("torch", reason=TORCH_MISSING)
 
 
 def gru_order(units):

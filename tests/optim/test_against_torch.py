@@ -11,7 +11,8 @@ import minigrad as mg
 
 from ._problem import make_params, compute_grads, max_difference, run_minigrad, run_torch
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install 'minigrad[torch]'")
+torch = pytest.importorskip("torch", reason="PyTorch not installed (in your minigrad clone: "
+                                            'pip install -e ".[torch]")')
 
 TOLERANCE = 1e-6
 
