@@ -1,5 +1,7 @@
 """``Tensor``: an n-dimensional array on a device that remembers how it was computed."""
 
+import operator
+
 import numpy as np
 
 from .. import dtypes
@@ -66,8 +68,16 @@ class Tensor:
 
     @property
     def size(self):
-        """The number of elements."""
-        return self.data.size
+        """The number of elements, an int as NumPy's ``a.size``; calling it gives PyTorch's
+        answers: ``t.size()`` is the shape and ``t.size(dim)`` one dimension's length.
+
+        The value is an ``int`` subclass that can be called, so both spellings work:
+
+        >>> t = mg.zeros(2, 3)
+        >>> t.size, t.size(), t.size(-1)
+        (6, (2, 3), 3)
+        """
+        return _Size(self.data.size, self.data.shape)
 
     def numel(self):
         """The number of elements (PyTorch spelling of :attr:`size`)."""
@@ -144,6 +154,12 @@ class Tensor:
         """A tensor sharing this one's data, outside the graph (``requires_grad=False``)."""
         return Tensor._make(self.data, self._backend, False)
 
+    def clone(self):
+        """A copy with its own memory, in the graph: the gradient flows back to this tensor
+        (PyTorch's ``clone``; ``detach().clone()`` gives a copy outside the graph). See
+        :func:`minigrad.functional.clone`."""
+        return F.clone(self)
+
     def zero_grad(self):
         """Reset ``.grad`` to None."""
         self.grad = None
@@ -195,6 +211,17 @@ class Tensor:
         if not np.issubdtype(self.dtype, np.integer) or self.data.size != 1:
             raise TypeError("only single-element integer tensors can be used as an index")
         return int(self.item())
+
+    def __format__(self, format_spec):
+        # As PyTorch: f"{loss:.3f}" formats the Python number of a single-element tensor. An
+        # empty spec keeps Python's format(x, "") == str(x) (PyTorch gives the number there).
+        if not format_spec:
+            return str(self)
+        if self.data.size != 1:
+            raise TypeError(f"format spec {format_spec!r} needs a single-element tensor (it "
+                            f"formats t.item()), but this tensor has shape {self.shape}; "
+                            "format its elements (t.tolist()) or use f\"{t}\"")
+        return format(self.item(), format_spec)
 
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", threshold=200)
@@ -336,44 +363,44 @@ class Tensor:
         return F.ge(self, other)
 
     # --- methods (each one op of minigrad.functional, documented there) ----------------------
-    def sum(self, axis=None, keepdims=False, *, dim=None):
+    def sum(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Sum over ``axis`` (None: every axis); see :func:`minigrad.functional.sum`."""
-        return F.sum(self, axis, keepdims, dim=dim)
+        return F.sum(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def mean(self, axis=None, keepdims=False, *, dim=None):
+    def mean(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Mean over ``axis``; see :func:`minigrad.functional.mean`."""
-        return F.mean(self, axis, keepdims, dim=dim)
+        return F.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def var(self, axis=None, keepdims=False, ddof=0, *, dim=None):
+    def var(self, axis=None, keepdims=None, ddof=0, *, dim=None, keepdim=None):
         """Variance over ``axis``, dividing by ``n - ddof``; see
         :func:`minigrad.functional.var`."""
-        return F.var(self, axis, keepdims, ddof, dim=dim)
+        return F.var(self, axis, keepdims, ddof, dim=dim, keepdim=keepdim)
 
-    def max(self, axis=None, keepdims=False, *, dim=None):
+    def max(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Maximum over ``axis``; see :func:`minigrad.functional.max`."""
-        return F.max(self, axis, keepdims, dim=dim)
+        return F.max(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def min(self, axis=None, keepdims=False, *, dim=None):
+    def min(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Minimum over ``axis``; see :func:`minigrad.functional.min`."""
-        return F.min(self, axis, keepdims, dim=dim)
+        return F.min(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmax(self, axis=None, keepdims=False, *, dim=None):
+    def argmax(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Index of the maximum along ``axis`` (int64); see :func:`minigrad.functional.argmax`."""
-        return F.argmax(self, axis, keepdims, dim=dim)
+        return F.argmax(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def argmin(self, axis=None, keepdims=False, *, dim=None):
+    def argmin(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """Index of the minimum along ``axis`` (int64); see :func:`minigrad.functional.argmin`."""
-        return F.argmin(self, axis, keepdims, dim=dim)
+        return F.argmin(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def any(self, axis=None, keepdims=False, *, dim=None):
+    def any(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """True where any element along ``axis`` is nonzero; see
         :func:`minigrad.functional.any`."""
-        return F.any(self, axis, keepdims, dim=dim)
+        return F.any(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
-    def all(self, axis=None, keepdims=False, *, dim=None):
+    def all(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """True where every element along ``axis`` is nonzero; see
         :func:`minigrad.functional.all`."""
-        return F.all(self, axis, keepdims, dim=dim)
+        return F.all(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def exp(self):
         """e to the power of each element; see :func:`minigrad.functional.exp`."""
@@ -416,10 +443,10 @@ class Tensor:
         :func:`minigrad.functional.log_softmax`."""
         return F.log_softmax(self, axis, dim=dim)
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
+    def logsumexp(self, axis=None, keepdims=None, *, dim=None, keepdim=None):
         """``log(sum(exp(x)))`` over ``axis``, computed stably; see
         :func:`minigrad.functional.logsumexp`."""
-        return F.logsumexp(self, axis, keepdims, dim=dim)
+        return F.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
 
     def reshape(self, *shape):
         """The same elements in a new shape, ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; see
@@ -468,6 +495,32 @@ class Tensor:
         """Split into pieces along ``axis``, as :func:`numpy.split`; see
         :func:`minigrad.functional.split`."""
         return F.split(self, indices_or_sections, axis, dim=dim)
+
+
+class _Size(int):
+    """What :attr:`Tensor.size` returns: the number of elements as an int (NumPy's ``a.size``:
+    ``t.size == 6``, ``t.size * 4``), callable for PyTorch's ``t.size()`` (the shape) and
+    ``t.size(dim)``."""
+
+    def __new__(cls, count, shape):
+        size = super().__new__(cls, count)
+        size._shape = tuple(shape)
+        return size
+
+    def __call__(self, dim=None):
+        shape = self._shape
+        if dim is None:
+            return shape
+        dim = operator.index(dim)
+        if not shape:
+            raise IndexError(f"size({dim}): a 0-d tensor has no dimensions; size() is ()")
+        if not -len(shape) <= dim < len(shape):
+            raise IndexError(f"size({dim}): dimension out of range for a tensor of shape {shape} "
+                             f"(expected -{len(shape)} to {len(shape) - 1})")
+        return shape[dim]
+
+    def __reduce__(self):
+        return int, (int(self),)  # pickles and copies as the plain int
 
 
 def _to_array(data, dtype, backend):

@@ -2,20 +2,21 @@
 :class:`~minigrad.autograd.Function` with its forward and backward side by side.
 
 All of them are also available as ``mg.<name>`` and most as tensor methods and operators.
-Axes are named ``axis=`` (NumPy/Keras); ``dim=`` is accepted as an alias for PyTorch users.
+Axes are named ``axis=`` (NumPy/Keras); ``dim=`` is accepted as an alias for PyTorch users, and
+so is ``keepdim=`` for ``keepdims=``.
 """
 
 from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
 from .arithmetic import add, div, mul, neg, pow, sub
 from .comparison import eq, ge, gt, le, lt, ne
-from .conversion import astype, to_device
+from .conversion import astype, clone, to_device
 from .conv import conv2d
 from .dropout import dropout
 from .elementwise import abs, clip, exp, log, maximum, minimum, sqrt, where
 from .embedding import embedding
 from .indexing import getitem
 from . import inplace  # noqa: F401  (Tensor's in-place operators use it)
-from .join import concat, split, stack
+from .join import cat, concat, split, stack
 from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
                      mean_squared_error, sparse_categorical_crossentropy)
 from .linear import linear
@@ -39,9 +40,9 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp",
     # shapes
     "reshape", "flatten", "transpose", "permute", "swapaxes", "broadcast_to", "expand",
-    "squeeze", "unsqueeze", "pad", "concat", "stack", "split", "getitem",
+    "squeeze", "unsqueeze", "pad", "concat", "cat", "stack", "split", "getitem",
     # comparisons and conversions
-    "eq", "ne", "lt", "le", "gt", "ge", "astype", "to_device",
+    "eq", "ne", "lt", "le", "gt", "ge", "astype", "to_device", "clone",
     # convolution, pooling, normalization
     "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "batch_norm",
     # losses

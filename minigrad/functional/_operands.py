@@ -126,6 +126,17 @@ def resolve_axis(axis, dim):
     return axis
 
 
+def resolve_keepdims(keepdims, keepdim):
+    """The keepdims argument, given as ``keepdims=`` (NumPy/Keras) or ``keepdim=`` (PyTorch);
+    False when neither is. Both may be given only with the same value, as ``axis=``/``dim=``."""
+    if keepdim is not None:
+        if keepdims is not None and bool(keepdims) != bool(keepdim):
+            raise TypeError(f"got keepdims={keepdims!r} and keepdim={keepdim!r}; give one of "
+                            "them (keepdim is PyTorch's spelling of keepdims)")
+        keepdims = keepdim
+    return bool(keepdims)
+
+
 def normalize_axes(axis, ndim):
     """``axis`` (None, int or tuple, possibly negative) as a sorted tuple of non-negative axes."""
     if axis is None:

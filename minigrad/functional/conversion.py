@@ -1,4 +1,4 @@
-"""Changing dtype and device, differentiably."""
+"""Changing dtype and device, and copying, differentiably."""
 
 from .. import dtypes
 from ..autograd.function import Function
@@ -15,6 +15,16 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad  # the engine casts it back to the input's dtype
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the copy's elements are the input's, one for one
 
 
 class ToDevice(Function):
@@ -59,3 +69,17 @@ def to_device(x, device):
     if target is x._backend:
         return x
     return ToDevice.apply(x, target)
+
+
+def clone(x):
+    """A copy of ``x`` in new memory, with its shape, dtype and device, in the graph: the
+    gradient flows back to ``x`` unchanged (PyTorch's ``torch.clone``). Writing into the copy
+    leaves ``x`` alone; ``x.detach().clone()`` is a copy outside the graph.
+
+    >>> x = mg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = x.clone()
+    >>> (y * y).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+    return Clone.apply(x)

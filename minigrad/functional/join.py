@@ -1,4 +1,4 @@
-"""Joining and splitting: concat, stack, split."""
+"""Joining and splitting: concat (and its PyTorch spelling cat), stack, split."""
 
 import numpy as np
 
@@ -83,6 +83,16 @@ def concat(tensors, axis=None, *, dim=None):
             raise ValueError(f"concat along axis {axis}: tensor {i} has shape {t.shape}, which "
                              f"does not match tensor 0's shape {first} outside that axis")
     return Concat.apply(*tensors, axis=axis)
+
+
+def cat(tensors, dim=None, *, axis=None):
+    """PyTorch's spelling of :func:`concat`: ``mg.cat([a, b], dim=1)`` is
+    ``mg.concat([a, b], axis=1)``; the second positional argument is the axis (default 0).
+
+    >>> mg.cat([mg.zeros(2, 3), mg.ones(1, 3)]).shape
+    (3, 3)
+    """
+    return concat(tensors, axis, dim=dim)
 
 
 def stack(tensors, axis=None, *, dim=None):

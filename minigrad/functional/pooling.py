@@ -12,7 +12,7 @@ All four are backend kernels (``ctx.backend.max_pool2d`` etc.).
 
 from ..autograd.function import Function
 from ..dtypes import compute_dtype
-from ._operands import float_operand
+from ._operands import float_operand, resolve_keepdims
 from .conv import check_images, pair, window_geometry
 
 
@@ -113,13 +113,13 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
     return AvgPool2D.apply(x, **_pool_arguments("avg_pool2d", x, pool_size, strides, padding))
 
 
-def global_avg_pool2d(x, keepdims=False):
+def global_avg_pool2d(x, keepdims=None, *, keepdim=None):
     """The mean over each image's height and width: (N, H, W, C) -> (N, C), or (N, 1, 1, C)
-    with ``keepdims``.
+    with ``keepdims`` (or PyTorch's spelling ``keepdim``).
 
     >>> mg.global_avg_pool2d(mg.ones(2, 5, 5, 3)).shape
     (2, 3)
     """
     x = float_operand(x)
     check_images("global_avg_pool2d", x.shape)
-    return GlobalAvgPool2D.apply(x, keepdims=bool(keepdims))
+    return GlobalAvgPool2D.apply(x, keepdims=resolve_keepdims(keepdims, keepdim))

@@ -1,9 +1,11 @@
-"""Reductions: sum, mean, var, max, min (differentiable); argmax, argmin, any, all (not)."""
+"""Reductions: sum, mean, var, max, min (differentiable); argmax, argmin, any, all (not).
+
+Each takes ``axis=`` (or PyTorch's ``dim=``) and ``keepdims=`` (or PyTorch's ``keepdim=``)."""
 
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._operands import cast_constant, normalize_axes, resolve_axis
+from ._operands import cast_constant, normalize_axes, resolve_axis, resolve_keepdims
 
 
 def _keepdims_shape(shape, axes):
@@ -87,45 +89,54 @@ def _reduction_axes(x, axis, dim):
     return normalize_axes(resolve_axis(axis, dim), x.data.ndim)
 
 
-def sum(x, axis=None, keepdims=False, *, dim=None):
+# keepdims defaults to None (meaning False) so that keepdims=False beside keepdim=True is seen as
+# the contradiction it is; see resolve_keepdims.
+
+def sum(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The sum over ``axis`` (an int, a tuple, or None for all), keeping the reduced axes as
-    size 1 if ``keepdims``.
+    size 1 if ``keepdims`` (default False).
 
     Shape: (2, 3, 4) summed over ``axis=1`` gives (2, 4), or (2, 1, 4) with ``keepdims``.
+    ``dim=`` and ``keepdim=`` are PyTorch's spellings of ``axis=`` and ``keepdims=``.
 
     >>> mg.ones(2, 3).sum(axis=0)
     tensor([2., 2., 2.])
+    >>> mg.ones(2, 3).sum(dim=1, keepdim=True).shape
+    (2, 1)
     """
-    return Sum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims)
+    return Sum.apply(x, axes=_reduction_axes(x, axis, dim),
+                     keepdims=resolve_keepdims(keepdims, keepdim))
 
 
-def mean(x, axis=None, keepdims=False, *, dim=None):
+def mean(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The mean over ``axis``; integer tensors give float32."""
     if not dtypes.is_floating(x.data.dtype):
         x = cast_constant(x, dtypes.default_float)
-    return Mean.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims)
+    return Mean.apply(x, axes=_reduction_axes(x, axis, dim),
+                      keepdims=resolve_keepdims(keepdims, keepdim))
 
 
-def var(x, axis=None, keepdims=False, ddof=0, *, dim=None):
+def var(x, axis=None, keepdims=None, ddof=0, *, dim=None, keepdim=None):
     """The variance over ``axis``, dividing by ``n - ddof`` (``ddof=0``, NumPy's and Keras's
     default; PyTorch's ``unbiased=True`` is ``ddof=1``)."""
     if not dtypes.is_floating(x.data.dtype):
         x = cast_constant(x, dtypes.default_float)
-    return Var.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims, ddof=ddof)
+    return Var.apply(x, axes=_reduction_axes(x, axis, dim),
+                     keepdims=resolve_keepdims(keepdims, keepdim), ddof=ddof)
 
 
-def max(x, axis=None, keepdims=False, *, dim=None):
+def max(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The maximum over ``axis``; tied maxima share the gradient equally."""
     _check_not_empty(x, "max")
-    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims,
-                          reduce=x._backend.xp.max)
+    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim),
+                          keepdims=resolve_keepdims(keepdims, keepdim), reduce=x._backend.xp.max)
 
 
-def min(x, axis=None, keepdims=False, *, dim=None):
+def min(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The minimum over ``axis``; tied minima share the gradient equally."""
     _check_not_empty(x, "min")
-    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim), keepdims=keepdims,
-                          reduce=x._backend.xp.min)
+    return Extremum.apply(x, axes=_reduction_axes(x, axis, dim),
+                          keepdims=resolve_keepdims(keepdims, keepdim), reduce=x._backend.xp.min)
 
 
 def _check_not_empty(x, op_name):
@@ -133,8 +144,9 @@ def _check_not_empty(x, op_name):
         raise ValueError(f"{op_name} of an empty tensor (shape {x.shape}) is undefined")
 
 
-def _index_reduction(x, axis, keepdims, dim, reduce):
+def _index_reduction(x, axis, keepdims, dim, keepdim, reduce):
     axis = resolve_axis(axis, dim)
+    keepdims = resolve_keepdims(keepdims, keepdim)
     if axis is not None and not isinstance(axis, int):
         raise TypeError(f"argmax/argmin take one axis (an int) or None, got {axis!r}")
     _check_not_empty(x, reduce.__name__)
@@ -143,26 +155,26 @@ def _index_reduction(x, axis, keepdims, dim, reduce):
     return Tensor._make(xp.asarray(result, dtype=dtypes.int64), x._backend)
 
 
-def argmax(x, axis=None, keepdims=False, *, dim=None):
+def argmax(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The index of the maximum along ``axis`` (over the flattened tensor if None); int64,
     not differentiable."""
-    return _index_reduction(x, axis, keepdims, dim, x._backend.xp.argmax)
+    return _index_reduction(x, axis, keepdims, dim, keepdim, x._backend.xp.argmax)
 
 
-def argmin(x, axis=None, keepdims=False, *, dim=None):
+def argmin(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """The index of the minimum along ``axis``; int64, not differentiable."""
-    return _index_reduction(x, axis, keepdims, dim, x._backend.xp.argmin)
+    return _index_reduction(x, axis, keepdims, dim, keepdim, x._backend.xp.argmin)
 
 
-def any(x, axis=None, keepdims=False, *, dim=None):
+def any(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """True where any element along ``axis`` is nonzero (bool, not differentiable)."""
     axes = _reduction_axes(x, axis, dim)
-    return Tensor._make(x._backend.xp.asarray(x.data.any(axis=axes, keepdims=keepdims)),
-                        x._backend)
+    result = x.data.any(axis=axes, keepdims=resolve_keepdims(keepdims, keepdim))
+    return Tensor._make(x._backend.xp.asarray(result), x._backend)
 
 
-def all(x, axis=None, keepdims=False, *, dim=None):
+def all(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
     """True where every element along ``axis`` is nonzero (bool, not differentiable)."""
     axes = _reduction_axes(x, axis, dim)
-    return Tensor._make(x._backend.xp.asarray(x.data.all(axis=axes, keepdims=keepdims)),
-                        x._backend)
+    result = x.data.all(axis=axes, keepdims=resolve_keepdims(keepdims, keepdim))
+    return Tensor._make(x._backend.xp.asarray(result), x._backend)

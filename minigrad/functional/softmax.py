@@ -2,7 +2,7 @@
 logits of 1e4 give finite results."""
 
 from ..autograd.function import Function
-from ._operands import float_operand, normalize_axes, resolve_axis
+from ._operands import float_operand, normalize_axes, resolve_axis, resolve_keepdims
 
 
 def _shifted(xp, x, axis):
@@ -93,7 +93,9 @@ def log_softmax(x, axis=None, *, dim=None):
     return LogSoftmax.apply(float_operand(x), axis=axis)
 
 
-def logsumexp(x, axis=None, keepdims=False, *, dim=None):
-    """``log(sum(exp(x), axis))``, computed stably; ``axis`` None reduces over everything."""
+def logsumexp(x, axis=None, keepdims=None, *, dim=None, keepdim=None):
+    """``log(sum(exp(x), axis))``, computed stably; ``axis`` None reduces over everything.
+    ``keepdims`` (or PyTorch's ``keepdim``) keeps the reduced axes with size 1."""
     axes = normalize_axes(resolve_axis(axis, dim), x.ndim)
-    return LogSumExp.apply(float_operand(x), axes=axes, keepdims=keepdims)
+    return LogSumExp.apply(float_operand(x), axes=axes,
+                           keepdims=resolve_keepdims(keepdims, keepdim))

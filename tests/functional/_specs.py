@@ -198,6 +198,22 @@ for _axis, _keep in _AXES:
          lambda T, a, ax=_axis, k=_keep: T.logsumexp(a, _dims(ax, a.ndim), keepdim=k),
          normal(2, 3, 4, scale=2))
 
+# PyTorch's spellings, dim= and keepdim=, as methods: the two calls read the same
+spec("sum_torch_spelling", lambda a: a.sum(dim=1, keepdim=True),
+     lambda T, a: a.sum(dim=1, keepdim=True), normal(2, 3, 4))
+spec("mean_torch_spelling", lambda a: a.mean(dim=(0, 2), keepdim=True),
+     lambda T, a: a.mean(dim=(0, 2), keepdim=True), normal(2, 3, 4))
+spec("var_torch_spelling", lambda a: a.var(dim=-1, keepdim=True, ddof=1),
+     lambda T, a: a.var(dim=-1, keepdim=True), normal(2, 3, 4))
+spec("max_torch_spelling", lambda a: a.max(dim=1, keepdim=True),
+     lambda T, a: a.amax(dim=1, keepdim=True), distinct(2, 3, 4))
+spec("min_torch_spelling", lambda a: mg.min(a, dim=0, keepdim=True),
+     lambda T, a: T.amin(a, dim=0, keepdim=True), distinct(2, 3, 4))
+spec("logsumexp_torch_spelling", lambda a: a.logsumexp(dim=-1, keepdim=True),
+     lambda T, a: a.logsumexp(dim=-1, keepdim=True), normal(2, 3, 4, scale=2))
+spec("global_avg_pool2d_keepdim", lambda a: mg.global_avg_pool2d(a, keepdim=True),
+     lambda T, a: a.mean(dim=(1, 2), keepdim=True), normal(2, 3, 4, 5))
+
 for _axis in (-1, 0, 1):
     spec(f"softmax[{_axis}]", lambda a, ax=_axis: mg.softmax(a, ax),
          lambda T, a, ax=_axis: T.softmax(a, dim=ax), normal(2, 3, 4, scale=2))
@@ -237,6 +253,12 @@ spec("concat", lambda a, b, c: mg.concat([a, b, c], axis=1),
      lambda T, a, b, c: T.cat([a, b, c], dim=1), normal(2, 3), normal(2, 1), normal(2, 2))
 spec("concat_negative_axis", lambda a, b: mg.concat([a, b], axis=-2),
      lambda T, a, b: T.cat([a, b], dim=-2), normal(2, 3, 4), normal(2, 1, 4))
+spec("cat", lambda a, b, c: mg.cat([a, b, c], dim=1),
+     lambda T, a, b, c: T.cat([a, b, c], dim=1), normal(2, 3), normal(2, 1), normal(2, 2))
+spec("cat_positional_dim", lambda a, b: mg.cat((a, b), -2),
+     lambda T, a, b: T.cat((a, b), -2), normal(2, 3, 4), normal(2, 1, 4))
+spec("cat_default_dim", lambda a, b: mg.cat([a, b]), lambda T, a, b: T.cat([a, b]),
+     normal(1, 3), normal(2, 3))
 spec("stack", lambda a, b, c: mg.stack([a, b, c], axis=1),
      lambda T, a, b, c: T.stack([a, b, c], dim=1), normal(2, 3), normal(2, 3), normal(2, 3))
 spec("stack_last", lambda a, b: mg.stack([a, b], axis=-1),
@@ -253,6 +275,10 @@ spec("astype", lambda a: mg.astype(a, _other_float(a.dtype)),
      lambda T, a: a.to(T.float32 if a.dtype == T.float64 else T.float64), normal(3, 4),
      # the output is float32 for a float64 input: difference quotients need a larger step
      gradcheck_kwargs=dict(eps=1e-2, atol=1e-4), keeps_dtype=False)
+
+spec("clone", mg.clone, lambda T, a: T.clone(a), normal(3, 4))
+spec("clone_method_of_a_view", lambda a: a.T[1:].clone(), lambda T, a: a.T[1:].clone(),
+     normal(3, 4))
 
 # indexing (getitem) on a (4, 5) tensor; integer arrays repeat indices: gradients must add up
 _MASK = np.array([[True, False, True, True, False], [False, False, False, True, True],

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import minigrad as mg
 
-from ._specs import hypothesis_settings
+from ._specs import NO_TORCH, hypothesis_settings
 
 
 def _softmax(x, axis):
@@ -133,3 +133,77 @@ def test_argmax_argmin_are_int64_and_not_differentiable(device):
     np.testing.assert_array_equal(index.numpy(), [1, 0])
     np.testing.assert_array_equal(mg.argmin(x, axis=0).numpy(), [0, 1, 0])
     assert mg.argmax(x).item() == 3
+
+
+# --- keepdim=, PyTorch's spelling of keepdims= -----------------------------------------------
+
+#: Every function that takes keepdims, with the positional arguments before it.
+KEEPDIMS_FUNCTIONS = {"sum": mg.sum, "mean": mg.mean, "var": mg.var, "max": mg.max,
+                      "min": mg.min, "argmax": mg.argmax, "argmin": mg.argmin, "any": mg.any,
+                      "all": mg.all, "logsumexp": mg.logsumexp}
+SINGLE_AXIS = {"argmax", "argmin"}
+
+
+def test_every_function_with_keepdims_takes_keepdim():
+    import inspect
+
+    for name in mg.functional.__all__:
+        parameters = inspect.signature(getattr(mg.functional, name)).parameters
+        if "keepdims" in parameters:
+            assert "keepdim" in parameters, name
+            assert name in KEEPDIMS_FUNCTIONS or name == "global_avg_pool2d", name
+            method = getattr(mg.Tensor, name, None)
+            if method is not None:
+                assert "keepdim" in inspect.signature(method).parameters, f"Tensor.{name}"
+
+
+@given(name=st.sampled_from(sorted(KEEPDIMS_FUNCTIONS)), case=shapes_and_axes(),
+       keep=st.booleans(), seed=st.integers(0, 2 ** 16))
+@hypothesis_settings()
+def test_keepdim_is_keepdims(name, case, keep, seed, device):
+    shape, axis, _ = case
+    if name in SINGLE_AXIS and isinstance(axis, tuple):
+        axis = axis[0]
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal(shape), dtype="float64", device=device)
+    fn = KEEPDIMS_FUNCTIONS[name]
+    expected = fn(x, axis, keepdims=keep)
+    for out in (fn(x, axis, keepdim=keep), getattr(x, name)(axis, keepdim=keep),
+                getattr(x, name)(dim=axis, keepdim=keep), fn(x, axis, keep, keepdim=keep)):
+        assert out.shape == expected.shape and out.dtype == expected.dtype
+        np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin", "any", "all"])
+def test_keepdim_on_the_reductions_that_are_not_differentiable_matches_torch(name, device):
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
+    values = np.random.default_rng(0).standard_normal((3, 4))
+    x = mg.tensor(values, device=device)
+    expected = getattr(torch.from_numpy(values > 0 if name in ("any", "all") else values),
+                       name)(dim=1, keepdim=True)
+    out = getattr(x > 0 if name in ("any", "all") else x, name)(dim=1, keepdim=True)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("name", sorted(KEEPDIMS_FUNCTIONS))
+def test_contradicting_keepdims_and_keepdim_is_an_error(name, device):
+    x = mg.ones(2, 3, device=device)
+    message = (r"got keepdims=True and keepdim=False; give one of them \(keepdim is PyTorch's "
+               r"spelling of keepdims\)")
+    with pytest.raises(TypeError, match=message):
+        KEEPDIMS_FUNCTIONS[name](x, 1, keepdims=True, keepdim=False)
+    with pytest.raises(TypeError, match=message):
+        getattr(x, name)(1, True, keepdim=False)
+    with pytest.raises(TypeError, match="got keepdims=False and keepdim=True"):
+        getattr(x, name)(dim=1, keepdims=False, keepdim=True)
+    assert getattr(x, name)(1, keepdims=True, keepdim=True).shape == (2, 1)  # the same: fine
+
+
+def test_global_avg_pool2d_takes_keepdim(device):
+    x = mg.randn(2, 3, 4, 5, device=device)
+    assert mg.global_avg_pool2d(x, keepdim=True).shape == (2, 1, 1, 5)
+    np.testing.assert_array_equal(mg.global_avg_pool2d(x, keepdim=True).numpy(),
+                                  mg.global_avg_pool2d(x, keepdims=True).numpy())
+    with pytest.raises(TypeError, match="got keepdims=True and keepdim=False; give one of them"):
+        mg.global_avg_pool2d(x, keepdims=True, keepdim=False)

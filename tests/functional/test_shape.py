@@ -4,8 +4,12 @@ split, pad widths) and gradients worked out by hand."""
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra.numpy import array_shapes
 
 import minigrad as mg
+
+from ._specs import hypothesis_settings
 
 
 def _arange(*shape, device="cpu", requires_grad=True):
@@ -155,3 +159,33 @@ def test_join_and_split_accept_dim(call, device):
     pieces = call(tensors)
     shapes = [p.shape for p in pieces] if isinstance(pieces, tuple) else [pieces.shape]
     assert shapes in ([(2, 6)], [(2, 2, 3)], [(2, 1)] * 3)
+
+
+def test_cat_is_concat_with_pytorchs_argument_order(device):
+    a, b = _arange(2, 3, device=device), _arange(2, 1, device=device)
+    np.testing.assert_array_equal(mg.cat([a, b], 1).numpy(), mg.concat([a, b], axis=1).numpy())
+    assert mg.cat([a, b], dim=-1).shape == mg.cat([a, b], axis=-1).shape == (2, 4)
+    assert mg.cat((a, a)).shape == (4, 3)  # dim 0 by default, as torch.cat
+    assert mg.cat([a, mg.tensor([[1, 2, 3]], device=device)]).dtype == a.dtype
+
+
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3), data=st.data())
+@hypothesis_settings()
+def test_cat_matches_numpy_for_any_shapes(shape, data, device):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    sizes = data.draw(st.lists(st.integers(0, 3), min_size=1, max_size=3))
+    shapes = [shape[:axis % len(shape)] + (n,) + shape[axis % len(shape) + 1:] for n in sizes]
+    arrays = [np.random.default_rng(i).standard_normal(s) for i, s in enumerate(shapes)]
+    out = mg.cat([mg.tensor(a, device=device) for a in arrays], dim=axis)
+    np.testing.assert_array_equal(out.numpy(), np.concatenate(arrays, axis=axis))
+
+
+def test_cat_errors_name_the_problem(device):
+    a = _arange(2, 3, device=device)
+    with pytest.raises(TypeError, match=r"got axis=0 and dim=1; give one of them"):
+        mg.cat([a, a], 1, axis=0)
+    with pytest.raises(ValueError, match=r"concat along axis 0: tensor 1 has shape \(2, 2\), "
+                                         r"which does not match tensor 0's shape \(2, 3\)"):
+        mg.cat([a, _arange(2, 2, device=device)])
+    with pytest.raises(ValueError, match="concat needs at least one tensor"):
+        mg.cat([])
