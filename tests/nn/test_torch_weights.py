@@ -317,6 +317,17 @@ def test_a_subclassed_model_pairs_in_registration_order(torch):
     np.testing.assert_allclose(run(model, x_nhwc), run_torch(source, x).numpy(), **FLOAT32)
 
 
+def test_loads_into_a_model_on_each_device(torch, device):
+    source, model = small_cnns(torch, batch_norm=True)
+    model.to(device)
+    nn.load_torch_weights(model, source)
+    assert {tensor.device for _, tensor in model.named_weights()} == {device}
+    x, x_nhwc = images(n=4)
+    model.eval()
+    got = model(mg.tensor(x_nhwc, device=device)).numpy()
+    np.testing.assert_allclose(got, run_torch(source, x).numpy(), rtol=1e-4, atol=1e-5)
+
+
 # --- refusals ------------------------------------------------------------------------------------
 def built(layer, shape):
     layer.build(shape)

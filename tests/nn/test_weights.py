@@ -234,3 +234,14 @@ def test_build_then_train():
         loss.backward()
         optimizer.step()
     assert loss.item() < first / 4
+
+
+def test_weights_stay_on_the_models_device(device):
+    model = mg.Sequential([nn.Dense(3), nn.BatchNormalization()]).to(device)
+    model.build((None, 2))
+    model.set_weights([np.ones((2, 3)), np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3),
+                       np.ones(3)])
+    assert {tensor.device for _, tensor in model.named_weights()} == {device}
+    weights = model.get_weights()
+    assert all(type(w) is np.ndarray for w in weights)
+    np.testing.assert_array_equal(weights[0], np.ones((2, 3)))
