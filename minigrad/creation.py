@@ -1,5 +1,6 @@
-"""Making tensors: from data (``tensor``, ``from_numpy``), filled (``zeros``, ``ones``, ``full``,
-``arange``, ``linspace``, ``eye``), random (``rand``, ``randn``) and ``*_like`` variants."""
+"""Making tensors: from data (``tensor``, ``from_numpy``, ``from_dlpack``), filled (``zeros``,
+``ones``, ``full``, ``arange``, ``linspace``, ``eye``), random (``rand``, ``randn``) and
+``*_like`` variants."""
 
 import numbers
 
@@ -29,6 +30,85 @@ def from_numpy(array):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
     dtypes.as_dtype(array.dtype)
     return Tensor._make(array, get_backend("cpu"))
+
+
+# DLPack device types (the first number of __dlpack_device__()) by where minigrad puts them:
+# host memory NumPy reads (the CPU; CUDA's pinned host memory), and memory CuPy reads.
+_DLPACK_HOST = {1: "CPU", 3: "CUDA host (pinned)"}
+_DLPACK_CUDA = {2: "CUDA", 13: "CUDA managed"}
+_DLPACK_OTHER = {4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI", 10: "ROCm", 11: "ROCm host",
+                 12: "ext_dev", 14: "oneAPI", 15: "WebGPU", 16: "Hexagon", 17: "MAIA"}
+
+
+def from_dlpack(obj, device=None, copy=None):
+    """A tensor sharing memory with ``obj``, any DLPack producer: a PyTorch tensor, a NumPy,
+    CuPy or JAX array, a minigrad tensor. Writes through either show in the other.
+
+    Host memory becomes a "cpu" tensor (through :func:`numpy.from_dlpack`), CUDA memory a
+    "cuda" tensor (through ``cupy.from_dlpack``, so CuPy must be installed). Shape, strides
+    (a transposed or sliced producer stays a view) and dtype are kept; the dtype must be one
+    minigrad supports (bfloat16 and complex are not). The result does not require grad.
+
+    Args:
+        obj: an object with ``__dlpack__`` and ``__dlpack_device__`` (not a bare capsule).
+        device: "cpu" or "cuda" to get the tensor there (a copy when it is not ``obj``'s
+            device); None keeps ``obj``'s device.
+        copy: True gives a copy; False never copies (BufferError when ``device`` would need
+            one); None (the default) shares the memory whenever it can.
+
+    >>> import numpy as np
+    >>> a = np.zeros(3, dtype=np.float32)
+    >>> t = mg.from_dlpack(a)
+    >>> a[0] = 7.0
+    >>> t
+    tensor([7., 0., 0.])
+    """
+    if not (hasattr(obj, "__dlpack__") and hasattr(obj, "__dlpack_device__")):
+        raise TypeError(f"from_dlpack expects a DLPack producer, an object with __dlpack__ and "
+                        f"__dlpack_device__ (a torch tensor, a NumPy/CuPy/JAX array, a minigrad "
+                        f"Tensor), got {type(obj).__name__}")
+    device_type, device_id = (int(v) for v in obj.__dlpack_device__())
+    what = f"this {type(obj).__name__}" + (f" of dtype {obj.dtype}" if hasattr(obj, "dtype")
+                                          else "")
+    if device_type in _DLPACK_HOST:
+        source, importer = get_backend("cpu"), np.from_dlpack
+    elif device_type in _DLPACK_CUDA:
+        where = f"{_DLPACK_CUDA[device_type]} memory of GPU {device_id}"
+        if device_id != 0:
+            raise ValueError(f"mg.from_dlpack: {what} is in the {where}, but minigrad uses one "
+                             "GPU, 'cuda' (= 'cuda:0'); move it to GPU 0 or the CPU first")
+        try:
+            source = get_backend("cuda")
+        except RuntimeError as exc:
+            raise RuntimeError(f"mg.from_dlpack: {what} is in the {where}, which minigrad reads "
+                               f"through CuPy. {exc}. Or move it to the CPU first (for a torch "
+                               "tensor: .cpu())") from None
+        importer = source.xp.from_dlpack
+    else:
+        name = _DLPACK_OTHER.get(device_type, "unknown")
+        raise ValueError(f"mg.from_dlpack: {what} is on a {name} device (DLPack device type "
+                         f"{device_type}); minigrad takes CPU and CUDA memory only, so move it "
+                         "to the CPU first")
+    try:
+        # Neither copy nor device is passed on: NumPy 1.26 and CuPy 13 do not take them.
+        array = importer(obj)
+    except (RuntimeError, BufferError) as exc:
+        supported = ("; minigrad takes float16/32/64, int8/16/32/64, uint8/16/32/64 and bool"
+                     if "dtype" in str(exc).lower() else "")
+        raise type(exc)(f"mg.from_dlpack: {what} could not be imported: {exc}{supported}") from exc
+    try:
+        dtypes.as_dtype(array.dtype)
+    except TypeError as exc:
+        raise TypeError(f"mg.from_dlpack: {exc}") from None
+    target = get_backend(device) if device is not None else source
+    if target is not source:
+        if copy is False:
+            raise BufferError(f"mg.from_dlpack: device={target.name!r} needs a copy of {what} "
+                              f"(in {source.name!r} memory), but copy=False")
+        return Tensor._make(target.asarray(array), target)
+    if copy:
+        array = array.copy()
+    return Tensor._make(array, source)
 
 
 def _shape(shape, function):

@@ -180,12 +180,90 @@ class Tensor:
         return self.numpy().tolist()
 
     def __array__(self, dtype=None, copy=None):
+        # NumPy 2's protocol: copy=False promises the same memory, so say when that cannot be.
+        if copy is False and (self._backend.name != "cpu"
+                              or dtype is not None and np.dtype(dtype) != self.data.dtype):
+            raise ValueError(f"np.asarray(copy=False): a {self.device!r} tensor of dtype "
+                             f"{self.dtype.name} cannot be seen as a NumPy array of dtype "
+                             f"{np.dtype(dtype or self.dtype).name} without a copy")
         array = self.numpy()
         if dtype is not None and array.dtype != dtype:
             return array.astype(dtype)
         if copy:
             return array.copy()
         return array
+
+    # --- DLPack: zero-copy exchange with PyTorch, NumPy, CuPy, JAX, ... ---------------------
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Export the data as a DLPack capsule; what ``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)``, ``cupy.from_dlpack(t)`` (and ``torch.tensor(t)``,
+        ``torch.as_tensor(t)``) call. The consumer shares this tensor's memory.
+
+        The keyword arguments are the DLPack protocol's (consumers pass them):
+
+        Args:
+            stream: the consumer's CUDA stream, for a "cuda" tensor (passed on to CuPy, which
+                orders the two streams); must be None (or -1) for a "cpu" tensor.
+            max_version: the newest DLPack version the consumer reads, ``(major, minor)``.
+            dl_device: the ``(device_type, id)`` the consumer wants the data on; None, or this
+                tensor's :meth:`__dlpack_device__`, or ``(1, 0)`` (the CPU) for a "cuda"
+                tensor, which exports a copy in host memory.
+            copy: True exports a copy; False never copies (BufferError where it would have
+                to); None (the default) shares the memory whenever it can.
+
+        The export is outside the graph, like :meth:`numpy`: a tensor that requires grad is
+        exported as ``t.detach()`` would be (PyTorch refuses such tensors with a BufferError;
+        minigrad lets ``torch.tensor(param)`` work), and writes through the consumer bypass
+        autograd. A view with negative strides (``t[::-1]``) is exported as a copy, since
+        consumers such as PyTorch cannot take negative strides (with ``copy=False``: a
+        BufferError).
+
+        Shape and dtype are kept: a (2, 3) float16 tensor arrives as a (2, 3) float16 array.
+
+        >>> import numpy as np
+        >>> t = mg.zeros(3)
+        >>> a = np.from_dlpack(t)
+        >>> a[0] = 5.0
+        >>> t
+        tensor([5., 0., 0.])
+        """
+        array = self.data
+        wanted = None if dl_device is None else tuple(int(v) for v in dl_device)
+        if wanted is not None and wanted != self.__dlpack_device__():
+            if wanted != (_DLPACK_CPU, 0):
+                raise BufferError(f"__dlpack__: cannot export a {self.device!r} tensor to DLPack "
+                                  f"device {wanted}; move it with .to(device) first")
+            if copy is False:
+                raise BufferError(f"__dlpack__: a {self.device!r} tensor reaches the CPU only as "
+                                  "a copy, but copy=False")
+            array, copy = self._backend.to_numpy(array), None  # the host copy asked for
+        if isinstance(array, np.ndarray) and stream not in (None, -1):
+            raise BufferError(f"__dlpack__: stream={stream!r}, but data in host memory has no "
+                              "CUDA stream; pass stream=None")
+        if copy:
+            array = array.copy()
+        elif any(step < 0 for step in array.strides):
+            if copy is False:
+                steps = tuple(step // array.itemsize for step in array.strides)
+                raise BufferError(f"__dlpack__: this view has negative strides {steps} (in "
+                                  "elements; e.g. t[::-1]), which DLPack consumers such as "
+                                  "PyTorch cannot take; export a copy (copy=None or True, or "
+                                  "t.clone())")
+            array = array.copy()
+        # Only the stream and version go to the array: copy and dl_device were handled above,
+        # so NumPy 1.26 and older CuPy (whose __dlpack__ takes no more) behave the same.
+        stream = None if isinstance(array, np.ndarray) else stream
+        if max_version is not None:
+            try:
+                return array.__dlpack__(stream=stream, max_version=max_version)
+            except TypeError:  # a producer before DLPack 1.0: an unversioned capsule
+                pass
+        return array.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self):
+        """The DLPack device of the data, ``(device_type, device_id)``: ``(1, 0)`` for "cpu",
+        ``(2, 0)`` for "cuda". Consumers call it before :meth:`__dlpack__`."""
+        return tuple(int(v) for v in self.data.__dlpack_device__())
 
     def __len__(self):
         if self.data.ndim == 0:
@@ -495,6 +573,10 @@ class Tensor:
         """Split into pieces along ``axis``, as :func:`numpy.split`; see
         :func:`minigrad.functional.split`."""
         return F.split(self, indices_or_sections, axis, dim=dim)
+
+
+#: DLPack's device type for host memory (``kDLCPU``); CUDA's is 2.
+_DLPACK_CPU = 1
 
 
 class _Size(int):
