@@ -1,8 +1,8 @@
 """How to install what an optional feature needs, said the way minigrad is installed.
 
 minigrad is installed from its repository (``pip install -e .`` in a clone); the name
-``minigrad`` on the package index belongs to another project, so a hint must never say
-``pip install 'minigrad[...]'``. Hints name the packages themselves (read from the installed
+``minigrad`` on the package index belongs to another project, so a hint must never send users
+to the index for minigrad's extras. Hints name the packages themselves (read from the installed
 package's metadata, so they always match ``pyproject.toml``) and the extra to use in the clone.
 """
 
