@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from .course import COURSE
-from .grading import check, scoreboard
+from .grading import GradingError, check, require_pytest, scoreboard
 
 
 def main(argv=None):
@@ -15,6 +15,11 @@ def main(argv=None):
     one.add_argument("number", type=int, choices=range(1, len(COURSE) + 1), metavar="N",
                      help=f"the exercise, 1 to {len(COURSE)}")
     args = parser.parse_args(argv)
+    try:
+        require_pytest()
+    except GradingError as error:
+        print(f"python -m exercises: {error}", file=sys.stderr)
+        return 2
     if args.command == "check":
         return 0 if check(args.number).status == "passed" else 1
     reports = scoreboard()

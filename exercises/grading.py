@@ -7,6 +7,7 @@ Used by ``python -m exercises`` (the scoreboard, ``check N``) and from a noteboo
     exercises.check(7)
 """
 
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -58,11 +59,23 @@ class Report:
         return "failing"
 
 
+class GradingError(RuntimeError):
+    """Grading cannot run at all (pytest is missing, a grader file is gone)."""
+
+
+def require_pytest():
+    """Raise :class:`GradingError` saying how to install pytest when it is missing."""
+    if importlib.util.find_spec("pytest") is None:
+        raise GradingError('the graders need pytest: pip install -e ".[course]" in your '
+                           "minigrad clone (it brings pytest, scikit-learn and tritonclient)")
+
+
 def run_part(part, folder=FOLDER, timeout=600):
     """The results of ``folder/test_<part>.py``, run by pytest in a fresh process."""
+    require_pytest()
     grader = Path(folder) / f"test_{part}.py"
     if not grader.exists():
-        raise FileNotFoundError(f"no grader {grader}")
+        raise GradingError(f"no grader {grader}: restore it from the repository")
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.xml"
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -55,3 +55,16 @@ def test_check_from_python_as_a_notebook_calls_it(tmp_path, monkeypatch):
     # part 2 (adam) is solved in this copy, part 1 (sgd_momentum) is not
     assert report.status == "failing" and report.passed > 0
     assert "ok   adam:" in printed.getvalue() and "FAIL sgd_momentum:" in printed.getvalue()
+
+
+def test_without_pytest_the_scoreboard_says_what_to_install(tmp_path):
+    # A Python that cannot import pytest: a sitecustomize that hides it.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\nsys.modules['pytest'] = None\n")
+    import os
+
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}")
+    result = subprocess.run([sys.executable, "-m", "exercises"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert 'the graders need pytest: pip install -e ".[course]"' in result.stderr

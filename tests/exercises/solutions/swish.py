@@ -1,6 +1,5 @@
 """Reference solution of exercises/swish.py (kept out of the students' folder)."""
 
-import numpy as np
 import minigrad as mg
 
 
