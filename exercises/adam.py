@@ -1,4 +1,4 @@
-"""Exercise 3: the Adam optimizer's update rule.
+"""Exercise 10, part 2: the Adam optimizer's update rule.
 
 Adam (Kingma & Ba, 2015) keeps two running averages per parameter: ``m`` of the gradients and
 ``v`` of their squares. Step ``t`` (counting from 1) is::

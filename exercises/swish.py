@@ -1,4 +1,4 @@
-"""Exercise 1: the backward pass of an activation function.
+"""Exercise 6: the backward pass of an activation function.
 
 Swish (also called SiLU) is ``swish(x) = x * sigmoid(x)``. Write it as one op, a subclass of
 ``mg.autograd.Function`` with a ``forward`` and a ``backward`` on NumPy arrays (see

@@ -1,0 +1,8 @@
+"""Reference solution of exercises/sgd_momentum.py (kept out of the students' folder)."""
+
+
+def sgd_update(param, grad, velocity, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    g = grad + weight_decay * param
+    velocity = momentum * velocity + g
+    step = g + momentum * velocity if nesterov else velocity
+    return param - lr * step, velocity
