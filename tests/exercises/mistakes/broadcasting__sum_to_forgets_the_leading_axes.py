@@ -1,0 +1,48 @@
+"""Planted mistake: sum_to only sums the axes of size 1, not the leading axes that broadcasting
+added."""
+
+# expect: \(3,\)\): expected an array of shape \(3,\), got shape \(2, 3\)
+
+import minigrad as mg
+
+
+def sum_to(grad, shape):
+    shape = tuple(shape)
+    if grad.shape == shape:
+        return grad
+    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+class Add(mg.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = a.shape, b.shape
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        return sum_to(grad, a_shape), sum_to(grad, b_shape)
+
+
+class Mul(mg.autograd.Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        return sum_to(grad * b, a.shape), sum_to(grad * a, b.shape)
+
+
+def add(a, b):
+    return Add.apply(a, b)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
