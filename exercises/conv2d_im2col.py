@@ -1,4 +1,4 @@
-"""Exercise 2: a convolution layer's forward pass with im2col, in NumPy.
+"""Exercise 7, part 1: a convolution layer's forward pass with im2col, in NumPy.
 
 A 2-D convolution slides a ``(kh, kw, C, F)`` kernel over ``(N, H, W, C)`` channels-last images
 (Keras's layout). Looping over every output pixel is slow in Python; *im2col* instead copies

@@ -1,0 +1,31 @@
+"""PyTorch's momentum convention: moving = (1 - momentum) * moving + momentum * batch,
+so momentum 0.9 nearly replaces the statistics at every step."""
+# expect: moving_mean after step 1: moving = 0\.8 \* moving \+ 0\.2 \* batch
+
+import numpy as np
+
+
+def batch_norm_train(x, gamma, beta, moving_mean, moving_var, momentum=0.99, epsilon=1e-3):
+    axes = tuple(range(x.ndim - 1))
+    mean = x.mean(axis=axes)
+    var = x.var(axis=axes)  # biased: divides by m
+    inv_std = 1 / np.sqrt(var + epsilon)
+    x_hat = (x - mean) * inv_std
+    y = gamma * x_hat + beta
+    new_mean = (1 - momentum) * moving_mean + momentum * mean
+    new_var = (1 - momentum) * moving_var + momentum * var
+    return y, new_mean, new_var, (x_hat, inv_std, gamma)
+
+
+def batch_norm_inference(x, gamma, beta, moving_mean, moving_var, epsilon=1e-3):
+    return gamma * (x - moving_mean) / np.sqrt(moving_var + epsilon) + beta
+
+
+def batch_norm_backward(dy, cache):
+    x_hat, inv_std, gamma = cache
+    axes = tuple(range(dy.ndim - 1))
+    d_beta = dy.sum(axis=axes)
+    d_gamma = (dy * x_hat).sum(axis=axes)
+    m = dy.size // dy.shape[-1]
+    dx = gamma * inv_std * (dy - d_beta / m - x_hat * d_gamma / m)
+    return dx, d_gamma, d_beta
