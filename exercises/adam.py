@@ -12,7 +12,7 @@ Adam (Kingma & Ba, 2015) keeps two running averages per parameter: ``m`` of the 
 Implement ``adam_update`` on NumPy arrays; return new arrays (do not modify the inputs).
 Grade it with::
 
-    pytest exercises/test_adam.py
+    python -m exercises check 10        # or: pytest exercises/test_adam.py
 """
 
 import numpy as np  # noqa: F401  (you will need it)

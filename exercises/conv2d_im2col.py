@@ -16,7 +16,7 @@ matrix product with the kernel reshaped to ``(kh * kw * C, F)``.
 Use only NumPy (loops over ``kh`` and ``kw`` are fine; loops over pixels are not needed).
 Grade it with::
 
-    pytest exercises/test_conv2d_im2col.py
+    python -m exercises check 7        # or: pytest exercises/test_conv2d_im2col.py
 """
 
 import numpy as np  # noqa: F401  (you will need it)

@@ -12,7 +12,7 @@ Swish (also called SiLU) is ``swish(x) = x * sigmoid(x)``. Write it as one op, a
 
 Grade it with::
 
-    pytest exercises/test_swish.py
+    python -m exercises check 6        # or: pytest exercises/test_swish.py
 """
 
 import minigrad as mg

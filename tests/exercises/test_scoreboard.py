@@ -20,8 +20,8 @@ def test_scoreboard_and_check_from_a_copy_with_one_exercise_done(tmp_path):
     shutil.copy(SOLUTIONS / "swish.py", tmp_path / "exercises" / "swish.py")
     board = run([], tmp_path)
     assert board.returncode == 1, board.stderr  # not everything is done
-    lines = {line.split()[0]: line for line in board.stdout.splitlines()
-             if line[:2].strip().isdigit()}
+    rows = board.stdout.split("\n\n")[0].splitlines()[1:]  # the table, without its header
+    lines = {line.split()[0]: line for line in rows}
     assert sorted(int(n) for n in lines) == list(range(1, 13))
     assert "passed" in lines["6"] and "not started" in lines["1"]
     assert "1 of 12 exercises passed" in board.stdout

@@ -1,6 +1,6 @@
 """The kernel reshaped as if it were PyTorch's (F, C, kh, kw) weight: kernel.reshape(F, -1).T
 has the right shape but mixes up which number belongs to which tap and filter."""
-# expect: Mismatched elements
+# expect: the values differ from minigrad.s. Is the kernel reshaped
 
 import numpy as np
 

@@ -1,6 +1,6 @@
 """im2col flattens each patch channel first, (c, i, j), rather than in the (i, j, c) order of
 the kernel's rows."""
-# expect: Arrays are not equal
+# expect: row 0 must be the patch .* in \(i, j, c\) order
 
 import numpy as np
 
