@@ -2,7 +2,7 @@
 ``torch.nn.Sequential``; :class:`minigrad.train.Sequential`, ``mg.Sequential``, adds Keras's
 compile / fit on top)."""
 
-from .module import Module, build_under_no_grad
+from .module import Module
 from .naming import unique_layer_name
 
 # What the training API adds; asked of the plain container, they get a pointer to it.
@@ -67,7 +67,7 @@ class Sequential(Module):
         if index == 0 and getattr(layer, "input_shape", None) is not None:
             self.input_shape = tuple(layer.input_shape)
         if self.input_shape is not None:
-            build_under_no_grad(self, self.input_shape)
+            self.build((None, *self.input_shape))
         return self
 
     @property

@@ -523,12 +523,3 @@ def eval_mode(module):
             yield module
     finally:
         module.train(was_training)
-
-
-def build_under_no_grad(layer, input_shape):
-    """Build ``layer`` (and record its output shape) by one forward pass on zeros of
-    ``(1,) + input_shape``: what Sequential does when the first layer has ``input_shape``."""
-    # Placeholder inputs of the dtype the model takes: token ids for an Embedding first.
-    dtype = getattr(layer, "input_dtype", None) or getattr(layer, "dtype", dtypes.default_float)
-    with eval_mode(layer):
-        return layer(zeros((1,) + tuple(input_shape), dtype=dtype, device=layer.device))

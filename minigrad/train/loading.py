@@ -8,7 +8,6 @@ import json
 import os
 
 from ..io import ModelFileError, join_arrays, read_tensor_file
-from ..nn.module import build_under_no_grad
 from ..nn.serialization import deserialize
 from .saving import stored_weights
 from .sequential import Sequential
@@ -30,7 +29,7 @@ def load_model(path, compile=True):
         raise ModelFileError(f"{path}: the architecture cannot be rebuilt: {exc}") from None
     model = Sequential(layers, name=config.get("name"))
     if not model.built:
-        build_under_no_grad(model, tuple(architecture["build_input_shape"]))
+        model.build((None, *architecture["build_input_shape"]))
     try:
         model.load_state_dict(stored_weights(arrays))
     except (KeyError, ValueError) as exc:
