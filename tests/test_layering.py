@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
 
 # Bottom to top. Parts on one line are one layer and may import each other.
 LAYERS = [
-    {"dtypes", "extras", "backends"},
+    {"dtypes", "extras", "console", "backends"},
     {"autograd", "creation", "cuda"},
     {"io", "testing", "viz"},
     {"data", "datasets"},

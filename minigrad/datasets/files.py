@@ -25,6 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from .. import console
 from ..io.atomic import atomic_write_bytes
 
 __all__ = ["DatasetError", "data_roots", "cache_dir", "locate", "find_file", "download",
@@ -133,7 +134,6 @@ def download(urls, path, md5=None, sha256=None, progress=True, unreachable=None)
 
     ``unreachable``: a dict ``{host: reason}`` shared between calls; hosts found unreachable
     are added and later URLs on them are skipped without another attempt."""
-    from tqdm.auto import tqdm
 
     path = Path(path)
     unreachable = {} if unreachable is None else unreachable
@@ -152,7 +152,7 @@ def download(urls, path, md5=None, sha256=None, progress=True, unreachable=None)
             with urllib.request.urlopen(url, timeout=READ_TIMEOUT) as response:
                 total = response.headers.get("Content-Length") if response.headers else None
                 chunks = []
-                with tqdm(total=int(total) if total else None, unit="B", unit_scale=True,
+                with console.bar_class()(total=int(total) if total else None, unit="B", unit_scale=True,
                           desc=path.name, disable=not progress or None, leave=False) as bar:
                     for chunk in iter(lambda: response.read(1 << 20), b""):
                         chunks.append(chunk)
