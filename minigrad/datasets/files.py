@@ -134,7 +134,6 @@ def download(urls, path, md5=None, sha256=None, progress=True, unreachable=None)
 
     ``unreachable``: a dict ``{host: reason}`` shared between calls; hosts found unreachable
     are added and later URLs on them are skipped without another attempt."""
-
     path = Path(path)
     unreachable = {} if unreachable is None else unreachable
     errors = []
@@ -152,8 +151,10 @@ def download(urls, path, md5=None, sha256=None, progress=True, unreachable=None)
             with urllib.request.urlopen(url, timeout=READ_TIMEOUT) as response:
                 total = response.headers.get("Content-Length") if response.headers else None
                 chunks = []
-                with console.bar_class()(total=int(total) if total else None, unit="B", unit_scale=True,
-                          desc=path.name, disable=not progress or None, leave=False) as bar:
+                bar_class = console.bar_class()
+                with bar_class(total=int(total) if total else None, unit="B", unit_scale=True,
+                               desc=path.name, disable=not progress or None,
+                               leave=False) as bar:
                     for chunk in iter(lambda: response.read(1 << 20), b""):
                         chunks.append(chunk)
                         bar.update(len(chunk))
