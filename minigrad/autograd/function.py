@@ -126,9 +126,14 @@ def _wrap(array, backend, xp, requires_grad, ctx, index):
 
 
 def _device_mismatch(cls, inputs):
-    devices = []
+    backends = []
     for tensor in inputs:
-        if tensor.device not in devices:
-            devices.append(tensor.device)
+        if all(tensor._backend is not seen for seen in backends):
+            backends.append(tensor._backend)
+    first, second = backends[:2]
+    if first.name == second.name:  # two objects for one device: a backend made by hand
+        return RuntimeError(f"{cls.__name__}: the tensors are on {first.name!r} but on two "
+                            f"different backend objects ({first!r} and {second!r}); get "
+                            "backends only through minigrad.backends.get_backend")
     return RuntimeError(f"{cls.__name__}: all tensors must be on the same device, but got tensors "
-                        f"on {devices[0]!r} and {devices[1]!r}; move one with .to(device)")
+                        f"on {first.name!r} and {second.name!r}; move one with .to(device)")

@@ -52,6 +52,12 @@ class Backend:
     def __repr__(self):
         return f"<minigrad {self.name} backend>"
 
+    def __reduce__(self):
+        # One backend object per device, compared by identity in every op: a pickled or
+        # deep-copied tensor must come back on that same object, not on a copy of it.
+        from .registry import get_backend
+        return get_backend, (self.name,)
+
     # --- moving data ------------------------------------------------------------------------
     def asarray(self, data, dtype=None):
         """Return ``data`` (a NumPy/CuPy array, list or scalar) as an array of this backend."""
