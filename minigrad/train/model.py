@@ -46,6 +46,10 @@ class Model(Module):
         if loss is None:
             raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.loss = losses_module.get(loss)
+        # A misspelt optimizer or metric fails here, not after the first batch of fit.
+        optim.get(optimizer)
+        for spec in metrics or []:
+            metrics_module.get(spec, loss=loss)
         self.optimizer = optimizer
         self._optimizer_ready = False
         self._metric_specs = list(metrics or [])
