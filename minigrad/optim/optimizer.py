@@ -7,7 +7,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from . import clip
-from .schedules import LRSchedule
+from .schedules import LRSchedule, deserialize, serialize
 
 
 class Optimizer:
@@ -40,6 +40,8 @@ class Optimizer:
     def __init__(self, params, defaults, clipnorm=None, clipvalue=None, global_clipnorm=None):
         name = type(self).__name__
         lr = defaults["lr"]
+        if isinstance(lr, dict):  # a schedule described by get_config() (a model file)
+            lr = deserialize(lr)
         self._schedule = None
         if isinstance(lr, LRSchedule):
             self._schedule, defaults = lr, dict(defaults, lr=lr.initial_lr)
@@ -330,9 +332,12 @@ class Optimizer:
     def get_config(self):
         """The optimizer's options as a JSON-friendly dict (the defaults of its groups and the
         clipping options); ``mg.optim.get({"class_name": ..., "config": ...})`` makes it again.
-        A schedule passed as ``lr=`` is saved as its initial learning rate."""
+        A schedule passed as ``lr=`` is described as ``{"class_name": ..., "config": ...}``
+        (:func:`~minigrad.optim.schedules.serialize`); its position is in :meth:`state_dict`."""
         config = {key: (list(value) if isinstance(value, tuple) else value)
                   for key, value in self.defaults.items()}
+        if self._schedule is not None:
+            config["lr"] = serialize(self._schedule)
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)

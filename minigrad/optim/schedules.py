@@ -88,6 +88,11 @@ class LRSchedule:
         self.step_count += 1
         self._apply()
 
+    def get_config(self):
+        """The schedule's arguments as JSON (the initial learning rate in place of an
+        optimizer); ``deserialize(serialize(schedule))`` makes the same schedule at step 0."""
+        raise NotImplementedError(f"{type(self).__name__} does not define get_config()")
+
     def state_dict(self):
         """The counter and base rate, as plain numbers."""
         return {"step_count": self.step_count, "initial_lr": self.initial_lr}
@@ -146,6 +151,10 @@ class StepLR(LRSchedule):
     def lr_at(self, step, base_lr):
         return base_lr * self.gamma ** (step // self.step_size)
 
+    def get_config(self):
+        return {"optimizer_or_lr": self.initial_lr, "step_size": self.step_size,
+                "gamma": self.gamma}
+
 
 #: Another name of :class:`StepLR`.
 StepDecay = StepLR
@@ -183,6 +192,10 @@ class ExponentialLR(LRSchedule):
             exponent = math.floor(exponent)
         return base_lr * self.gamma ** exponent
 
+    def get_config(self):
+        return {"optimizer_or_lr": self.initial_lr, "gamma": self.gamma,
+                "decay_steps": self.decay_steps, "staircase": self.staircase}
+
 
 class ExponentialDecay(ExponentialLR):
     """Keras's ``ExponentialDecay``: :class:`ExponentialLR` with Keras's arguments::
@@ -203,6 +216,10 @@ class ExponentialDecay(ExponentialLR):
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
         super().__init__(initial_learning_rate, gamma=decay_rate, decay_steps=decay_steps,
                          staircase=staircase)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_lr, "decay_steps": self.decay_steps,
+                "decay_rate": self.gamma, "staircase": self.staircase}
 
 
 class CosineAnnealingLR(LRSchedule):
@@ -231,6 +248,10 @@ class CosineAnnealingLR(LRSchedule):
     def lr_at(self, step, base_lr):
         cosine = (1.0 + math.cos(math.pi * step / self.T_max)) / 2.0
         return self.eta_min + (base_lr - self.eta_min) * cosine
+
+    def get_config(self):
+        return {"optimizer_or_lr": self.initial_lr, "T_max": self.T_max,
+                "eta_min": self.eta_min}
 
 
 class CosineDecay(CosineAnnealingLR):
@@ -261,6 +282,10 @@ class CosineDecay(CosineAnnealingLR):
     def lr_at(self, step, base_lr):
         cosine = (1.0 + math.cos(math.pi * min(step, self.T_max) / self.T_max)) / 2.0
         return base_lr * (self.alpha + (1.0 - self.alpha) * cosine)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_lr, "decay_steps": self.T_max,
+                "alpha": self.alpha}
 
 
 class LinearWarmup(LRSchedule):
@@ -309,6 +334,11 @@ class LinearWarmup(LRSchedule):
         if self.after is None:
             return base_lr
         return self.after.lr_at(step - self.warmup_steps, base_lr)
+
+    def get_config(self):
+        after = self.initial_lr if self.after is None else serialize(self.after)
+        return {"after": after, "warmup_steps": self.warmup_steps,
+                "start_factor": self.start_factor}
 
 
 class ReduceLROnPlateau:
@@ -432,6 +462,38 @@ class ReduceLROnPlateau:
                         else state_dict[key])
 
 
+def serialize(schedule):
+    """``{"class_name": ..., "config": ...}``: a schedule as JSON, for model files.
+
+    >>> mg.optim.schedules.serialize(mg.optim.StepLR(0.1, step_size=2))
+    {'class_name': 'StepLR', 'config': {'optimizer_or_lr': 0.1, 'step_size': 2, 'gamma': 0.1}}
+    """
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config, _depth=0):
+    """The schedule that :func:`serialize` described (at step 0: load its ``state_dict`` for
+    the position). Only the schedules of this module are made; anything else is a
+    ``ValueError`` naming what was given."""
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) \
+            or not isinstance(config.get("config", {}), dict):
+        raise ValueError(f"a learning-rate schedule must be described as {{'class_name': ..., "
+                         f"'config': {{...}}}}, got {config!r:.200}")
+    cls = _SCHEDULES.get(config["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown learning-rate schedule {config['class_name']!r:.100}; "
+                         f"expected one of {', '.join(sorted(_SCHEDULES))}")
+    options = dict(config.get("config", {}))
+    if cls is LinearWarmup and isinstance(options.get("after"), dict):
+        if _depth >= 4:  # a crafted file nesting warmups without end
+            raise ValueError("learning-rate schedules nested more than 4 deep")
+        options["after"] = deserialize(options["after"], _depth + 1)
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ValueError(f"{cls.__name__} cannot be made from {options!r:.200}: {exc}") from None
+
+
 _PLATEAU_STATE = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
                   "min_lrs", "eps", "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
 
@@ -440,3 +502,7 @@ def _positive(value, key, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{name} expected {key} > 0, got {value!r}")
     return float(value)
+
+
+_SCHEDULES = {cls.__name__: cls for cls in (StepLR, ExponentialLR, ExponentialDecay,
+                                            CosineAnnealingLR, CosineDecay, LinearWarmup)}
