@@ -6,7 +6,8 @@ Axes are named ``axis=`` (NumPy/Keras); ``dim=`` is accepted as an alias for PyT
 so is ``keepdim=`` for ``keepdims=``.
 """
 
-from .activations import elu, leaky_relu, relu, sigmoid, softplus, tanh
+from .activations import (elu, gelu, hard_sigmoid, hard_silu, hard_swish, leaky_relu, mish, relu,
+                          relu6, selu, sigmoid, silu, softplus, softsign, swish, tanh)
 from .arithmetic import add, div, mul, neg, pow, sub
 from .comparison import eq, ge, gt, le, lt, ne
 from .conversion import astype, clone, to_device
@@ -35,6 +36,8 @@ __all__ = [
     # elementwise math and activations
     "exp", "log", "sqrt", "abs", "clip", "maximum", "minimum", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "elu", "softplus", "dropout",
+    "gelu", "silu", "swish", "selu", "relu6", "hard_sigmoid", "hard_silu", "hard_swish",
+    "softsign", "mish",
     # reductions
     "sum", "mean", "var", "max", "min", "argmax", "argmin", "any", "all",
     "softmax", "log_softmax", "logsumexp",

@@ -150,6 +150,23 @@ spec("softplus", mg.softplus, lambda T, a: T.nn.functional.softplus(a), normal(3
 spec("softplus_beta_threshold", lambda a: mg.softplus(a, beta=2.0, threshold=5.0),
      lambda T, a: T.nn.functional.softplus(a, beta=2.0, threshold=5.0),
      grid(3, 4, offset=0.1, half_width=16))
+# the activations Keras users name by string; the piecewise ones on grids (offset 0.1) that stay
+# away from their kinks (0 and 6; -3 and 3)
+spec("gelu", mg.gelu, lambda T, a: T.nn.functional.gelu(a), normal(3, 4, scale=3))
+spec("gelu_tanh", lambda a: mg.gelu(a, approximate=True),
+     lambda T, a: T.nn.functional.gelu(a, approximate="tanh"), normal(3, 4, scale=3))
+spec("silu", mg.silu, lambda T, a: T.nn.functional.silu(a), normal(3, 4, scale=3))
+spec("selu", mg.selu, lambda T, a: T.nn.functional.selu(a), away_from_zero(3, 4))
+spec("relu6", mg.relu6, lambda T, a: T.nn.functional.relu6(a),
+     grid(3, 4, offset=0.1, half_width=32))
+# torch's hardsigmoid backward multiplies by 1.0f / 6.0f, a float32 sixth, also in float64
+# (a relative error of 3e-8): compared with relu6(x + 3) / 6, its definition, instead.
+spec("hard_sigmoid", mg.hard_sigmoid, lambda T, a: T.nn.functional.relu6(a + 3) / 6,
+     grid(3, 4, offset=0.1, half_width=24))
+spec("hard_silu", mg.hard_silu, lambda T, a: T.nn.functional.hardswish(a),
+     grid(3, 4, offset=0.1, half_width=24))
+spec("softsign", mg.softsign, lambda T, a: T.nn.functional.softsign(a), normal(3, 4, scale=3))
+spec("mish", mg.mish, lambda T, a: T.nn.functional.mish(a), normal(3, 4, scale=3))
 spec("clip", lambda a: mg.clip(a, -0.5, 0.75), lambda T, a: T.clamp(a, -0.5, 0.75),
      grid(3, 4, offset=0.1))
 spec("clip_min_only", lambda a: mg.clip(a, min=-0.5), lambda T, a: T.clamp(a, min=-0.5),
