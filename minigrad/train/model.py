@@ -16,6 +16,7 @@ from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import saving
 from .history import History
+from .loss_checks import warn_if_probabilities_as_logits
 from .progress import Progress, resolve_verbose
 
 
@@ -46,6 +47,7 @@ class Model(Module):
         if loss is None:
             raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
         self.loss = losses_module.get(loss)
+        warn_if_probabilities_as_logits(self, self.loss)
         # A misspelt optimizer or metric fails here, not after the first batch of fit.
         optim.get(optimizer)
         for spec in metrics or []:
