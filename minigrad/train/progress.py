@@ -17,7 +17,8 @@ def _items(logs):
 
 
 def format_logs(logs):
-    """``{"loss": 0.31, "accuracy": 0.9}`` -> ``"loss: 0.3100  accuracy: 0.9000"`` (numbers only)."""
+    """``{"loss": 0.31, "accuracy": 0.9}`` -> ``"loss: 0.3100  accuracy: 0.9000"`` (numbers
+    only)."""
     return "  ".join(_items(logs))
 
 
