@@ -25,18 +25,26 @@ class _GradMode:
         # `@mg.no_grad` without parentheses: decorate the function right away.
         if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
             return cls()(args[0])
-        return super().__new__(cls)
+        instance = super().__new__(cls)
+        # The states to restore on exit: a stack, so that one instance can be nested or
+        # reused, and one per thread, so that an instance entered by two threads at once
+        # restores each thread's own state.
+        instance._previous = threading.local()
+        return instance
+
+    def _stack(self):
+        stack = getattr(self._previous, "stack", None)
+        if stack is None:
+            stack = self._previous.stack = []
+        return stack
 
     def __enter__(self):
-        # A stack of previous states, so that one instance can be nested or reused.
-        previous = getattr(self, "_previous", [])
-        previous.append(is_grad_enabled())
-        self._previous = previous
+        self._stack().append(is_grad_enabled())
         _set_enabled(self.enabled)
         return self
 
     def __exit__(self, *exc_info):
-        _set_enabled(self._previous.pop())
+        _set_enabled(self._stack().pop())
         return False
 
     def __call__(self, function):
