@@ -339,11 +339,19 @@ class Module:
         return total
 
     # --- calling ----------------------------------------------------------------------------
-    def forward(self, *inputs):
-        """The computation of the module; subclasses define it."""
-        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+    def forward(self, *inputs, **kwargs):
+        """The computation of the module; subclasses define it (PyTorch's name), or ``call``
+        (Keras's name), which this then runs."""
+        call = getattr(self, "call", None)
+        if call is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither forward() nor "
+                                      "call()")
+        return call(*inputs, **kwargs)
 
     def __call__(self, *inputs, **kwargs):
+        if inputs and symbolic_inputs(inputs[0]):  # building a functional model (keras.Input)
+            from .layers.input_layer import call_symbolically
+            return call_symbolically(self, inputs[0], inputs[1:], kwargs)
         return self.forward(*inputs, **kwargs)
 
     def extra_repr(self):
@@ -358,6 +366,13 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")"
         return "\n".join(lines) + "\n)"
+
+
+def symbolic_inputs(inputs):
+    """Whether ``inputs`` (a tensor or a list of them) holds a symbolic tensor of
+    ``keras.Input`` (:mod:`minigrad.nn.layers.input_layer`)."""
+    items = inputs if isinstance(inputs, (list, tuple)) else (inputs,)
+    return any(getattr(item, "is_symbolic", False) for item in items)
 
 
 def _fits(table, value, module):
@@ -454,6 +469,9 @@ class Layer(Module):
         return parameter
 
     def __call__(self, x, *args, **kwargs):
+        if symbolic_inputs(x):  # building a functional model (keras.Input)
+            from .layers.input_layer import call_symbolically
+            return call_symbolically(self, x, args, kwargs)
         if not self.built:
             self._check_input_shape(x)
             self.build(tuple(x.shape))

@@ -9,6 +9,7 @@ import os
 
 from ..io import ModelFileError, join_arrays, read_tensor_file
 from ..nn.serialization import deserialize
+from . import functional
 from .saving import stored_weights
 from .sequential import Sequential
 
@@ -24,10 +25,13 @@ def load_model(path, compile=True):
     try:
         architecture = json.loads(metadata["architecture"])
         config = architecture["config"]
-        layers = [deserialize(spec) for spec in config["layers"]]
+        if architecture.get("class_name") == "Functional":  # keras.Model(inputs, outputs)
+            model = functional.from_architecture(architecture)
+        else:
+            model = Sequential([deserialize(spec) for spec in config["layers"]],
+                               name=config.get("name"))
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: the architecture cannot be rebuilt: {exc}") from None
-    model = Sequential(layers, name=config.get("name"))
     if not model.built:
         model.build((None, *architecture["build_input_shape"]))
     try:

@@ -38,6 +38,18 @@ class Model(Module):
     #: current batch or epoch.
     stop_training = False
 
+    def __new__(cls, *args, **kwargs):
+        # keras.Model(inputs, outputs): the functional API builds a graph model instead.
+        if cls is Model and (args or "inputs" in kwargs):
+            from .functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, **kwargs):
+        super().__init__()  # a Keras-style subclass may pass name=... (and defines call())
+        if name is not None:
+            self.name = name
+
     # --- compile ----------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
         """Choose the optimizer (a name such as ``"adam"`` or an optimizer object), the loss (a
