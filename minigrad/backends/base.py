@@ -20,8 +20,11 @@ class Backend:
     - :meth:`max_pool2d`, :meth:`max_pool2d_backward`, :meth:`avg_pool2d`,
       :meth:`avg_pool2d_backward`: pooling windows and their gradients;
     - :meth:`lstm_step_forward`, :meth:`lstm_step_backward`, :meth:`gru_step_forward`,
-      :meth:`gru_step_backward`, :meth:`rnn_step_forward`, :meth:`rnn_step_backward`: the gate
-      math of one time step of a recurrent cell, in place;
+      :meth:`gru_step_backward`, :meth:`rnn_step_forward`, :meth:`rnn_step_backward` (and, for
+      Keras's ``GRU(reset_after=False)``, :meth:`gru_reset_before_gates_forward`,
+      :meth:`gru_reset_before_candidate_forward`, :meth:`gru_reset_before_candidate_backward`,
+      :meth:`gru_reset_before_gates_backward`): the gate math of one time step of a recurrent
+      cell, in place;
     - :meth:`softmax_cross_entropy`, :meth:`softmax_cross_entropy_backward`,
       :meth:`sparse_softmax_cross_entropy`, :meth:`sparse_softmax_cross_entropy_backward`: the
       fused softmax + cross-entropy on logits, with targets or integer labels;
@@ -343,6 +346,94 @@ class Backend:
             mask: (N,) bool, the forward's.
             d_recurrent: (N, 3U); overwritten with the gradient wrt ``hu + recurrent_bias``,
                 (d_z, d_r, d_a * r); 0 in skipped rows.
+
+        Returns:
+            None.
+        """
+        raise NotImplementedError
+
+    # Keras's GRU(reset_after=False) applies r to the state before the recurrent product,
+    # ``hh = tanh(x_h + (r * h_prev) @ U_h)``, so each step has two products and the gate math
+    # is cut in two kernels around the second one: forward ``h_prev @ U_zr`` ->
+    # ``..._gates_forward`` -> ``rh @ U_h`` -> ``..._candidate_forward``; backward the same
+    # pieces in the opposite order.
+    def gru_reset_before_gates_forward(self, gates, hu, h_prev, mask, rh):
+        """The update and reset gates of one GRU step with ``reset_after=False``::
+
+            z = sigmoid(x_z + hu_z)    r = sigmoid(x_r + hu_r)    rh = r * h_prev
+
+        Args:
+            gates: (N, 3U) ``x_t @ kernel + bias`` (x_z, x_r, x_h); its first 2U columns are
+                overwritten with (z, r), the last U are not written (unspecified in skipped
+                rows).
+            hu: (N, 2U) ``h_prev @ recurrent_kernel[:, :2U]``; not written.
+            h_prev: (N, U) the state before the step; not written.
+            mask: (N,) bool; False: the row skips the step.
+            rh: (N, U); overwritten with ``r * h_prev``, which the caller multiplies by
+                ``recurrent_kernel[:, 2U:]`` (0 in skipped rows).
+
+        Returns:
+            None.
+        """
+        raise NotImplementedError
+
+    def gru_reset_before_candidate_forward(self, gates, hu, h_prev, mask, h):
+        """The candidate and the new state of one GRU step with ``reset_after=False``::
+
+            hh = tanh(x_h + hu)    h = z * h_prev + (1 - z) * hh
+
+        Args:
+            gates: (N, 3U) as :meth:`gru_reset_before_gates_forward` left it (z, r, x_h); its
+                last U columns are overwritten with hh, so that it holds the activations
+                (z, r, hh) the backward kernels take (unspecified in skipped rows).
+            hu: (N, U) ``rh @ recurrent_kernel[:, 2U:]``; not written.
+            h_prev: (N, U) the state before the step; not written.
+            mask: (N,) bool; a row where it is False keeps its state (``h = h_prev``).
+            h: (N, U); overwritten with the state after the step.
+
+        Returns:
+            None.
+        """
+        raise NotImplementedError
+
+    def gru_reset_before_candidate_backward(self, gates, h_prev, d_out, dh, mask):
+        """Backward of :meth:`gru_reset_before_candidate_forward`, the first half of the
+        backward of a ``reset_after=False`` GRU step::
+
+            dh_t = dh + d_out    d_z = dh_t * (h_prev - hh) * z(1-z)
+            d_a = dh_t * (1-z) * (1-hh^2)    dh = dh_t * z
+
+        Args:
+            gates: (N, 3U) the activations (z, r, hh); z and hh are overwritten with the
+                gradients of their pre-activations (d_z, r, d_a), r is kept for
+                :meth:`gru_reset_before_gates_backward`; the whole row is 0 in skipped rows.
+            h_prev: (N, U) the state before the step; not written.
+            d_out: (N, U) the gradient of this step's output; not written.
+            dh: (N, U) in place: on entry the gradient reaching ``h_t`` from later steps, on
+                exit its part that reaches ``h_{t-1}`` through ``z * h_prev``; ``dh + d_out``
+                in a skipped row.
+            mask: (N,) bool, the forward's.
+
+        Returns:
+            None.
+        """
+        raise NotImplementedError
+
+    def gru_reset_before_gates_backward(self, gates, d_rh, h_prev, dh, mask):
+        """The second half of the backward of a ``reset_after=False`` GRU step, after the
+        caller has computed ``d_rh = d_a @ recurrent_kernel[:, 2U:].T``::
+
+            d_r = d_rh * h_prev * r(1-r)    dh = dh + d_rh * r
+
+        Args:
+            gates: (N, 3U) (d_z, r, d_a) as :meth:`gru_reset_before_candidate_backward` left
+                it; r is overwritten with d_r, so that the row holds the gradients of the three
+                pre-activations (d_z, d_r, d_a); skipped rows are not written.
+            d_rh: (N, U) the gradient of ``rh = r * h_prev``; not written.
+            h_prev: (N, U) the state before the step; not written.
+            dh: (N, U) in place: ``d_rh * r`` is added (the caller then adds
+                ``(d_z, d_r) @ recurrent_kernel[:, :2U].T``); unchanged in a skipped row.
+            mask: (N,) bool, the forward's.
 
         Returns:
             None.

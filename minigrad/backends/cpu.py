@@ -123,6 +123,26 @@ class CPUBackend(Backend):
         <minigrad.backends.cpu_kernels.recurrent.gru_step_backward>`."""
         _kernels("recurrent").gru_step_backward(gates, rh, h_prev, d_out, dh, mask, d_recurrent)
 
+    def gru_reset_before_gates_forward(self, gates, hu, h_prev, mask, rh):
+        """Numba: :func:`cpu_kernels.recurrent.gru_reset_before_gates_forward
+        <minigrad.backends.cpu_kernels.recurrent.gru_reset_before_gates_forward>`."""
+        _kernels("recurrent").gru_reset_before_gates_forward(gates, hu, h_prev, mask, rh)
+
+    def gru_reset_before_candidate_forward(self, gates, hu, h_prev, mask, h):
+        """Numba: :func:`cpu_kernels.recurrent.gru_reset_before_candidate_forward
+        <minigrad.backends.cpu_kernels.recurrent.gru_reset_before_candidate_forward>`."""
+        _kernels("recurrent").gru_reset_before_candidate_forward(gates, hu, h_prev, mask, h)
+
+    def gru_reset_before_candidate_backward(self, gates, h_prev, d_out, dh, mask):
+        """Numba: :func:`cpu_kernels.recurrent.gru_reset_before_candidate_backward
+        <minigrad.backends.cpu_kernels.recurrent.gru_reset_before_candidate_backward>`."""
+        _kernels("recurrent").gru_reset_before_candidate_backward(gates, h_prev, d_out, dh, mask)
+
+    def gru_reset_before_gates_backward(self, gates, d_rh, h_prev, dh, mask):
+        """Numba: :func:`cpu_kernels.recurrent.gru_reset_before_gates_backward
+        <minigrad.backends.cpu_kernels.recurrent.gru_reset_before_gates_backward>`."""
+        _kernels("recurrent").gru_reset_before_gates_backward(gates, d_rh, h_prev, dh, mask)
+
     def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
         """Numba: :func:`cpu_kernels.recurrent.rnn_step_forward
         <minigrad.backends.cpu_kernels.recurrent.rnn_step_forward>`."""

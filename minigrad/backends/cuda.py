@@ -265,6 +265,42 @@ class CUDABackend(Backend):
         self._launch("recurrent.cu", f"gru_step_backward_{suffix}", dh.size, gates, rh, h_prev,
                      d_out, dh, self._flags(mask), d_recurrent, *_ints(*dh.shape))
 
+    def gru_reset_before_gates_forward(self, gates, hu, h_prev, mask, rh):
+        """``gru_reset_before_gates_forward_<dtype>`` of recurrent.cu."""
+        suffix = _kernel_suffix(self, gates, hu, h_prev, rh)
+        if suffix is None:
+            return xp_kernels.gru_reset_before_gates_forward(self.xp, gates, hu, h_prev, mask,
+                                                             rh)
+        self._launch("recurrent.cu", f"gru_reset_before_gates_forward_{suffix}", rh.size, gates,
+                     hu, h_prev, self._flags(mask), rh, *_ints(*rh.shape))
+
+    def gru_reset_before_candidate_forward(self, gates, hu, h_prev, mask, h):
+        """``gru_reset_before_candidate_forward_<dtype>`` of recurrent.cu."""
+        suffix = _kernel_suffix(self, gates, hu, h_prev, h)
+        if suffix is None:
+            return xp_kernels.gru_reset_before_candidate_forward(self.xp, gates, hu, h_prev,
+                                                                 mask, h)
+        self._launch("recurrent.cu", f"gru_reset_before_candidate_forward_{suffix}", h.size,
+                     gates, hu, h_prev, self._flags(mask), h, *_ints(*h.shape))
+
+    def gru_reset_before_candidate_backward(self, gates, h_prev, d_out, dh, mask):
+        """``gru_reset_before_candidate_backward_<dtype>`` of recurrent.cu."""
+        suffix = _kernel_suffix(self, gates, h_prev, d_out, dh)
+        if suffix is None:
+            return xp_kernels.gru_reset_before_candidate_backward(self.xp, gates, h_prev, d_out,
+                                                                  dh, mask)
+        self._launch("recurrent.cu", f"gru_reset_before_candidate_backward_{suffix}", dh.size,
+                     gates, h_prev, d_out, dh, self._flags(mask), *_ints(*dh.shape))
+
+    def gru_reset_before_gates_backward(self, gates, d_rh, h_prev, dh, mask):
+        """``gru_reset_before_gates_backward_<dtype>`` of recurrent.cu."""
+        suffix = _kernel_suffix(self, gates, d_rh, h_prev, dh)
+        if suffix is None:
+            return xp_kernels.gru_reset_before_gates_backward(self.xp, gates, d_rh, h_prev, dh,
+                                                              mask)
+        self._launch("recurrent.cu", f"gru_reset_before_gates_backward_{suffix}", dh.size,
+                     gates, d_rh, h_prev, dh, self._flags(mask), *_ints(*dh.shape))
+
     def rnn_step_forward(self, gates, hu, h_prev, mask, relu, h):
         """``rnn_step_forward_<dtype>`` of recurrent.cu."""
         suffix = _kernel_suffix(self, gates, hu, h_prev, h)

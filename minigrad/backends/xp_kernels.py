@@ -190,6 +190,40 @@ def gru_step_backward(xp, gates, rh, h_prev, d_out, dh, mask, d_recurrent):
     dh[...] = xp.where(keep, dh_prev, dh_total)
 
 
+def gru_reset_before_gates_forward(xp, gates, hu, h_prev, mask, rh):
+    units, keep = rh.shape[1], mask[:, None]
+    z_r = 0.5 * xp.tanh(0.5 * (gates[:, :2 * units] + hu)) + 0.5
+    rh[...] = xp.where(keep, z_r[:, units:] * h_prev, 0)
+    gates[:, :2 * units] = z_r
+
+
+def gru_reset_before_candidate_forward(xp, gates, hu, h_prev, mask, h):
+    units, keep = h.shape[1], mask[:, None]
+    z = gates[:, :units]
+    hh = xp.tanh(gates[:, 2 * units:] + hu)
+    h[...] = xp.where(keep, z * h_prev + (1 - z) * hh, h_prev)
+    gates[:, 2 * units:] = hh
+
+
+def gru_reset_before_candidate_backward(xp, gates, h_prev, d_out, dh, mask):
+    units, keep = dh.shape[1], mask[:, None]
+    z, r, hh = (gates[:, k * units:(k + 1) * units] for k in range(3))
+    dh_total = dh + d_out
+    d_gates = xp.concatenate([dh_total * (h_prev - hh) * z * (1 - z), r,
+                              dh_total * (1 - z) * (1 - hh * hh)], axis=1)
+    dh_prev = dh_total * z
+    gates[...] = xp.where(keep, d_gates, 0)
+    dh[...] = xp.where(keep, dh_prev, dh_total)
+
+
+def gru_reset_before_gates_backward(xp, gates, d_rh, h_prev, dh, mask):
+    units, keep = dh.shape[1], mask[:, None]
+    r = gates[:, units:2 * units]
+    d_r = d_rh * h_prev * r * (1 - r)
+    dh[...] = xp.where(keep, dh + d_rh * r, dh)
+    gates[:, units:2 * units] = xp.where(keep, d_r, r)
+
+
 def rnn_step_forward(xp, gates, hu, h_prev, mask, relu, h):
     a = gates + hu
     h[...] = xp.where(mask[:, None], xp.maximum(a, 0) if relu else xp.tanh(a), h_prev)

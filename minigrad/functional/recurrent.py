@@ -5,6 +5,11 @@ Layout and weights are Keras's: input (N, T, features), batch first; ``kernel`` 
 G * units) applied to the inputs, ``recurrent_kernel`` (units, G * units) to the state, the G
 gates side by side (LSTM: i, f, g, o; GRU: z, r, h).
 
+``gru(..., reset_after=False)`` (Keras's other GRU) differs in one place: the reset gate scales
+the state before its product with the candidate's recurrent weights, so its steps have two
+small products each, ``h @ U_zr`` and then ``(r * h) @ U_h``, with the gate math split in two
+kernels around the second (``Backend.gru_reset_before_*``).
+
 How each op runs, forward:
 
 1. ``x @ kernel + bias`` for every step at once: one big matrix product (under ``no_grad``,
@@ -115,6 +120,63 @@ class GRU(Function):
         d_x, d_kernel, d_recurrent = _weight_grads(ctx, xs, kernel, h, gates, d_recurrent_gates)
         d_bias = (xp.stack([gates.sum(axis=(0, 1)), d_recurrent_gates.sum(axis=(0, 1))])
                   if ctx.needs_input_grad[3] else None)
+        return d_x, d_kernel, d_recurrent, d_bias, dh
+
+
+class GRUResetBefore(Function):
+    """Keras's GRU with ``reset_after=False``: r scales the state before the recurrent product
+    of the candidate, so a step has two products, ``h @ U_zr`` and ``(r * h) @ U_h``, with a
+    kernel of gate math after each (see ``Backend.gru_reset_before_gates_forward``)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, recurrent_kernel, bias, h0, mask, reverse, zero_output_for_mask,
+                return_sequences):
+        xp, backend, training = ctx.xp, ctx.backend, bool(ctx.needs_input_grad)
+        out_dtype, dtype = _dtypes(x, kernel, recurrent_kernel, bias, h0)
+        kernel, recurrent_kernel = _cast(dtype, kernel, recurrent_kernel)
+        xs, steps, keep = _sequence(xp, x, mask, reverse, zero_output_for_mask, dtype)
+        t, n, units = xs.shape[0], xs.shape[1], recurrent_kernel.shape[0]
+        u_zr, u_h = _split_recurrent(xp, recurrent_kernel)
+
+        gates = _InputProjection(xp, xs, kernel, bias, keep_all=training)  # (N, 3U) per step
+        h = _state_buffer(xp, h0, t, training or return_sequences, dtype)
+        rh = xp.empty((t if training else 1, n, units), dtype=dtype)  # r * h, saved
+        hu_zr, hu_h = xp.empty((n, 2 * units), dtype=dtype), xp.empty((n, units), dtype=dtype)
+        for s in range(t):
+            prev, new, r_h = s % len(h), (s + 1) % len(h), rh[s % len(rh)]
+            xp.matmul(h[prev], u_zr, out=hu_zr)
+            backend.gru_reset_before_gates_forward(gates[s], hu_zr, h[prev], steps[s], r_h)
+            xp.matmul(r_h, u_h, out=hu_h)
+            backend.gru_reset_before_candidate_forward(gates[s], hu_h, h[prev], steps[s], h[new])
+
+        ctx.save_for_backward(xs, kernel, u_zr, u_h, gates.array, rh, h, steps, keep)
+        ctx.reverse, ctx.return_sequences = reverse, return_sequences
+        return (_outputs(xp, h, t, keep, reverse, return_sequences, out_dtype),
+                h[t % len(h)].astype(out_dtype))
+
+    @staticmethod
+    def backward(ctx, d_outputs, d_h):
+        xp, backend = ctx.xp, ctx.backend
+        xs, kernel, u_zr, u_h, gates, rh, h, steps, keep = ctx.saved
+        d_out, dh = _output_grads(xp, d_outputs, d_h, keep, ctx.reverse, ctx.return_sequences, h)
+        units = dh.shape[1]
+        u_zr_t, u_h_t = u_zr.T, u_h.T
+        d_rh, d_rec = xp.empty_like(dh), xp.empty_like(dh)
+        for s in reversed(range(xs.shape[0])):
+            step = gates[s]
+            backend.gru_reset_before_candidate_backward(step, h[s], d_out[s], dh, steps[s])
+            xp.matmul(step[:, 2 * units:], u_h_t, out=d_rh)        # through (r * h) @ U_h
+            backend.gru_reset_before_gates_backward(step, d_rh, h[s], dh, steps[s])
+            xp.matmul(step[:, :2 * units], u_zr_t, out=d_rec)      # through h @ U_zr
+            dh += d_rec
+        d_x, d_kernel = _input_grads(ctx, xs, kernel, gates)
+        d_recurrent = None
+        if ctx.needs_input_grad[2]:
+            d_gates = gates.reshape(-1, 3 * units)
+            d_recurrent = xp.concatenate(
+                [h[:-1].reshape(-1, units).T @ d_gates[:, :2 * units],
+                 rh.reshape(-1, units).T @ d_gates[:, 2 * units:]], axis=1)
+        d_bias = gates.sum(axis=(0, 1)) if ctx.needs_input_grad[3] else None
         return d_x, d_kernel, d_recurrent, d_bias, dh
 
 
@@ -262,9 +324,20 @@ def _state_grad(xp, grad, states):
 def _weight_grads(ctx, xs, kernel, h, d_input_gates, d_recurrent_gates):
     """dx (N, T, F), d_kernel = x^T d_gates and d_recurrent_kernel = h_prev^T d_gates, each a
     single matrix product over all steps (None where no gradient is needed)."""
+    d_x, d_kernel = _input_grads(ctx, xs, kernel, d_input_gates)
+    d_recurrent = None
+    if ctx.needs_input_grad[2]:
+        t, n, _ = xs.shape
+        d_recurrent = h[:-1].reshape(t * n, -1).T @ d_recurrent_gates.reshape(t * n, -1)
+    return d_x, d_kernel, d_recurrent
+
+
+def _input_grads(ctx, xs, kernel, d_input_gates):
+    """dx (N, T, F) = d_gates kernel^T, in time order, and d_kernel = x^T d_gates (None where
+    no gradient is needed)."""
     t, n, features = xs.shape
     d_in = d_input_gates.reshape(t * n, -1)
-    d_x = d_kernel = d_recurrent = None
+    d_x = d_kernel = None
     if ctx.needs_input_grad[0]:
         d_x = (d_in @ kernel.T).reshape(t, n, features)
         if ctx.reverse:
@@ -272,9 +345,14 @@ def _weight_grads(ctx, xs, kernel, h, d_input_gates, d_recurrent_gates):
         d_x = d_x.transpose(1, 0, 2)
     if ctx.needs_input_grad[1]:
         d_kernel = xs.reshape(t * n, features).T @ d_in
-    if ctx.needs_input_grad[2]:
-        d_recurrent = h[:-1].reshape(t * n, -1).T @ d_recurrent_gates.reshape(t * n, -1)
-    return d_x, d_kernel, d_recurrent
+    return d_x, d_kernel
+
+
+def _split_recurrent(xp, recurrent_kernel):
+    """(U, 2U) and (U, U) contiguous copies: the z, r columns and the h columns."""
+    units = recurrent_kernel.shape[0]
+    return (xp.ascontiguousarray(recurrent_kernel[:, :2 * units]),
+            xp.ascontiguousarray(recurrent_kernel[:, 2 * units:]))
 
 
 # --- the functions users call ---------------------------------------------------------------
@@ -317,9 +395,9 @@ def lstm(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, mask=None, re
 
 
 def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
-        zero_output_for_mask=False, return_sequences=True):
-    """A gated recurrent unit layer over a whole sequence, as one op: Keras's GRU with
-    ``reset_after=True`` (its default), which is exactly PyTorch's ``nn.GRU``.
+        zero_output_for_mask=False, return_sequences=True, reset_after=True):
+    """A gated recurrent unit layer over a whole sequence, as one op: Keras's GRU, by default
+    with ``reset_after=True`` (its default), which is exactly PyTorch's ``nn.GRU``.
 
     Args:
         x: (N, T, features) float inputs.
@@ -327,26 +405,41 @@ def gru(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=Fals
             PyTorch's ``weight_ih`` is (3 * units, features) with the gates in the order r, z,
             n: ``kernel = concat([W_iz, W_ir, W_in]).T``.
         recurrent_kernel: (units, 3 * units), same gate order.
-        bias: (2, 3 * units): row 0 the input bias, row 1 the recurrent bias (PyTorch's
-            ``bias_ih`` and ``bias_hh``, gates reordered the same way); or None.
+        bias: with ``reset_after``, (2, 3 * units): row 0 the input bias, row 1 the recurrent
+            bias (PyTorch's ``bias_ih`` and ``bias_hh``, gates reordered the same way);
+            without, (3 * units,), one bias (Keras's layout for each variant); or None.
         h0: (N, units) initial state, zeros if None.
         mask, reverse, zero_output_for_mask, return_sequences: as in :func:`lstm`.
+        reset_after: where the reset gate acts: on the recurrent product (True) or on the
+            state before it (False, Keras's other variant, which PyTorch does not have).
 
     Returns:
-        ``(outputs, h)``: outputs (N, T, units) and the final state (N, units). Per step::
+        ``(outputs, h)``: outputs (N, T, units) and the final state (N, units). Per step, with
+        ``reset_after=True``::
 
             z = σ(x W_z + b_z + h U_z + c_z)      r = σ(x W_r + b_r + h U_r + c_r)
             hh = tanh(x W_h + b_h + r * (h U_h + c_h))       h = z * h + (1 - z) * hh
 
+        and with ``reset_after=False`` (one bias b)::
+
+            z = σ(x W_z + b_z + h U_z)      r = σ(x W_r + b_r + h U_r)
+            hh = tanh(x W_h + b_h + (r * h) U_h)       h = z * h + (1 - z) * hh
+
     >>> out, h = mg.functional.gru(mg.randn(2, 5, 3), mg.randn(3, 6), mg.randn(2, 6))
     >>> out.shape
     (2, 5, 2)
+    >>> out, h = mg.functional.gru(mg.randn(2, 5, 3), mg.randn(3, 6), mg.randn(2, 6),
+    ...                            mg.zeros(6), reset_after=False)
+    >>> h.shape
+    (2, 2)
     """
+    name = "gru" if reset_after else "gru(reset_after=False)"
     x, kernel, recurrent_kernel, bias, (h0,), mask = _check_arguments(
-        "gru", 3, x, kernel, recurrent_kernel, bias, (h0,), mask)
-    return GRU.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask, reverse=bool(reverse),
-                     zero_output_for_mask=bool(zero_output_for_mask),
-                     return_sequences=bool(return_sequences))
+        name, 3, x, kernel, recurrent_kernel, bias, (h0,), mask)
+    op = GRU if reset_after else GRUResetBefore
+    return op.apply(x, kernel, recurrent_kernel, bias, h0, mask=mask, reverse=bool(reverse),
+                    zero_output_for_mask=bool(zero_output_for_mask),
+                    return_sequences=bool(return_sequences))
 
 
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, h0=None, mask=None, reverse=False,
@@ -401,6 +494,7 @@ def _check_arguments(name, n_gates, x, kernel, recurrent_kernel, bias, states, m
         raise ValueError(f"{name}: kernel must have shape (features, {gates}) = "
                          f"{(features, n_gates * units)} for input of shape {x.shape} and "
                          f"{units} units, got {kernel.shape}")
+    # Keras's GRU(reset_after=True) has an input and a recurrent bias, every other layer one
     bias_shape = (2, 3 * units) if name == "gru" else (n_gates * units,)
     if bias is None:
         bias = Tensor._make(x._backend.xp.zeros(bias_shape, dtype=kernel.dtype), x._backend)

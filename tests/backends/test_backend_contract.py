@@ -20,6 +20,8 @@ KERNEL_TABLE = {
     "im2col", "col2im",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward",
+    "gru_reset_before_gates_forward", "gru_reset_before_candidate_forward",
+    "gru_reset_before_candidate_backward", "gru_reset_before_gates_backward",
     "rnn_step_forward", "rnn_step_backward",
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "sparse_softmax_cross_entropy", "sparse_softmax_cross_entropy_backward",

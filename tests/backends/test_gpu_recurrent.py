@@ -1,5 +1,6 @@
 """cuda_kernels/recurrent.cu against the CPU backend's Numba kernels: each step kernel on random
-rows with some masked out, and whole LSTM/GRU/RNN ops (masks, reverse) forward and backward.
+rows with some masked out, and whole LSTM/GRU (both variants)/RNN ops (masks, reverse) forward
+and backward.
 Results agree to rounding: the CPU's float32 tanh is a rational approximation, the GPU's is
 tanhf. Run emulated on the CPU (g++) and on a GPU when there is one (see conftest.py)."""
 
@@ -89,6 +90,40 @@ def test_gru_step_kernels_match_the_cpu(gpu, n, units, dtype):
                             f"gru_step_backward_{_suffix(dtype)}"]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, units", SHAPES)
+def test_gru_reset_before_step_kernels_match_the_cpu(gpu, n, units, dtype):
+    """The four kernels of a GRU(reset_after=False) step, in the order the op calls them, each
+    on the arrays the CPU's previous kernel left (the products between them are the caller's)."""
+    rng = np.random.default_rng(3)
+    (gates,) = _arrays(rng, dtype, n, 3 * units, 1)
+    (hu_zr,) = _arrays(rng, dtype, n, 2 * units, 1)
+    h_prev, hu_h, d_out, dh, d_rh = _arrays(rng, dtype, n, units, 5)
+    rh, h = (np.full((n, units), np.nan, dtype=dtype) for _ in range(2))  # written everywhere
+    mask = _mask(rng, n)
+    expected, got = _run_both(gpu, "gru_reset_before_gates_forward",
+                              [gates, hu_zr, h_prev, mask, rh])
+    _assert_same(expected[-1:], got[-1:], dtype)  # rh
+    keep = mask[:, None]  # in skipped rows the gates are unspecified
+    _assert_same([np.where(keep, expected[0], 0)], [np.where(keep, got[0], 0)], dtype)
+    gates = expected[0]
+    expected, got = _run_both(gpu, "gru_reset_before_candidate_forward",
+                              [gates, hu_h, h_prev, mask, h])
+    _assert_same(expected[-1:], got[-1:], dtype)  # h
+    _assert_same([np.where(keep, expected[0], 0)], [np.where(keep, got[0], 0)], dtype)
+    gates = np.where(keep, expected[0], 0.5).astype(dtype)
+    expected, got = _run_both(gpu, "gru_reset_before_candidate_backward",
+                              [gates, h_prev, d_out, dh, mask])
+    _assert_same(expected, got, dtype)
+    gates = expected[0]
+    expected, got = _run_both(gpu, "gru_reset_before_gates_backward",
+                              [gates, d_rh, h_prev, expected[3], mask])
+    _assert_same(expected, got, dtype)
+    suffix = _suffix(dtype)
+    assert gpu.launched == [f"gru_reset_before_{name}_{suffix}" for name in (
+        "gates_forward", "candidate_forward", "candidate_backward", "gates_backward")]
+
+
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n, units", SHAPES)
@@ -112,7 +147,7 @@ CASES = {"plain": dict(), "pre_padded_reverse": dict(mask=PRE_PADDED, reverse=Tr
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh", "rnn_relu"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn_tanh", "rnn_relu", "gru_rb"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_whole_recurrent_ops_on_the_kernels_match_the_cpu(gpu, kind, case, dtype):
     x, weights, states = make_arrays(kind)
@@ -131,6 +166,11 @@ def test_whole_recurrent_ops_on_the_kernels_match_the_cpu(gpu, kind, case, dtype
     for want, got in zip(*results):
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, **tolerance)
-    step = {"lstm": "lstm_step", "gru": "gru_step"}.get(kind, "rnn_step")
-    assert f"{step}_forward_{_suffix(dtype)}" in gpu.launched
-    assert f"{step}_backward_{_suffix(dtype)}" in gpu.launched
+    if kind == "gru_rb":
+        kernels = [f"gru_reset_before_{part}" for part in (
+            "gates_forward", "candidate_forward", "candidate_backward", "gates_backward")]
+    else:
+        step = {"lstm": "lstm_step", "gru": "gru_step"}.get(kind, "rnn_step")
+        kernels = [f"{step}_forward", f"{step}_backward"]
+    for kernel in kernels:
+        assert f"{kernel}_{_suffix(dtype)}" in gpu.launched

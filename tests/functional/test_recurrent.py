@@ -1,6 +1,8 @@
 """The recurrent ops lstm, gru and simple_rnn: finite differences, PyTorch's nn.LSTM/GRU/RNN with
 the same weights (masked steps compared with PyTorch run on the real steps only), dtypes, the
-CUDA backend's formulation run on NumPy, and the error messages."""
+CUDA backend's formulation run on NumPy, and the error messages. ``gru(reset_after=False)``
+("gru_rb"), which PyTorch lacks, is checked against finite differences and a step-by-step NumPy
+reference here, and against Keras 3 in tests/nn/test_recurrent_keras.py."""
 
 import numpy as np
 import pytest
@@ -13,8 +15,9 @@ from minigrad.backends.cuda import CUDABackend
 
 from ._specs import NO_TORCH, hypothesis_settings
 
-KINDS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+KINDS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]  # the ops PyTorch has
+ALL_KINDS = KINDS + ["gru_rb"]  # and Keras's GRU(reset_after=False)
+GATES = {"lstm": 4, "gru": 3, "gru_rb": 3, "rnn_tanh": 1, "rnn_relu": 1}
 TOLERANCES = {"float32": dict(rtol=2e-4, atol=2e-5), "float64": dict(rtol=1e-9, atol=1e-11)}
 
 # Masks of 4 rows over 6 steps: pre-padded (IMDB-style), post-padded, holes, an empty row.
@@ -31,6 +34,8 @@ def run_op(kind, x, weights, states, **options):
         return mg.lstm(x, kernel, recurrent_kernel, bias, *states, **options)
     if kind == "gru":
         return mg.gru(x, kernel, recurrent_kernel, bias, *states, **options)
+    if kind == "gru_rb":
+        return mg.gru(x, kernel, recurrent_kernel, bias, *states, reset_after=False, **options)
     return mg.simple_rnn(x, kernel, recurrent_kernel, bias, *states,
                          activation=kind.split("_")[1], **options)
 
@@ -60,7 +65,7 @@ GRADCHECK_CASES = {
 
 
 @pytest.mark.parametrize("case", GRADCHECK_CASES)
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_backward_through_time_matches_finite_differences(kind, case, device):
     x, weights, states = make_arrays(kind, n=2, t=4, features=3, units=2)
     tensors = [mg.tensor(a, dtype="float64", device=device, requires_grad=True)
@@ -203,7 +208,7 @@ def test_masked_rows_keep_their_state_and_pre_padding_changes_nothing():
 
 
 @pytest.mark.parametrize("case", ["plain", "pre_padded_reverse", "holes_zero_output"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_return_sequences_false_gives_the_last_output(kind, case):
     """The last output in processing order (outputs[:, -1], or [:, 0] in reverse), without
     making the sequence; its gradient is the sequence's with zeros elsewhere."""
@@ -226,7 +231,7 @@ def test_return_sequences_false_gives_the_last_output(kind, case):
 
 @pytest.mark.parametrize("return_sequences", [True, False])
 @pytest.mark.parametrize("case", ["plain", "pre_padded_reverse", "holes_zero_output"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_inference_without_graph_gives_the_same_results(kind, case, return_sequences):
     """Under no_grad the ops keep no per-step buffers and project the inputs 32 steps at a
     time; 70 steps cross two chunk boundaries and end in a partial chunk."""
@@ -270,6 +275,12 @@ def numpy_reference(kind, x, weights, states, mask=None, reverse=False,
             z = sigmoid(xw[:, :units] + hu[:, :units])
             r = sigmoid(xw[:, units:2 * units] + hu[:, units:2 * units])
             h_new = z * h + (1 - z) * np.tanh(xw[:, 2 * units:] + r * hu[:, 2 * units:])
+        elif kind == "gru_rb":  # Keras's reset_after=False: r applied before the product
+            xw, hu = x[:, step] @ kernel + bias, h @ recurrent_kernel[:, :2 * units]
+            z = sigmoid(xw[:, :units] + hu[:, :units])
+            r = sigmoid(xw[:, units:2 * units] + hu[:, units:])
+            h_new = z * h + (1 - z) * np.tanh(xw[:, 2 * units:]
+                                               + (r * h) @ recurrent_kernel[:, 2 * units:])
         else:
             a = x[:, step] @ kernel + h @ recurrent_kernel + bias
             h_new = np.tanh(a) if kind == "rnn_tanh" else np.maximum(a, 0)
@@ -280,7 +291,7 @@ def numpy_reference(kind, x, weights, states, mask=None, reverse=False,
 
 
 @hypothesis_settings(max_examples=60)
-@given(kind=st.sampled_from(KINDS), n=st.integers(1, 3), t=st.integers(1, 5),
+@given(kind=st.sampled_from(ALL_KINDS), n=st.integers(1, 3), t=st.integers(1, 5),
        features=st.integers(1, 3), units=st.integers(1, 3), masked=st.booleans(),
        reverse=st.booleans(), zero_output=st.booleans(), seed=st.integers(0, 2 ** 16))
 def test_any_shape_matches_the_step_by_step_reference(kind, n, t, features, units, masked,
@@ -301,7 +312,7 @@ def test_any_shape_matches_the_step_by_step_reference(kind, n, t, features, unit
 # --- dtypes ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_outputs_and_gradients_keep_the_dtype(kind, dtype, device):
     x, weights, states = make_arrays(kind, n=2, t=3)
     tensors = [mg.tensor(a, dtype=dtype, device=device, requires_grad=True)
@@ -333,12 +344,14 @@ class _CudaFormulationOnNumPy(CPUBackend):
 
 
 for _name in ("lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward",
+              "gru_reset_before_gates_forward", "gru_reset_before_candidate_forward",
+              "gru_reset_before_candidate_backward", "gru_reset_before_gates_backward",
               "rnn_step_forward", "rnn_step_backward"):
     setattr(_CudaFormulationOnNumPy, _name, getattr(CUDABackend, _name))
 
 
 @pytest.mark.parametrize("case", ["plain", "pre_padded_reverse", "holes_zero_output"])
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_cuda_step_formulation_matches_the_numba_kernels(kind, case, dtype):
     x, weights, states = make_arrays(kind)
@@ -379,6 +392,9 @@ def test_bias_state_and_mask_shapes_are_checked():
     x, kernel, rec = mg.zeros(2, 5, 3), mg.zeros(3, 6), mg.zeros(2, 6)
     with pytest.raises(ValueError, match=r"gru: bias must have shape \(2, 6\), got \(6,\)"):
         mg.gru(x, kernel, rec, mg.zeros(6))
+    with pytest.raises(ValueError, match=r"gru\(reset_after=False\): bias must have shape "
+                                         r"\(6,\), got \(2, 6\)"):
+        mg.gru(x, kernel, rec, mg.zeros(2, 6), reset_after=False)
     with pytest.raises(ValueError, match=r"initial state .* shape \(N, units\) = \(2, 2\), "
                                          r"got \(3, 2\)"):
         mg.gru(x, kernel, rec, h0=mg.zeros(3, 2))

@@ -310,8 +310,8 @@ def test_unsupported_arguments_say_why():
         GRU(4, recurrent_activation="hard_sigmoid")
     with pytest.raises(NotImplementedError, match="recurrent_dropout"):
         LSTM(4, recurrent_dropout=0.2)
-    with pytest.raises(NotImplementedError, match="reset_after=True"):
-        GRU(4, reset_after=False)
+    with pytest.raises(ValueError, match="reset_after must be True or False, got 'no'"):
+        GRU(4, reset_after="no")
     with pytest.raises(TypeError, match="wraps an LSTM, GRU or SimpleRNN, got Dense"):
         Bidirectional(Dense(4))
     with pytest.raises(ValueError, match="merge_mode must be one of"):

@@ -1,5 +1,6 @@
-"""Numba kernels for the recurrent layers: the gate math of one time step of an LSTM, a GRU or
-a simple RNN, forward and backward, fused into one pass over the (N, units) batch.
+"""Numba kernels for the recurrent layers: the gate math of one time step of an LSTM, a GRU
+(both of Keras's variants) or a simple RNN, forward and backward, fused into one pass over the
+(N, units) batch.
 
 The matrix products are not here: ``x @ kernel`` for every step at once and ``h @
 recurrent_kernel`` once per step are BLAS calls in :mod:`minigrad.functional.recurrent`; these
@@ -236,6 +237,94 @@ def gru_step_backward(gates, rh, h_prev, d_out, dh, mask, d_recurrent):
             du_r[j] = d_r
             du_h[j] = d_a * r
             dh_n[j] = dh_total * z
+
+
+# --- GRU (reset_after=False): hh = tanh(x_h + (r * h_prev) @ U_h), two kernels per step ------
+
+@njit(**_JIT)
+def gru_reset_before_gates_forward(gates, hu, h_prev, mask, rh):
+    """The gates of one GRU step with reset_after=False. gates: (N, 3U) ``x_t @ kernel +
+    bias``, its z and r columns overwritten with the activations; hu: (N, 2U) ``h_prev @
+    recurrent_kernel[:, :2U]``; writes rh: (N, U)::
+
+        z = sigmoid(x_z + hu_z)    r = sigmoid(x_r + hu_r)    rh = r * h_prev
+    """
+    n_rows, units = rh.shape
+    for n in range(n_rows):
+        if not mask[n]:
+            rh[n] = 0
+            continue
+        z_r, u = gates[n, :2 * units], hu[n]
+        for j in range(2 * units):
+            z_r[j] = sigmoid(z_r[j] + u[j])
+        r_, h_p, rh_n = z_r[units:], h_prev[n], rh[n]
+        for j in range(units):
+            rh_n[j] = r_[j] * h_p[j]
+
+
+@njit(**_JIT)
+def gru_reset_before_candidate_forward(gates, hu, h_prev, mask, h):
+    """The candidate and the state of one GRU step with reset_after=False. gates: (N, 3U)
+    (z, r, x_h), x_h overwritten with hh; hu: (N, U) ``rh @ recurrent_kernel[:, 2U:]``; writes
+    h: (N, U)::
+
+        hh = tanh(x_h + hu)    h = z * h_prev + (1 - z) * hh
+    """
+    n_rows, units = h.shape
+    one = one_of(h)
+    for n in range(n_rows):
+        if not mask[n]:
+            h[n] = h_prev[n]
+            continue
+        z_, hh_, u, h_p, h_n = gates[n, :units], gates[n, 2 * units:], hu[n], h_prev[n], h[n]
+        for j in range(units):
+            hh = tanh(hh_[j] + u[j])
+            hh_[j] = hh
+            h_n[j] = z_[j] * h_p[j] + (one - z_[j]) * hh
+
+
+@njit(**_JIT)
+def gru_reset_before_candidate_backward(gates, h_prev, d_out, dh, mask):
+    """Backward of the candidate kernel. gates: (N, 3U) (z, r, hh) -> (d_z, r, d_a); dh in
+    place, from the gradient of h_t to its part through ``z * h_prev``::
+
+        dh_t = dh + d_out    d_z = dh_t * (h_prev - hh) * z(1-z)
+        d_a = dh_t * (1-z) * (1-hh^2)    dh = dh_t * z
+    """
+    n_rows, units = dh.shape
+    one = one_of(dh)
+    for n in range(n_rows):
+        if not mask[n]:
+            dh[n] += d_out[n]
+            gates[n] = 0
+            continue
+        z_, hh_ = gates[n, :units], gates[n, 2 * units:]
+        h_p, d_o, dh_n = h_prev[n], d_out[n], dh[n]
+        for j in range(units):
+            z, hh = z_[j], hh_[j]
+            dh_total = dh_n[j] + d_o[j]
+            z_[j] = dh_total * (h_p[j] - hh) * z * (one - z)
+            hh_[j] = dh_total * (one - z) * (one - hh * hh)
+            dh_n[j] = dh_total * z
+
+
+@njit(**_JIT)
+def gru_reset_before_gates_backward(gates, d_rh, h_prev, dh, mask):
+    """Backward of the gates kernel, given d_rh: (N, U) = ``d_a @ recurrent_kernel[:, 2U:].T``.
+    gates: (N, 3U) (d_z, r, d_a) -> (d_z, d_r, d_a); dh in place::
+
+        d_r = d_rh * h_prev * r(1-r)    dh = dh + d_rh * r
+    """
+    n_rows, units = dh.shape
+    one = one_of(dh)
+    for n in range(n_rows):
+        if not mask[n]:
+            continue
+        r_, d_rh_n, h_p, dh_n = gates[n, units:2 * units], d_rh[n], h_prev[n], dh[n]
+        for j in range(units):
+            r = r_[j]
+            dh_n[j] += d_rh_n[j] * r
+            r_[j] = d_rh_n[j] * h_p[j] * r * (one - r)
 
 
 # --- simple RNN: h = activation(x @ kernel + h_prev @ recurrent_kernel + bias) ---------------

@@ -151,6 +151,100 @@ __device__ void gru_step_backward(T* __restrict__ gates, const T* __restrict__ r
     dh[k] = dh_total * z;
 }
 
+// --- GRU (reset_after=False): hh = tanh(x_h + (r * h_prev) @ U_h); two kernels each way ------
+// The caller runs the product rh @ U_h (forward) and d_a @ U_h^T (backward) between them.
+
+template <typename T>
+__device__ void gru_reset_before_gates_forward(T* __restrict__ gates, const T* __restrict__ hu,
+                                               const T* __restrict__ h_prev,
+                                               const bool* __restrict__ mask,
+                                               T* __restrict__ rh, long long n_rows,
+                                               long long units) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n_rows * units) {
+        return;
+    }
+    long long n = k / units, j = k - n * units;
+    if (!mask[n]) {
+        rh[k] = T(0);
+        return;
+    }
+    T* a = gates + n * 3 * units;
+    const T* u = hu + n * 2 * units;
+    T z = sigmoid_of(a[j] + u[j]);
+    T r = sigmoid_of(a[units + j] + u[units + j]);
+    a[j] = z;
+    a[units + j] = r;
+    rh[k] = r * h_prev[k];
+}
+
+template <typename T>
+__device__ void gru_reset_before_candidate_forward(T* __restrict__ gates,
+                                                   const T* __restrict__ hu,
+                                                   const T* __restrict__ h_prev,
+                                                   const bool* __restrict__ mask,
+                                                   T* __restrict__ h, long long n_rows,
+                                                   long long units) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n_rows * units) {
+        return;
+    }
+    long long n = k / units, j = k - n * units;
+    if (!mask[n]) {
+        h[k] = h_prev[k];
+        return;
+    }
+    T* a = gates + n * 3 * units;
+    T z = a[j];
+    T hh = tanh_of(a[2 * units + j] + hu[k]);
+    a[2 * units + j] = hh;
+    h[k] = z * h_prev[k] + (T(1) - z) * hh;
+}
+
+template <typename T>
+__device__ void gru_reset_before_candidate_backward(T* __restrict__ gates,
+                                                    const T* __restrict__ h_prev,
+                                                    const T* __restrict__ d_out,
+                                                    T* __restrict__ dh,
+                                                    const bool* __restrict__ mask,
+                                                    long long n_rows, long long units) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n_rows * units) {
+        return;
+    }
+    long long n = k / units, j = k - n * units;
+    T* a = gates + n * 3 * units;
+    if (!mask[n]) {
+        dh[k] += d_out[k];
+        a[j] = a[units + j] = a[2 * units + j] = T(0);
+        return;
+    }
+    T z = a[j], hh = a[2 * units + j];
+    T one = T(1);
+    T dh_total = dh[k] + d_out[k];
+    a[j] = dh_total * (h_prev[k] - hh) * z * (one - z);
+    a[2 * units + j] = dh_total * (one - z) * (one - hh * hh);
+    dh[k] = dh_total * z;
+}
+
+template <typename T>
+__device__ void gru_reset_before_gates_backward(T* __restrict__ gates,
+                                                const T* __restrict__ d_rh,
+                                                const T* __restrict__ h_prev,
+                                                T* __restrict__ dh,
+                                                const bool* __restrict__ mask, long long n_rows,
+                                                long long units) {
+    long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (k >= n_rows * units || !mask[k / units]) {
+        return;
+    }
+    long long n = k / units, j = k - n * units;
+    T* a = gates + n * 3 * units;
+    T r = a[units + j];
+    dh[k] += d_rh[k] * r;
+    a[units + j] = d_rh[k] * h_prev[k] * r * (T(1) - r);
+}
+
 // --- simple RNN: h = tanh(a) or max(a, 0), a = x @ kernel + bias + h_prev @ recurrent_kernel ---
 
 template <typename T>
@@ -270,6 +364,54 @@ extern "C" __global__ void gru_step_backward_f64(double* __restrict__ gates,
                                                  double* __restrict__ d_recurrent,
                                                  long long n_rows, long long units) {
     gru_step_backward<double>(gates, rh, h_prev, d_out, dh, mask, d_recurrent, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_gates_forward_f32(
+    float* __restrict__ gates, const float* __restrict__ hu, const float* __restrict__ h_prev,
+    const bool* __restrict__ mask, float* __restrict__ rh, long long n_rows, long long units) {
+    gru_reset_before_gates_forward<float>(gates, hu, h_prev, mask, rh, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_gates_forward_f64(
+    double* __restrict__ gates, const double* __restrict__ hu, const double* __restrict__ h_prev,
+    const bool* __restrict__ mask, double* __restrict__ rh, long long n_rows, long long units) {
+    gru_reset_before_gates_forward<double>(gates, hu, h_prev, mask, rh, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_candidate_forward_f32(
+    float* __restrict__ gates, const float* __restrict__ hu, const float* __restrict__ h_prev,
+    const bool* __restrict__ mask, float* __restrict__ h, long long n_rows, long long units) {
+    gru_reset_before_candidate_forward<float>(gates, hu, h_prev, mask, h, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_candidate_forward_f64(
+    double* __restrict__ gates, const double* __restrict__ hu, const double* __restrict__ h_prev,
+    const bool* __restrict__ mask, double* __restrict__ h, long long n_rows, long long units) {
+    gru_reset_before_candidate_forward<double>(gates, hu, h_prev, mask, h, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_candidate_backward_f32(
+    float* __restrict__ gates, const float* __restrict__ h_prev, const float* __restrict__ d_out,
+    float* __restrict__ dh, const bool* __restrict__ mask, long long n_rows, long long units) {
+    gru_reset_before_candidate_backward<float>(gates, h_prev, d_out, dh, mask, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_candidate_backward_f64(
+    double* __restrict__ gates, const double* __restrict__ h_prev, const double* __restrict__ d_out,
+    double* __restrict__ dh, const bool* __restrict__ mask, long long n_rows, long long units) {
+    gru_reset_before_candidate_backward<double>(gates, h_prev, d_out, dh, mask, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_gates_backward_f32(
+    float* __restrict__ gates, const float* __restrict__ d_rh, const float* __restrict__ h_prev,
+    float* __restrict__ dh, const bool* __restrict__ mask, long long n_rows, long long units) {
+    gru_reset_before_gates_backward<float>(gates, d_rh, h_prev, dh, mask, n_rows, units);
+}
+
+extern "C" __global__ void gru_reset_before_gates_backward_f64(
+    double* __restrict__ gates, const double* __restrict__ d_rh, const double* __restrict__ h_prev,
+    double* __restrict__ dh, const bool* __restrict__ mask, long long n_rows, long long units) {
+    gru_reset_before_gates_backward<double>(gates, d_rh, h_prev, dh, mask, n_rows, units);
 }
 
 extern "C" __global__ void rnn_step_forward_f32(const float* __restrict__ gates,

@@ -226,8 +226,8 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """Gated recurrent unit (Cho et al., 2014), as Keras's ``GRU`` with ``reset_after=True``
-    (its default), which is the formulation of PyTorch's ``nn.GRU``.
+    """Gated recurrent unit (Cho et al., 2014), as Keras's ``GRU``: by default with
+    ``reset_after=True`` (Keras's default), which is the formulation of PyTorch's ``nn.GRU``.
 
     Input: (N, T, features). Output: as :class:`LSTM` (the state is ``h`` only). Weights:
     ``kernel`` (features, 3 * units), ``recurrent_kernel`` (units, 3 * units), gates in the
@@ -236,25 +236,35 @@ class GRU(_Recurrent):
     ``kernel[:, :U] = weight_ih[U:2U].T`` (z), ``kernel[:, U:2U] = weight_ih[:U].T`` (r),
     ``kernel[:, 2U:] = weight_ih[2U:].T``, and the same for ``weight_hh`` and the two biases.
 
+    ``reset_after=False`` is Keras's other variant (the original GRU), which PyTorch does not
+    have: the reset gate scales the state before the candidate's recurrent product,
+    ``hh = tanh(x W_h + b_h + (r * h) U_h)``, and ``bias`` is one (3 * units,) vector, on the
+    inputs; weights otherwise as above, the same as Keras's. See
+    :func:`minigrad.functional.gru` for the formulas.
+
     >>> mg.nn.GRU(4)(mg.randn(2, 5, 3)).shape
     (2, 4)
+    >>> layer = mg.nn.GRU(4, reset_after=False)
+    >>> layer(mg.randn(2, 5, 3)).shape, layer.bias.shape
+    ((2, 4), (12,))
     """
 
     _gates = 3
-    _op = staticmethod(F.gru)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
                  reset_after=True, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = _fused_activation("GRU", "recurrent_activation",
                                                       recurrent_activation, ("sigmoid",))
-        if not reset_after:
-            raise NotImplementedError("GRU: only reset_after=True (Keras's default, PyTorch's "
-                                      "formulation) is implemented")
-        self.reset_after = True
+        if not isinstance(reset_after, (bool, int)) or reset_after not in (True, False):
+            raise ValueError(f"GRU: reset_after must be True or False, got {reset_after!r}")
+        self.reset_after = bool(reset_after)
+
+    def _op(self, *args, **kwargs):
+        return F.gru(*args, reset_after=self.reset_after, **kwargs)
 
     def _bias_shape(self):
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def get_config(self):
         return {**super().get_config(),
