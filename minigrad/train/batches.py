@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd.tensor import Tensor
+from . import structures
 
 
 def _as_numpy(value, what):
@@ -79,6 +80,8 @@ class IterableBatches:
 
 def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None):
     """``ArrayBatches`` for arrays, ``IterableBatches`` for anything else iterable."""
+    if structures.is_structure(x) or structures.is_structure(y):  # several inputs/outputs
+        return structures.StructuredBatches(x, y, sample_weight, batch_size, shuffle, rng)
     if isinstance(x, (np.ndarray, Tensor)) or np.isscalar(x):
         return ArrayBatches(x, y, sample_weight, batch_size, shuffle, rng)
     if y is not None:
@@ -92,6 +95,8 @@ def to_tensor(value, backend, float_dtype):
     NumPy data feeds a float32 model, as in Keras), integers kept (labels, token ids)."""
     if value is None:
         return None
+    if structures.is_structure(value):  # several inputs or outputs
+        return structures.map_structure(lambda v: to_tensor(v, backend, float_dtype), value)
     if isinstance(value, Tensor):
         if value._backend is not backend:
             value = value.to(backend.name)

@@ -14,7 +14,7 @@ from ..nn.module import Layer, Module, eval_mode
 from . import batches as batching
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
-from . import saving
+from . import saving, structures
 from .history import History
 from .loss_checks import warn_if_probabilities_as_logits
 from .progress import Progress, resolve_verbose
@@ -220,7 +220,7 @@ class Model(Module):
             loss, y_pred = self.train_step(xb, yb, wb)
             if metrics is None:
                 metrics = self._make_metrics(tuple(y_pred.shape))
-            batch_size = len(xb)
+            batch_size = structures.batch_length(xb)
             loss_value = loss.item()  # one copy from the device per batch, used twice
             loss_mean.update_state(loss_value, sample_weight=batch_size)
             with no_grad():
@@ -254,7 +254,7 @@ class Model(Module):
                 loss = self._loss_value(yb, y_pred, wb)
                 if metrics is None:
                     metrics = self._make_metrics(tuple(y_pred.shape))
-                loss_mean.update_state(loss.item(), sample_weight=len(xb))
+                loss_mean.update_state(loss.item(), sample_weight=structures.batch_length(xb))
                 for metric in metrics:
                     metric.update_state(yb, y_pred, sample_weight=wb)
                 logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
@@ -283,7 +283,7 @@ class Model(Module):
         progress.close({}, time.perf_counter() - start)
         if not outputs:
             raise ValueError("predict() got no samples")
-        return np.concatenate(outputs)
+        return structures.concatenate(outputs)
 
     # --- saving -----------------------------------------------------------------------------
     def save(self, path, include_optimizer=True):

@@ -1,6 +1,7 @@
 """``Sequential``: the plain container of :mod:`minigrad.nn` with the Keras training API."""
 
 from ..nn import container
+from ..nn.layers.input_layer import InputLayer, KerasTensor
 from .model import Model
 
 
@@ -17,6 +18,29 @@ class Sequential(container.Sequential, Model):
     >>> model(mg.ones(3, 4)).shape
     (3, 2)
     """
+
+    def add(self, layer):
+        """Append a layer; returns the model. A ``keras.Input(shape=...)`` (or an
+        ``InputLayer``) first sets the input shape, as in Keras: every layer added after it is
+        built at once, so ``parameters()`` is complete before the first batch (a size given as None,
+        such as a sequence length, is built with 1)."""
+        if isinstance(layer, KerasTensor) and getattr(layer, "input_layer", None) is not None:
+            layer = layer.input_layer
+        if isinstance(layer, InputLayer):
+            if len(self) or self.input_shape is not None:
+                raise ValueError(f"{self.name}: an Input (InputLayer) can only come first")
+            self.input_shape = tuple(layer.shape)
+            self._input_layer_dtype = layer.dtype
+            return self
+        return super().add(layer)
+
+    @property
+    def input_dtype(self):
+        """The dtype of an integer ``Input`` first, else the first layer's input dtype."""
+        dtype = self.__dict__.get("_input_layer_dtype")
+        if dtype is not None and dtype.kind != "f":
+            return dtype
+        return super().input_dtype
 
     def get_architecture(self):
         """``{"class_name": "Sequential", "config": ..., "build_input_shape": [...]}``: what
