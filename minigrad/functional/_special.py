@@ -1,10 +1,14 @@
-"""The error function ``erf``, elementwise, for the exact GELU.
+"""The complementary error function ``erfc``, elementwise, for the exact GELU.
 
-NumPy has no ``erf``. Rather than an approximation (whose error would show up as a mismatch
+GELU needs the normal CDF ``Phi(x) = erfc(-x / sqrt(2)) / 2``; through ``erfc`` rather than
+``(1 + erf(x / sqrt(2))) / 2`` it keeps its relative accuracy in the left tail, where ``1 + erf``
+cancels (at x = -3 in float32 the sum keeps only four digits).
+
+NumPy has no ``erfc``. Rather than an approximation (whose error would show up as a mismatch
 between GELU's forward and its exact backward in a float64 gradient check), this uses the C
-library's ``erf``: on the CPU through a Numba ufunc compiled on first use (``import minigrad``
-does not pay for importing Numba), on the GPU through CuPy's ``cupyx.scipy.special.erf`` (CUDA's
-``erf``). Both are accurate to the last bits of float32 and float64.
+library's ``erfc``: on the CPU through a Numba ufunc compiled on first use (``import minigrad``
+does not pay for importing Numba), on the GPU through CuPy's ``cupyx.scipy.special.erfc``
+(CUDA's ``erfc``). Both are accurate to the last bits of float32 and float64.
 """
 
 import functools
@@ -14,21 +18,21 @@ import numpy as np
 
 
 @functools.lru_cache(maxsize=None)
-def _numba_erf():
+def _numba_erfc():
     from numba import vectorize
 
     @vectorize(["float32(float32)", "float64(float64)"], cache=True)
-    def erf(x):
-        return math.erf(x)
+    def erfc(x):
+        return math.erfc(x)
 
-    return erf
+    return erfc
 
 
-def erf(xp, x):
-    """``erf(x)`` of a float32 or float64 array ``x`` of module ``xp`` (NumPy or CuPy); same
-    shape and dtype."""
+def erfc(xp, x):
+    """``erfc(x) = 1 - erf(x)`` of a float32 or float64 array ``x`` of module ``xp`` (NumPy or
+    CuPy); same shape and dtype."""
     if xp is np:
-        return _numba_erf()(x)
+        return _numba_erfc()(x)
     from cupyx.scipy import special
 
-    return special.erf(x)
+    return special.erfc(x)

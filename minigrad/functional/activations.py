@@ -11,7 +11,7 @@ import math
 from .. import dtypes
 from ..autograd.function import Function
 from ._operands import float_operand
-from ._special import erf
+from ._special import erfc
 
 
 def stable_sigmoid(xp, x):
@@ -122,12 +122,13 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 
 class GELU(Function):
-    """``x * Phi(x)``, Phi the standard normal CDF (exact, through erf)."""
+    """``x * Phi(x)``, Phi the standard normal CDF (exact, through erfc)."""
 
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp
-        cdf = 0.5 * (1 + erf(xp, x * x.dtype.type(_INV_SQRT_2)))
+        # Phi(x) = erfc(-x / sqrt(2)) / 2: no cancellation in the left tail, unlike 1 + erf
+        cdf = 0.5 * erfc(xp, x * x.dtype.type(-_INV_SQRT_2))
         ctx.save_for_backward(x, cdf)
         return x * cdf
 

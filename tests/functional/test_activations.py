@@ -96,3 +96,81 @@ def test_leaky_relu_scales_negative_inputs_by_the_slope(device):
     y, grad = _value_and_grad(lambda x: mg.leaky_relu(x, 0.2), [-2.0, 3.0], "float64", device)
     np.testing.assert_allclose(y, [-0.4, 3.0], rtol=1e-15)
     np.testing.assert_allclose(grad, [0.2, 1.0], rtol=1e-15)
+
+
+# --- the activations Keras users name by string ----------------------------------------------
+
+def _gelu_reference(x):
+    return x * 0.5 * math.erfc(-x / math.sqrt(2))  # Python floats: exact to double precision
+
+
+@pytest.mark.parametrize("dtype, points", [
+    ("float64", [-30.0, -10.0, -5.0, -3.0, -1.0, -1e-3, 0.5, 3.0, 10.0]),
+    ("float32", [-12.0, -6.0, -3.1546097, -3.0, -1.0, 0.5, 3.0]),
+])
+def test_gelu_keeps_its_relative_accuracy_in_the_left_tail(dtype, points, device, no_warnings):
+    """Phi(x) through erfc, not 1 + erf(x / sqrt 2): at x = -3.15 in float32 the latter keeps
+    four digits (PyTorch's vectorized float32 gelu gives -0.00253445 for -0.00253493). In
+    float32 the rounding of x / sqrt(2) alone costs about 2 (x^2 / 2) 6e-8 relatively (1e-5 at
+    x = -12)."""
+    y, grad = _value_and_grad(mg.gelu, points, dtype, device)
+    expected = [_gelu_reference(float(np.asarray(p, dtype))) for p in points]
+    np.testing.assert_allclose(y, expected, rtol=1e-13 if dtype == "float64" else 2e-5, atol=0)
+    assert np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, big, small", [
+    # f(1e4), f(-1e4) and the gradients there
+    ("gelu", (1e4, 1.0), (0.0, 0.0)),
+    ("gelu_tanh", (1e4, 1.0), (0.0, 0.0)),
+    ("silu", (1e4, 1.0), (0.0, 0.0)),
+    ("selu", (1.0507009873554805e4, 1.0507009873554805), (-1.7580993408473766, 0.0)),
+    ("relu6", (6.0, 0.0), (0.0, 0.0)),
+    ("hard_sigmoid", (1.0, 0.0), (0.0, 0.0)),
+    ("hard_silu", (1e4, 1.0), (0.0, 0.0)),
+    ("softsign", (1e4 / (1 + 1e4), 1 / (1 + 1e4) ** 2), (-1e4 / (1 + 1e4), 1 / (1 + 1e4) ** 2)),
+    ("mish", (1e4, 1.0), (0.0, 0.0)),
+])
+def test_new_activations_at_plus_minus_1e4(name, big, small, dtype, device, no_warnings):
+    fn = {"gelu_tanh": lambda x: mg.gelu(x, approximate=True)}.get(name, getattr(mg, name, None))
+    y, grad = _value_and_grad(fn, [1e4, -1e4], dtype, device)
+    np.testing.assert_allclose(y, [big[0], small[0]], rtol=1e-6, atol=0)
+    np.testing.assert_allclose(grad, [big[1], small[1]], rtol=1e-6, atol=1e-12)
+    assert y.dtype == grad.dtype == dtype
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu", "selu", "relu6", "hard_sigmoid", "hard_silu",
+                                  "softsign", "mish"])
+def test_new_activations_keep_float16(name, device, no_warnings):
+    x = mg.tensor([-2.0, -0.5, 0.5, 2.0], dtype="float16", device=device, requires_grad=True)
+    y = getattr(mg, name)(x)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == mg.float16
+    expected = getattr(mg, name)(mg.tensor([-2.0, -0.5, 0.5, 2.0], dtype="float64")).numpy()
+    np.testing.assert_allclose(y.numpy().astype(float), expected, rtol=2e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("alias, name", [("swish", "silu"), ("hard_swish", "hard_silu")])
+def test_keras_aliases_are_the_same_functions(alias, name):
+    assert getattr(mg, alias) is getattr(mg, name)
+
+
+def test_hard_sigmoid_and_hard_silu_follow_keras_3(device):
+    """Keras 3: hard_sigmoid(x) = relu6(x + 3) / 6 (tf.keras 2 had clip(0.2 x + 0.5, 0, 1));
+    hard_silu(x) = x hard_sigmoid(x); gradients at the inner points."""
+    y, grad = _value_and_grad(mg.hard_sigmoid, [-4.0, -1.5, 0.0, 1.5, 4.0], "float64", device)
+    np.testing.assert_allclose(y, [0.0, 0.25, 0.5, 0.75, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(grad, [0.0, 1 / 6, 1 / 6, 1 / 6, 0.0], rtol=1e-15)
+    y, grad = _value_and_grad(mg.hard_silu, [-4.0, -1.5, 1.5, 4.0], "float64", device)
+    np.testing.assert_allclose(y, [0.0, -0.375, 1.125, 4.0], rtol=1e-15)
+    np.testing.assert_allclose(grad, [0.0, 0.0, 1.0, 1.0], rtol=1e-15, atol=1e-15)
+
+
+def test_gelu_takes_pytorchs_spelling_of_approximate():
+    x = mg.tensor([0.7, -1.3], dtype="float64")
+    np.testing.assert_array_equal(mg.gelu(x, approximate="tanh").numpy(),
+                                  mg.gelu(x, approximate=True).numpy())
+    np.testing.assert_array_equal(mg.gelu(x, approximate="none").numpy(), mg.gelu(x).numpy())
+    with pytest.raises(ValueError, match="approximate must be True/False.*got 'erf'"):
+        mg.gelu(x, approximate="erf")
