@@ -43,6 +43,21 @@ class Outputs(list):
         return [t.numpy() for t in self]
 
 
+class OutputDict(dict):
+    """The outputs of a model whose outputs were given as a dict: by name, with ``shape``,
+    ``detach()`` and ``numpy()`` as :class:`Outputs`."""
+
+    @property
+    def shape(self):
+        return tuple(tuple(t.shape) for t in self.values())
+
+    def detach(self):
+        return OutputDict((k, t.detach()) for k, t in self.items())
+
+    def numpy(self):
+        return {k: t.numpy() for k, t in self.items()}
+
+
 def _flat(structure):
     if isinstance(structure, dict):
         return list(structure.values())
@@ -214,7 +229,7 @@ class Functional(Model):
             _run_node(node, values)
         results = [values[id(t)][0] for t in self.outputs]
         if isinstance(self._output_structure, dict):
-            return dict(zip(self._output_structure, results))
+            return OutputDict(zip(self._output_structure, results))
         if isinstance(self._output_structure, (list, tuple)):
             return Outputs(results)
         return results[0]
@@ -243,6 +258,9 @@ class Functional(Model):
                                 else [spec_list] if spec_list is not None else [])]
         super().compile(optimizer, loss=MultiOutputLoss(losses, weights), metrics=wrapped,
                         **kwargs)
+        self._loss_identifier = loss
+        self._compile_config = _describe({"optimizer": optimizer, "loss": loss,
+                                          "metrics": metrics, "loss_weights": loss_weights})
 
     def _per_output(self, value, what, required=False, default=None):
         count = len(self.outputs)
@@ -291,6 +309,24 @@ class Functional(Model):
                            "nodes": nodes,
                            "inputs": _refs(self._input_structure, refs),
                            "outputs": _refs(self._output_structure, refs)}}
+
+
+def _describe(value):
+    """compile()'s arguments as JSON (names and configs), or None if one is an object or
+    function without a config (then a loaded model comes back uncompiled)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        described = {k: _describe(v) for k, v in value.items()}
+        return None if any(v is None and value[k] is not None for k, v in
+                           described.items()) else described
+    if isinstance(value, (list, tuple)):
+        described = [_describe(v) for v in value]
+        return None if any(d is None and v is not None for d, v in
+                           zip(described, value)) else described
+    get_config = getattr(value, "get_config", None)
+    return None if get_config is None else {"class_name": type(value).__name__,
+                                            "config": get_config()}
 
 
 def _refs(structure, refs):
