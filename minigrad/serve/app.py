@@ -253,6 +253,9 @@ class InferenceApp:
                 raise ServeError(413, f"request body of {length} bytes is over the limit of "
                                       f"{limit} bytes (--max-body-bytes)")
             body = environ["wsgi.input"].read(length) if length > 0 else b""
+            if len(body) < length:  # a server that passes on a short body (waitress waits)
+                raise bad_request(f"the body ended after {len(body)} of the {length} bytes "
+                                  "that its Content-Length declares")
         encoding = environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
         if encoding in ("", "identity"):
             return body
@@ -269,6 +272,14 @@ class InferenceApp:
         if len(data) > limit:
             raise ServeError(413, f"decompressed request body is over the limit of {limit} "
                                   "bytes (--max-body-bytes)")
+        # The end of the stream (gzip's trailer holds the CRC and length that prove the body
+        # whole) must be there, and nothing after it.
+        if not inflater.eof:
+            raise bad_request(f"body is truncated {encoding} data: the end of the stream is "
+                              "missing")
+        if inflater.unused_data:
+            raise bad_request(f"{len(inflater.unused_data)} bytes follow the end of the "
+                              f"{encoding} stream")
         return data
 
     def _request_input(self, request, model, binary):
@@ -323,6 +334,9 @@ def _parse_json(raw):
         request = _decoder.decode(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise bad_request("JSON nested too deeply to parse (no tensor needs more than 64 "
+                          "levels)") from None
     if not isinstance(request, dict):
         raise bad_request(f"the request must be a JSON object, got {type(request).__name__}")
     if not isinstance(request.get("id", ""), str):
@@ -332,10 +346,8 @@ def _parse_json(raw):
 
 def _requested_outputs(request, model):
     """``{output name: binary?}`` for the outputs to return (all of them by default)."""
-    parameters = request.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise bad_request("'parameters' must be a JSON object")
-    binary_default = parameters.get("binary_data_output", False) is True
+    parameters = _parameters(request, "the request")
+    binary_default = _flag(parameters, "binary_data_output", "the request")
     outputs = request.get("outputs")
     if outputs is None:
         return {model.output.name: binary_default}
@@ -350,14 +362,39 @@ def _requested_outputs(request, model):
         if spec["name"] != model.output.name:
             raise bad_request(f"model {model.name!r} has no output {spec['name']!r}; its "
                               f"output is {model.output.name!r}")
-        options = spec.get("parameters") or {}
-        if not isinstance(options, dict):
-            raise bad_request(f"output {spec['name']!r}: 'parameters' must be a JSON object")
+        what = f"output {spec['name']!r}"
+        options = _parameters(spec, what)
         if options.get("classification"):
             raise bad_request("the classification extension is not supported; request the "
                               "output tensor and take its top-k")
-        wanted[spec["name"]] = options.get("binary_data", binary_default) is True
+        wanted[spec["name"]] = _flag(options, "binary_data", what, binary_default)
     return wanted
+
+
+def _parameters(owner, what):
+    """The ``"parameters"`` object of a request or a tensor in it (``{}`` when absent)."""
+    parameters = owner.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise bad_request(f"{what}: 'parameters' must be a JSON object, got "
+                          f"{_json_type(parameters)}")
+    return parameters
+
+
+def _flag(parameters, key, what, default=False):
+    value = parameters.get(key, default)
+    if not isinstance(value, bool):
+        raise bad_request(f"{what}: parameter {key!r} must be true or false, got "
+                          f"{_json_type(value)}")
+    return value
+
+
+def _json_type(value):
+    """The JSON name of a parsed value's type, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
 
 
 def _infer_response(request, model, outputs, wanted):

@@ -1,11 +1,12 @@
 """Tensors on the wire: the Open Inference Protocol's datatypes, and turning a request's input
 tensors into NumPy arrays (and outputs back) with every check a client's mistake needs.
 
-A tensor travels either as JSON (``"data"``: the values, flat in row-major order or nested as
-the shape) or, with the binary tensor data extension that Triton's clients use by default, as
+A tensor travels either as JSON (``"data"``: the values, flat in row-major order or nested
+exactly as the shape) or, with the binary tensor data extension that Triton's clients use by default, as
 raw little-endian bytes after the JSON header (``"parameters": {"binary_data_size": n}``).
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -91,7 +92,8 @@ def read_tensor_header(spec, what="input"):
     if not isinstance(parameters, dict):
         raise bad_request(f"{what}: 'parameters' must be a JSON object")
     binary_size = parameters.get("binary_data_size")
-    if binary_size is not None and (not isinstance(binary_size, int) or binary_size < 0):
+    if binary_size is not None and (not isinstance(binary_size, int)
+                                    or isinstance(binary_size, bool) or binary_size < 0):
         raise bad_request(f"{what}: 'binary_data_size' must be an integer >= 0")
     if binary_size is None and "data" not in spec:
         raise bad_request(f"{what}: no 'data' (and no binary_data_size)")
@@ -118,7 +120,7 @@ def decode_input(spec, expected, binary=None, header=None):
                               f"{count * dtype.itemsize} bytes of binary data, got {len(binary)}")
         array = np.frombuffer(binary, dtype=dtype)
     else:
-        array = _from_json(spec["data"], dtype, name)
+        array = _from_json(spec["data"], dtype, name, shape)
         if array.size != count:
             raise bad_request(f"input '{name}': shape {shape} holds {count} elements, 'data' "
                               f"has {array.size}")
@@ -128,15 +130,24 @@ def decode_input(spec, expected, binary=None, header=None):
     return array.reshape(shape)
 
 
-def _from_json(data, dtype, name):
-    """JSON values (nested lists of numbers) as a flat array of ``dtype``."""
+def _from_json(data, dtype, name, shape):
+    """JSON values (a flat list of numbers, or lists nested as ``shape``) as a flat array of
+    ``dtype``."""
     if not isinstance(data, list):
         data = [data]
     try:
         values = np.asarray(data)
-    except ValueError:  # ragged nesting
-        raise bad_request(f"input '{name}': 'data' must be a flat or evenly nested list of "
-                          "numbers") from None
+    except ValueError:  # ragged nesting, or deeper than NumPy's 64 axes
+        raise bad_request(f"input '{name}': 'data' must be a flat list of numbers or lists "
+                          f"nested as the shape {shape}") from None
+    if values.ndim > 1 and list(values.shape) != list(shape):
+        # The same count of values in another layout is a client's mistake, not a reshape.
+        raise bad_request(f"input '{name}': 'data' is nested as {list(values.shape)} but "
+                          f"'shape' is {shape}; send the values flat or nested as the shape")
+    if values.dtype.kind in "iuf" and dtype.kind != "b" and bool in _types(data, values.ndim):
+        # NumPy reads [true, 1.5] as [1.0, 1.5]: a boolean among numbers is a mistake too.
+        raise bad_request(f"input '{name}': 'data' mixes booleans with numbers; the model "
+                          f"takes {datatype_of(dtype)} values")
     kind = values.dtype.kind
     # Integers beyond int64 (up to UINT64's 2**64 - 1) make NumPy guess float64 or object:
     # keep them exact as Python ints when every value is one.
@@ -158,6 +169,13 @@ def _from_json(data, dtype, name):
             return values.astype(dtype).ravel()
     except OverflowError:  # a Python int too large even for float64
         raise out_of_range from None
+
+
+def _types(data, depth):
+    """The Python types of the values in ``data``, a list nested ``depth`` deep."""
+    for _ in range(depth - 1):
+        data = itertools.chain.from_iterable(data)
+    return set(map(type, data))
 
 
 def _flatten(data):

@@ -171,6 +171,47 @@ BAD_REQUESTS = [
      {"Content-Encoding": "br"}, 415, "'br' is not supported"),
     ("POST", "/v2/models/tiny/infer", b"not gzip", {"Content-Encoding": "gzip"}, 400,
      "not valid gzip data"),
+    # gzip without its 8-byte trailer (CRC and length): the body cannot be proven whole
+    ("POST", "/v2/models/tiny/infer", gzip.compress(json.dumps(infer_body(X)).encode())[:-8],
+     {"Content-Encoding": "gzip"}, 400, "truncated gzip data: the end of the stream is missing"),
+    ("POST", "/v2/models/tiny/infer", zlib.compress(json.dumps(infer_body(X)).encode())[:-4],
+     {"Content-Encoding": "deflate"}, 400, "truncated deflate data"),
+    ("POST", "/v2/models/tiny/infer", gzip.compress(json.dumps(infer_body(X)).encode()) + b"xx",
+     {"Content-Encoding": "gzip"}, 400, "2 bytes follow the end of the gzip stream"),
+    # nested deeper than the JSON parser's recursion: a 400, not a 500
+    ("POST", "/v2/models/tiny/infer", b"[" * 100_000 + b"]" * 100_000, {}, 400,
+     "JSON nested too deeply"),
+    ("POST", "/v2/models/tiny/infer", b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+     {}, 400, "JSON nested too deeply"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, parameters=[]), {}, 400,
+     "the request: 'parameters' must be a JSON object, got a list"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, parameters=None), {}, 400,
+     "'parameters' must be a JSON object, got null"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, parameters="binary"), {}, 400,
+     "'parameters' must be a JSON object, got a string"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, parameters={"binary_data_output": "true"}),
+     {}, 400, "'binary_data_output' must be true or false, got a string"),
+    ("POST", "/v2/models/tiny/infer",
+     infer_body(X, outputs=[{"name": "output", "parameters": []}]), {}, 400,
+     "output 'output': 'parameters' must be a JSON object, got a list"),
+    ("POST", "/v2/models/tiny/infer",
+     infer_body(X, outputs=[{"name": "output", "parameters": {"binary_data": 1}}]), {}, 400,
+     "'binary_data' must be true or false, got a number"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, outputs={"name": "output"}), {}, 400,
+     "'outputs' must be a list"),
+    ("POST", "/v2/models/tiny/infer", {"inputs": infer_body(X)["inputs"][0]}, {}, 400,
+     "'inputs' must be a non-empty list"),
+    ("POST", "/v2/models/tiny/infer",
+     {"inputs": [{"name": "input", "shape": [5, 4], "datatype": "FP32", "data": X.T.tolist()}]},
+     {}, 400, r"'data' is nested as \[4, 5\] but 'shape' is \[5, 4\]"),
+    ("POST", "/v2/models/tiny/infer",
+     {"inputs": [{"name": "input", "shape": [10**12, 4], "datatype": "FP32",
+                  "data": X.ravel().tolist()}]}, {}, 400, "holds 4000000000000 elements"),
+    ("POST", "/v2/models/tiny/infer",
+     b'{"inputs": [{"name": "input", "shape": [1, 4], "datatype": "FP32", '
+     b'"data": [1e999, 0, 0, 0]}]}', {}, 400, "NaN or infinity"),
+    ("POST", "/v2/models/tiny/infer", infer_body(X, datatype="INT64"), {}, 400,
+     "expected datatype FP32, got INT64"),
     ("POST", "/v2/models/tiny/infer",
      infer_body(X, outputs=[{"name": "output"}, {"name": "output"}]), {}, 400,
      "'output' is requested twice"),
@@ -337,6 +378,16 @@ def test_one_access_log_line_per_request(app, caplog):
         (200, "tiny", "infer"), (404, "", "metadata")]
     assert lines[0]["request_id"] == "r1" and lines[0]["method"] == "POST"
     assert lines[0]["bytes_in"] > 0 and lines[0]["duration_ms"] >= 0
+
+
+@pytest.mark.parametrize("lie", [-40, +40])
+def test_a_content_length_that_lies_about_the_body_is_a_400(app, mlp, lie):
+    body = json.dumps(infer_body(X)).encode()
+    answer = call(app, "POST", "/v2/models/tiny/infer", body, content_length=len(body) + lie)
+    expected = "malformed JSON" if lie < 0 else (
+        f"the body ended after {len(body)} of the {len(body) + lie} bytes")
+    assert answer.status == 400 and expected in answer.json()["error"], answer.body
+    good_inference_still_works(app, mlp)
 
 
 def test_a_content_length_that_is_not_a_number_is_400_and_logged(app, mlp, caplog):

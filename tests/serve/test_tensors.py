@@ -94,7 +94,23 @@ FP32_ROWS = TensorSpec("input", "FP32", [-1, 3])
     ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [True, False, True]},
      "booleans"),
     ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [[1, 2], [3]]},
-     "evenly nested"),
+     r"flat list of numbers or lists nested as the shape \[1, 3\]"),
+    ({"name": "input", "shape": [2, 3], "datatype": "FP32", "data": [[1, 2], [3, 4], [5, 6]]},
+     r"'data' is nested as \[3, 2\] but 'shape' is \[2, 3\]"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [[[1, 2, 3]]]},
+     r"nested as \[1, 1, 3\] but 'shape' is \[1, 3\]"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1.5, True, 0]},
+     "mixes booleans with numbers"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [[1, 0, False]]},
+     "mixes booleans with numbers"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, None, 0]}, "mixed"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, {}, 0]}, "mixed"),
+    ({"name": "input", "shape": [10**15, 3], "datatype": "FP32", "data": [1, 2, 3]},
+     "holds 3000000000000000 elements, 'data' has 3"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3],
+      "parameters": {"binary_data_size": True}}, "'binary_data_size' must be an integer"),
+    ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3],
+      "parameters": []}, "'parameters' must be a JSON object"),
     ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1e400, 0, 0]},
      "NaN or infinity"),
     ({"name": "input", "shape": [1, 3], "datatype": "FP32", "data": [1e39, 0, 0]},
@@ -118,7 +134,8 @@ INT_IDS = TensorSpec("input", "INT32", [-1, 2])
 @pytest.mark.parametrize("data, message", [
     ([1.5, 2], "fractional"), ([1, 2**40], "out of the range of INT32"),
     ([1, 2**70], "out of the range of INT32"), ([-(2**31) - 1, 0], "out of the range"),
-    ([1, 2.0**70], "fractional"), ([[1], [2**70]], "out of the range"),
+    ([1, 2.0**70], "fractional"), ([[1, 2**70]], "out of the range"),
+    ([[1], [2**70]], "nested as [2, 1]"), ([1, True], "mixes booleans with numbers"),
 ])
 def test_integer_inputs_are_checked(data, message):
     spec = {"name": "input", "shape": [1, 2], "datatype": "INT32", "data": data}
@@ -166,3 +183,40 @@ def test_free_axes_take_any_size():
     entry, _ = encode_output("input", x, False)
     assert decode_input(entry, spec).shape == (3, 5, 2)
     assert math.prod(decode_input(entry, spec).shape) == 30
+
+
+def test_data_nested_deeper_than_numpy_allows_is_a_400():
+    data = [1.0, 2.0, 3.0]
+    for _ in range(100):
+        data = [data]
+    spec = {"name": "input", "shape": [1, 3], "datatype": "FP32", "data": data}
+    assert "flat list of numbers or lists nested as the shape" in refused(spec, FP32_ROWS)
+
+
+def test_a_huge_declared_shape_with_little_binary_data_is_refused_before_any_allocation():
+    raw = np.zeros(3, dtype="<f4").tobytes()
+    spec = {"name": "input", "shape": [10**15, 3], "datatype": "FP32",
+            "parameters": {"binary_data_size": len(raw)}}
+    assert "needs 12000000000000000 bytes of binary data, got 12" in refused(spec, FP32_ROWS,
+                                                                             raw)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=4), st.data())
+def test_data_nested_as_another_shape_of_the_same_size_is_refused(shape, data):
+    """Only flat data or data nested exactly as 'shape' is taken: the same values in another
+    layout are a client's mistake, never silently reshaped."""
+    other = data.draw(st.permutations(shape).map(tuple) | hnp.array_shapes(
+        min_dims=2, max_dims=4, min_side=1, max_side=4).filter(
+        lambda s: math.prod(s) == math.prod(shape)))
+    values = np.arange(math.prod(shape), dtype=np.float32)
+    expected = TensorSpec("input", "FP32", [-1, *shape[1:]])
+    spec = {"name": "input", "shape": list(shape), "datatype": "FP32",
+            "data": values.reshape(other).tolist()}
+    if other == tuple(shape):
+        np.testing.assert_array_equal(decode_input(spec, expected), values.reshape(shape))
+    else:
+        message = refused(spec, expected)
+        assert f"nested as {list(other)} but 'shape' is {list(shape)}" in message
+    spec["data"] = values.tolist()  # flat is always fine
+    np.testing.assert_array_equal(decode_input(spec, expected), values.reshape(shape))
