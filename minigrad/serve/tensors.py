@@ -2,8 +2,9 @@
 tensors into NumPy arrays (and outputs back) with every check a client's mistake needs.
 
 A tensor travels either as JSON (``"data"``: the values, flat in row-major order or nested
-exactly as the shape) or, with the binary tensor data extension that Triton's clients use by default, as
-raw little-endian bytes after the JSON header (``"parameters": {"binary_data_size": n}``).
+exactly as the shape) or, with the binary tensor data extension that Triton's clients use by
+default, as raw little-endian bytes after the JSON header
+(``"parameters": {"binary_data_size": n}``).
 """
 
 import itertools
