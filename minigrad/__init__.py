@@ -33,10 +33,10 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     # mg.serve imports waitress and prometheus_client (the serving extra): only on first use.
-    if name == "serve":
+    if name in ("serve", "keras"):  # keras: the Keras-layout namespace, made on first use
         import importlib
 
-        return importlib.import_module(".serve", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 __all__ = [

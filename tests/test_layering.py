@@ -19,6 +19,7 @@ LAYERS = [
     {"nn"},
     {"optim"},
     {"train"},
+    {"keras"},
     {"serve"},
     {"cli", "__main__"},
 ]

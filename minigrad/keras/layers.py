@@ -1,0 +1,22 @@
+"""``keras.layers``: every layer of :mod:`minigrad.nn` (the same classes), with ``Input``,
+``InputLayer`` and ``Layer`` (the base class for your own layers: define ``build`` and
+``call``)."""
+
+from ..nn import (GRU, LSTM, Activation, Add, Average, AveragePooling2D, BatchNormalization,
+                  Bidirectional, Concatenate, Conv2D, Dense, Dropout, Embedding, Flatten,
+                  GlobalAveragePooling2D, Input, InputLayer, Layer, LeakyReLU, MaxPooling2D,
+                  Maximum, Minimum, Multiply, Permute, ReLU, Reshape, SimpleRNN, Softmax,
+                  Subtract)
+
+# Keras's other spellings of the same layers.
+Convolution2D = Conv2D
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+GlobalAvgPool2D = GlobalAveragePooling2D
+
+__all__ = ["Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
+           "Bidirectional", "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout",
+           "Embedding", "Flatten", "GRU", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input",
+           "InputLayer", "LSTM", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maximum",
+           "Minimum", "Multiply", "Permute", "ReLU", "Reshape", "SimpleRNN", "Softmax",
+           "Subtract"]
