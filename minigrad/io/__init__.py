@@ -8,9 +8,12 @@ are the model functions of :mod:`minigrad.train.saving` and :mod:`minigrad.train
 nothing above :mod:`minigrad.autograd`).
 """
 
-from .atomic import atomic_write_bytes
-from .tensor_file import (ModelFileError, checksum, host_array, join_arrays, read_tensor_file,
-                          split_arrays, write_tensor_file)
+from .atomic import atomic_write_bytes, remove_stale_temporaries
+from .regular_file import UnreadableFileError, open_regular_file, read_regular_file
+from .tensor_file import (ModelFileError, ModelFileWarning, checksum, file_errors, host_array,
+                          join_arrays, read_tensor_file, split_arrays, write_tensor_file)
 
-__all__ = ["atomic_write_bytes", "ModelFileError", "write_tensor_file", "read_tensor_file",
-           "checksum", "host_array", "split_arrays", "join_arrays"]
+__all__ = ["atomic_write_bytes", "remove_stale_temporaries", "ModelFileError",
+           "ModelFileWarning", "file_errors", "write_tensor_file", "read_tensor_file",
+           "checksum", "host_array", "split_arrays", "join_arrays", "read_regular_file",
+           "open_regular_file", "UnreadableFileError"]

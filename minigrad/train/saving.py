@@ -10,9 +10,8 @@ non-array state). :mod:`minigrad.train.loading` rebuilds models from them.
 """
 
 import json
-import os
 
-from ..io import ModelFileError, host_array, read_tensor_file, split_arrays, write_tensor_file
+from ..io import file_errors, host_array, read_tensor_file, split_arrays, write_tensor_file
 
 
 def weight_arrays(model):
@@ -50,8 +49,5 @@ def save_model(model, path, include_optimizer=True):
 def load_weights(model, path):
     """Load the weights in ``path`` (from save_weights or save) into ``model``."""
     arrays, _ = read_tensor_file(path)
-    try:
+    with file_errors(path, "the weights do not fit this model"):
         model.load_state_dict(stored_weights(arrays))
-    except (KeyError, ValueError) as exc:
-        raise ModelFileError(f"{os.fspath(path)}: the weights do not fit this model: "
-                             f"{exc.args[0] if exc.args else exc}") from None
