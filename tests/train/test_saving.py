@@ -8,7 +8,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 from minigrad.io import ModelFileError
-from tests.io import craft
+from ..io import _craft as craft
 
 
 def trained_model():
