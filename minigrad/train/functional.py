@@ -189,6 +189,10 @@ class Functional(Model):
     def _bind(self, args):
         """The real input tensors, in the order of ``self.inputs``."""
         if len(args) == 1 and len(self.inputs) > 1:
+            if not isinstance(args[0], (list, tuple, dict)):
+                raise ValueError(f"{self.name} takes {len(self.inputs)} input(s) "
+                                 f"{self.input_names} (a list, or a dict by name), got one "
+                                 f"{type(args[0]).__name__}")
             args = args[0]
             if isinstance(args, dict):
                 missing = [n for n in self._input_keys() if n not in args]
