@@ -42,6 +42,7 @@ class Loss:
         if not isinstance(losses, Tensor):
             raise TypeError(f"{type(self).__name__}.call must return a tensor of per-sample "
                             f"losses, got {type(losses).__name__}")
+        sample_weight = masked_sample_weight(y_pred, sample_weight, self.reduction, self.name)
         if sample_weight is not None:
             weight = sample_weight.detach().data if isinstance(sample_weight, Tensor) \
                 else losses._backend.asarray(sample_weight)
@@ -69,6 +70,30 @@ class Loss:
     def __repr__(self):
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({arguments})"
+
+
+def masked_sample_weight(y_pred, sample_weight, reduction, name):
+    """The sample weights with the mask of ``y_pred`` folded in (Keras's ``apply_mask``), or
+    ``sample_weight`` unchanged when ``y_pred`` carries no mask.
+
+    A model whose output keeps a mask (``Embedding(mask_zero=True)`` ... ``LSTM(...,
+    return_sequences=True)``) attaches it to its output, (N, T) beside per-step losses (N, T).
+    Padded steps weigh 0; with the ``"mean"`` reduction the real ones weigh ``total / valid``,
+    so that the mean is over the real steps alone: ``sum(w * loss) / valid``.
+    """
+    mask = getattr(y_pred, "_keras_mask", None)
+    if mask is None:
+        return sample_weight
+    backend = y_pred._backend
+    mask = (mask.data if isinstance(mask, Tensor) else backend.asarray(mask)).astype(y_pred.dtype)
+    if reduction == "mean":
+        # All padding (valid = 0) gives weights 0 (Keras's divide_no_nan), without a sync.
+        mask = mask * (mask.size / backend.xp.maximum(mask.sum(), 1))
+    if sample_weight is None:
+        return mask
+    weight = sample_weight.detach().data if isinstance(sample_weight, Tensor) \
+        else backend.asarray(sample_weight)
+    return mask * match_sample_weight(weight.astype(mask.dtype, copy=False), mask.shape, name)
 
 
 class LossFunctionWrapper(Loss):
@@ -103,6 +128,7 @@ class _FusedLoss(Loss):
     _fn = None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        sample_weight = masked_sample_weight(y_pred, sample_weight, self.reduction, self.name)
         return type(self)._fn(y_true, y_pred, sample_weight=sample_weight,
                              reduction=self.reduction, **self._options())
 
