@@ -270,6 +270,8 @@ def test_relu_simple_rnn_and_input_dropout():
 
 @pytest.mark.parametrize("layer", [
     LSTM(4, return_sequences=True, go_backwards=True), GRU(3, dropout=0.25, use_bias=False),
+    GRU(3, reset_after=False, return_sequences=True),
+    Bidirectional(GRU(2, reset_after=False), name="bi_reset_before"),
     SimpleRNN(2, activation="relu", return_state=True), Bidirectional(LSTM(4), merge_mode="sum"),
     Bidirectional(GRU(2, return_sequences=True), name="bi")], ids=lambda layer: layer.name)
 def test_config_rebuilds_the_same_layer(layer):
@@ -285,6 +287,22 @@ def test_config_rebuilds_the_same_layer(layer):
     first = first[0] if isinstance(first, tuple) else first
     second = second[0] if isinstance(second, tuple) else second
     np.testing.assert_array_equal(first.numpy(), second.numpy())
+
+
+def test_gru_reset_before_saves_and_loads(tmp_path):
+    """A model with GRU(reset_after=False) layers comes back from its file with the variant,
+    the (3U,) biases and the same predictions."""
+    model = mg.Sequential([GRU(4, reset_after=False, return_sequences=True, input_shape=(5, 3)),
+                           Bidirectional(GRU(3, reset_after=False)), Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).standard_normal((6, 5, 3)).astype(np.float32)
+    model.fit(x, np.zeros((6, 2), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "gru.safetensors")
+    restored = mg.load_model(tmp_path / "gru.safetensors")
+    first, bidirectional = restored.layers[0], restored.layers[1]
+    assert first.reset_after is False and first.bias.shape == (12,)
+    assert bidirectional.backward_layer.reset_after is False
+    np.testing.assert_array_equal(restored.predict(x), model.predict(x))
 
 
 # --- errors --------------------------------------------------------------------------------------
