@@ -25,7 +25,10 @@ class Tensor:
         grad: the accumulated gradient (a Tensor of the same shape and dtype), or None.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "_index", "_backend", "__weakref__")
+    # _keras_mask: the (N, T) bool mask of padded steps that a model attaches to its output
+    # (as Keras does), read by losses and metrics; unset on most tensors (read it with getattr).
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "_index", "_backend", "_keras_mask",
+                 "__weakref__")
     # NumPy defers to our reflected operators: np.float32(2) * t gives a Tensor.
     __array_ufunc__ = None
     # == builds an elementwise comparison, so identity hashing is spelled out.
@@ -151,8 +154,13 @@ class Tensor:
         self._node.retain_output_grad(self)
 
     def detach(self):
-        """A tensor sharing this one's data, outside the graph (``requires_grad=False``)."""
-        return Tensor._make(self.data, self._backend, False)
+        """A tensor sharing this one's data, outside the graph (``requires_grad=False``); a
+        model output's mask comes along (metrics read it)."""
+        tensor = Tensor._make(self.data, self._backend, False)
+        mask = getattr(self, "_keras_mask", None)
+        if mask is not None:
+            tensor._keras_mask = mask
+        return tensor
 
     def clone(self):
         """A copy with its own memory, in the graph: the gradient flows back to this tensor

@@ -13,21 +13,34 @@ In evaluation the running statistics are used instead, so the op is a fixed affi
 from .. import dtypes
 from ..autograd.function import Function
 from ..creation import full
-from ._operands import as_tensor, float_operand, normalize_axes
+from ._operands import array_beside, as_tensor, float_operand, normalize_axes
 from .conv import sum_rows
 
 
 class BatchNormTrain(Function):
-    """Batch statistics; updates ``running`` = (mean, var, momentum) arrays in place."""
+    """Batch statistics; updates ``running`` = (mean, var, momentum) arrays in place.
+
+    ``weights`` (None, or 0/1 of x's shape with 1 along the features: the mask of the real
+    steps) makes the statistics those of the real steps alone, Keras's masked moments:
+    ``mean = sum(w x) / (sum(w) + 1e-7)``, ``var = sum(w (x - mean)^2) / (sum(w) + 1e-7)``.
+    Every step is normalized by them (padded ones too).
+    """
 
     @staticmethod
-    def forward(ctx, x, gamma, beta, axes, shape, epsilon, running):
+    def forward(ctx, x, gamma, beta, axes, shape, epsilon, running, weights=None):
         xp = ctx.xp
         xw = x.astype(dtypes.compute_dtype(x.dtype), copy=False)
-        count = xw.size // gamma.size  # values per feature
-        mean = feature_sum(xp, xw, axes) / count                     # (C,)
+        if weights is None:
+            count = xw.dtype.type(xw.size // gamma.size)  # values per feature
+            mean = feature_sum(xp, xw, axes) / count                 # (C,)
+        else:
+            weights = weights.astype(xw.dtype, copy=False)
+            count = weights.sum() + xw.dtype.type(_MASKED_COUNT_EPSILON)
+            mean = feature_sum(xp, xw * weights, axes) / count
         centered = xw - mean.reshape(shape)
         squares = centered * centered
+        if weights is not None:
+            squares *= weights
         var = feature_sum(xp, squares, axes) / count                 # biased, as Keras
         inv_std = 1 / xp.sqrt(var + epsilon)
         # The two temporaries are ours: x_hat and the output are written into them.
@@ -42,14 +55,14 @@ class BatchNormTrain(Function):
             running_var *= momentum
             running_var += ((1 - momentum) * var).astype(running_var.dtype)
         ctx.save_for_backward(x_hat, inv_std, gamma.astype(xw.dtype))
-        ctx.axes, ctx.shape = axes, shape
+        ctx.axes, ctx.shape, ctx.count, ctx.weights = axes, shape, count, weights
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         xp = ctx.xp
         x_hat, inv_std, gamma = ctx.saved
-        axes, shape, count = ctx.axes, ctx.shape, x_hat.size // gamma.size
+        axes, shape, count, weights = ctx.axes, ctx.shape, ctx.count, ctx.weights
         grad = grad.astype(x_hat.dtype, copy=False)
         grad_beta = feature_sum(xp, grad, axes)
         product = grad * x_hat
@@ -58,10 +71,24 @@ class BatchNormTrain(Function):
         # dx = gamma / std * (grad - mean(grad) - x_hat * mean(grad * x_hat)),
         # computed in the buffer of the product, which is no longer needed.
         grad_x = xp.multiply(x_hat, (grad_gamma / count).reshape(shape), out=product)
-        xp.subtract(grad, grad_x, out=grad_x)
-        grad_x -= (grad_beta / count).reshape(shape)
+        if weights is None:
+            xp.subtract(grad, grad_x, out=grad_x)
+            grad_x -= (grad_beta / count).reshape(shape)
+        else:
+            # Only the real steps (w = 1) move the statistics: with S = sum(w x_hat) (0 but
+            # for the 1e-7 in the count), dx = gamma / std * (grad - w / count *
+            # (grad_beta + x_hat * grad_gamma - grad_gamma * S / count)).
+            spread = feature_sum(xp, weights * x_hat, axes)
+            grad_x -= (grad_gamma * spread / (count * count) - grad_beta / count).reshape(shape)
+            grad_x *= weights
+            xp.subtract(grad, grad_x, out=grad_x)
         grad_x *= (gamma * inv_std).reshape(shape)
         return grad_x, grad_gamma, grad_beta
+
+
+# Keras adds its backend.epsilon() to the count of real steps (so that an all-padding batch
+# divides by it rather than by 0).
+_MASKED_COUNT_EPSILON = 1e-7
 
 
 class BatchNormEval(Function):
@@ -107,7 +134,7 @@ def feature_sum(xp, a, axes):
 
 
 def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.99,
-               epsilon=1e-3, axis=-1):
+               epsilon=1e-3, axis=-1, mask=None):
     """Batch normalization over every axis but ``axis`` (the channels).
 
     Shapes: ``x`` (N, ..., C) for ``axis=-1`` (e.g. (N, H, W, C) images or (N, C) features);
@@ -117,7 +144,13 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.9
     With ``training=True`` the batch's mean and variance normalize ``x`` and the running
     statistics (tensors, or None to leave them alone) are updated in place, as Keras does:
     ``running = momentum * running + (1 - momentum) * batch``, with the *biased* batch variance
-    (dividing by m). With ``training=False`` the running statistics normalize ``x``.
+    (dividing by m). A single value per feature (a batch of one sample) has variance 0, as in
+    Keras: the output is ``beta``. With ``training=False`` the running statistics normalize
+    ``x``.
+
+    ``mask``: bool, of ``x``'s shape without the feature axis ((N, T) for (N, T, C)), True at
+    the real steps: in training the statistics are taken over those alone (Keras's masked
+    moments; ``sum(mask) + 1e-7`` values per feature); ignored in evaluation.
 
     Compared with PyTorch: ``momentum`` here is ``1 - momentum`` there (Keras's 0.99 is
     PyTorch's 0.1), PyTorch's default ``eps`` is 1e-5 (here 1e-3, Keras's), and PyTorch puts
@@ -147,13 +180,14 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.9
              for s, name in ((running_mean, "running_mean"), (running_var, "running_var"))]
     common = dict(axes=reduce_axes, shape=shape, epsilon=float(epsilon))
     if training:
-        if x.size // features < 2 and x.size:
-            raise ValueError(f"batch_norm in training needs more than one value per feature to "
-                             f"take a variance, got input of shape {tuple(x.shape)}")
+        if x.size == 0:
+            raise ValueError(f"batch_norm in training needs at least one value per feature, got "
+                             f"input of shape {tuple(x.shape)}")
         running = None
         if stats[0] is not None and stats[1] is not None:
             running = (stats[0].data, stats[1].data, float(momentum))
-        return BatchNormTrain.apply(x, gamma, beta, running=running, **common)
+        weights = None if mask is None else _mask_weights(mask, x, axis)
+        return BatchNormTrain.apply(x, gamma, beta, running=running, weights=weights, **common)
     if stats[0] is None or stats[1] is None:
         raise ValueError("batch_norm with training=False needs running_mean and running_var")
     return BatchNormEval.apply(x, gamma, beta, mean=stats[0].data, var=stats[1].data, **common)
@@ -171,3 +205,14 @@ def _feature_tensor(value, x, features, name, default, dtype):
     if not dtypes.is_floating(value.dtype):
         raise TypeError(f"batch_norm: {name} must be floating point, got {value.dtype.name}")
     return value
+
+
+def _mask_weights(mask, x, axis):
+    """``mask`` (x's shape without ``axis``) as 0/1 weights of x's shape with 1 at ``axis``."""
+    array = array_beside(mask, x, "batch_norm", "the mask")
+    expected = tuple(x.shape[:axis]) + tuple(x.shape[axis + 1:])
+    if tuple(array.shape) != expected:
+        raise ValueError(f"batch_norm: the mask must have the input's shape without the feature "
+                         f"axis, {expected} for input of shape {tuple(x.shape)}, got "
+                         f"{tuple(array.shape)}")
+    return x._backend.xp.expand_dims(array, axis) != 0

@@ -2,6 +2,11 @@
 ``torch.nn.Sequential``; :class:`minigrad.train.Sequential`, ``mg.Sequential``, adds Keras's
 compile / fit on top)."""
 
+import functools
+import inspect
+import warnings
+
+from ..autograd.tensor import Tensor
 from .module import Module
 from .naming import unique_layer_name
 
@@ -11,22 +16,62 @@ _TRAINING_METHODS = frozenset({"compile", "fit", "evaluate", "predict", "save", 
 
 
 def call_with_mask(layer, x, mask):
-    """Call ``layer`` and work out the mask of its output (Keras's masking protocol); returns
-    ``(output, mask)``.
+    """Call ``layer`` on ``x`` and work out the mask of its output, Keras's masking protocol;
+    returns ``(output, output_mask)``. ``mask`` is (N, T) bool (True at real steps) or None.
 
-    A layer that produces a mask (``Embedding(mask_zero=True)``) has ``compute_mask(inputs,
-    mask)``; a layer that uses one (LSTM, GRU, ...) has ``supports_masking = True`` and takes
-    ``mask=``; an elementwise layer (Dropout, activations) has ``passes_mask = True`` and hands
-    it on unchanged. Any other layer ends the mask.
+    - A layer whose ``forward`` has a ``mask`` parameter gets the mask (LSTM, GRU,
+      Bidirectional, BatchNormalization, GlobalAveragePooling1D).
+    - The output's mask is ``layer.compute_mask(x, mask)`` where the layer defines it
+      (``Embedding(mask_zero=True)`` makes one; recurrent layers keep it only with
+      ``return_sequences=True``); else ``mask`` itself when ``layer.supports_masking`` is True
+      (Dense, Dropout, activations, BatchNormalization: they act on each step alone).
+    - Any other layer (Flatten, Conv2D, pooling) ends the mask, with a warning when there was
+      one, as Keras does.
+    - A container (``Sequential`` inside ``Sequential``) has ``forward_and_mask(x, mask)``,
+      which returns both.
+
+    ``passes_mask = True`` is an older spelling of ``supports_masking = True``.
     """
-    if mask is not None and getattr(layer, "supports_masking", False):
+    forward_and_mask = getattr(layer, "forward_and_mask", None)
+    if forward_and_mask is not None:
+        return forward_and_mask(x, mask)
+    if mask is not None and _forward_takes_mask(type(layer)):
         output = layer(x, mask=mask)
     else:
         output = layer(x)
     compute_mask = getattr(layer, "compute_mask", None)
     if compute_mask is not None:
         return output, compute_mask(x, mask)
-    return output, mask if getattr(layer, "passes_mask", False) else None
+    if getattr(layer, "supports_masking", False) or getattr(layer, "passes_mask", False):
+        return output, mask
+    if mask is not None:
+        warnings.warn(f"Layer {getattr(layer, 'name', type(layer).__name__)!r} (of type "
+                      f"{type(layer).__name__}) was given an input with a mask but does not "
+                      f"support masking, so the mask ends here: later layers see the padded "
+                      f"steps as real ones", UserWarning, stacklevel=3)
+    return output, None
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_takes_mask(cls):
+    """Whether ``cls.forward`` has a ``mask`` parameter (looked up once per class)."""
+    try:
+        return "mask" in inspect.signature(cls.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def attach_mask(output, mask):
+    """Attach ``mask`` to a model's ``output`` tensor (``output._keras_mask``, as Keras), where
+    losses and metrics find it; per call, so threads never see each other's masks."""
+    if isinstance(output, Tensor):
+        output._keras_mask = mask
+    return output
+
+
+def mask_of(tensor):
+    """The mask a model attached to ``tensor`` (see :func:`attach_mask`), or None."""
+    return getattr(tensor, "_keras_mask", None)
 
 
 class Sequential(Module):
@@ -91,14 +136,26 @@ class Sequential(Module):
     def __iter__(self):
         return iter(self.layers)
 
-    def forward(self, x):
-        """Input: whatever the first layer takes, (N, ...); output: the last layer's."""
+    def forward(self, x, mask=None):
+        """Input: whatever the first layer takes, (N, ...); output: the last layer's.
+
+        ``mask`` (N, T), optional, is the input's mask (as a layer's ``mask=``). The mask of the
+        output, if any (``Embedding(mask_zero=True)`` then layers that keep it), is attached to
+        the output tensor, where losses and metrics read it (see :func:`mask_of`).
+        """
+        output, output_mask = self.forward_and_mask(x, mask)
+        if output_mask is not None or output is not x:
+            attach_mask(output, output_mask)
+        return output
+
+    def forward_and_mask(self, x, mask=None):
+        """The output and its mask (or None): the layers in order, each handing its output's
+        mask to the next (:func:`call_with_mask`)."""
         if self.build_input_shape is None:
             self.build_input_shape = tuple(x.shape[1:])
-        mask = None
         for layer in self._modules.values():
             x, mask = call_with_mask(layer, x, mask)
-        return x
+        return x, mask
 
     @property
     def output_shape(self):

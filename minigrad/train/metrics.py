@@ -154,9 +154,16 @@ class MeanMetricWrapper(Mean):
         self.fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add the batch's per-sample values ``fn(y_true, y_pred)``."""
+        """Add the batch's per-sample values ``fn(y_true, y_pred)``. A mask that the model
+        attached to ``y_pred`` (padded steps of a sequence output) weighs them, as in Keras:
+        the mean is over the real steps alone."""
         with no_grad():
             values = _host(self.fn(y_true, y_pred, **self.fn_kwargs))
+        mask = getattr(y_pred, "_keras_mask", None)
+        if mask is not None:
+            mask = _host(mask).astype(np.float64)
+            sample_weight = mask if sample_weight is None else \
+                mask * _weights(sample_weight, mask.shape, self.name)
         super().update_state(values, sample_weight)
 
     def get_config(self):

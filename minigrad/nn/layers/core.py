@@ -1,6 +1,9 @@
 """Core layers: Dense, Flatten, Dropout and the activation layers."""
 
+import numbers
+
 from ... import functional as F
+from ...functional.dropout import SeedGenerator
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..init import name_of as initializer_name
@@ -15,10 +18,15 @@ class Dense(Layer):
     first input (or from ``input_shape=(in_features,)``). kernel: (in_features, units),
     initialized ``glorot_uniform``; bias: (units,), zeros.
 
+    A mask (``Embedding(mask_zero=True)``) passes through: each step is mapped alone.
+
     >>> layer = mg.nn.Dense(4, activation="relu")
     >>> layer(mg.ones(2, 3)).shape
     (2, 4)
     """
+
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -84,34 +92,61 @@ class Dropout(Layer):
     """Randomly zero a fraction ``rate`` of the inputs while training, scaling the rest by
     ``1 / (1 - rate)`` (inverted dropout); the identity in evaluation mode.
 
-    Input and output: any shape.
+    Input and output: any shape; a mask passes through.
+
+    Args:
+        rate: the fraction dropped, in [0, 1).
+        noise_shape: the shape of the mask, broadcast over the input (Keras's): None entries
+            are the input's sizes, 1 shares the mask along that axis, e.g. ``(None, 1, None)``
+            on (N, T, F) drops the same features at every step of a sequence.
+        seed: an int: the layer draws its masks from a generator of its own started from this
+            seed, so a run is reproducible and two layers with different seeds differ; None:
+            the global generator (``mg.manual_seed``).
+
+    >>> layer = mg.nn.Dropout(0.5, seed=1)
+    >>> layer(mg.ones(2, 3)).shape
+    (2, 3)
     """
 
-    #: A mask from an Embedding passes through this elementwise layer (see Sequential).
-    passes_mask = True
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
+    supports_masking = True
 
-    def __init__(self, rate, seed=None, **kwargs):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"Dropout rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
+        if noise_shape is not None:
+            if isinstance(noise_shape, (str, bytes)) or not all(
+                    d is None or (isinstance(d, numbers.Integral) and d > 0) for d in noise_shape):
+                raise ValueError(f"Dropout noise_shape must be a tuple of positive ints and "
+                                 f"None, got {noise_shape!r}")
+            noise_shape = tuple(d if d is None else int(d) for d in noise_shape)
+        self.noise_shape = noise_shape
         self.seed = seed
+        self.generator = SeedGenerator(seed) if seed is not None else None
 
     def forward(self, x):
-        return F.dropout(x, self.rate, training=self.training)
+        return F.dropout(x, self.rate, training=self.training, noise_shape=self.noise_shape,
+                         generator=self.generator)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        noise_shape = list(self.noise_shape) if self.noise_shape is not None else None
+        return {**super().get_config(), "rate": self.rate, "noise_shape": noise_shape,
+                "seed": self.seed}
 
     def extra_repr(self):
-        return f"rate={self.rate:g}"
+        extra = f", noise_shape={self.noise_shape}" if self.noise_shape is not None else ""
+        return f"rate={self.rate:g}{extra}" + (f", seed={self.seed}" if self.seed is not None
+                                               else "")
 
 
 class Activation(Layer):
-    """Apply an activation by name (``Activation("relu")``) or function."""
+    """Apply an activation by name (``Activation("relu")``) or function; a mask passes
+    through."""
 
-    #: A mask from an Embedding passes through this elementwise layer (see Sequential).
-    passes_mask = True
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -163,7 +198,12 @@ class Tanh(_NamedActivation):
 
 
 class Softmax(Layer):
-    """softmax over ``axis`` (default: the last) as a layer."""
+    """softmax over ``axis`` (default: the last) as a layer; a mask passes through (it is not
+    applied to the scores: Keras's ``Softmax(mask=...)`` is for attention scores, and raises on
+    a (N, T) sequence mask beside (N, T, C) inputs)."""
+
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -177,7 +217,11 @@ class Softmax(Layer):
 
 
 class LeakyReLU(Layer):
-    """``x`` if positive, else ``negative_slope * x`` (PyTorch's default slope 0.01)."""
+    """``x`` if positive, else ``negative_slope * x`` (PyTorch's default slope 0.01); a mask
+    passes through."""
+
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
+    supports_masking = True
 
     def __init__(self, negative_slope=0.01, **kwargs):
         super().__init__(**kwargs)

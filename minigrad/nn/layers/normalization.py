@@ -23,6 +23,11 @@ class BatchNormalization(Layer):
     (``model.eval()``) the moving statistics are used. As in Keras, a layer with
     ``trainable=False`` always runs in evaluation mode (its statistics are frozen).
 
+    A batch of one sample trains as in Keras: its variance is 0, so the output is ``beta``
+    (``fit`` with ``N % batch_size == 1`` runs). A mask (``Embedding(mask_zero=True)``, (N, T)
+    beside (N, T, C) inputs) passes through, and in training the statistics are those of the
+    real steps alone (Keras's masked moments).
+
     Weights: ``gamma`` (C,), ones, unless ``scale=False``; ``beta`` (C,), zeros, unless
     ``center=False``. Buffers (saved with the model, not learned): ``moving_mean`` (C,),
     zeros, and ``moving_variance`` (C,), ones.
@@ -33,6 +38,10 @@ class BatchNormalization(Layer):
     >>> layer.moving_mean.shape
     (3,)
     """
+
+    #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`); ``forward``
+    #: takes it for the statistics.
+    supports_masking = True
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
@@ -71,14 +80,17 @@ class BatchNormalization(Layer):
                                                   backend)
             self.register_buffer(name, Tensor._make(array, backend))
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        """Input (N, ..., C) (features along ``axis``); ``mask``: optional, x's shape without
+        the feature axis, True at the real steps (used for the batch statistics)."""
         if x.ndim < 2 or not -x.ndim <= self.axis < x.ndim or x.shape[self.axis] != self.features:
             raise ValueError(f"{self.name} expected input with {self.features} features along "
                              f"axis {self.axis}, got shape {tuple(x.shape)}")
         return F.batch_norm(x, self.gamma if self.scale else None,
                             self.beta if self.center else None, self.moving_mean,
                             self.moving_variance, training=self.training and self.trainable,
-                            momentum=self.momentum, epsilon=self.epsilon, axis=self.axis)
+                            momentum=self.momentum, epsilon=self.epsilon, axis=self.axis,
+                            mask=mask)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
