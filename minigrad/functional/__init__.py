@@ -18,8 +18,8 @@ from .embedding import embedding
 from .indexing import getitem
 from . import inplace  # noqa: F401  (Tensor's in-place operators use it)
 from .join import cat, concat, split, stack
-from .losses import (binary_crossentropy, categorical_crossentropy, mean_absolute_error,
-                     mean_squared_error, sparse_categorical_crossentropy)
+from .losses import (binary_crossentropy, categorical_crossentropy, huber, kl_divergence,
+                     mean_absolute_error, mean_squared_error, sparse_categorical_crossentropy)
 from .linear import linear
 from .matmul import matmul
 from .normalization import batch_norm
@@ -50,7 +50,7 @@ __all__ = [
     "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "batch_norm",
     # losses
     "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
-    "categorical_crossentropy", "sparse_categorical_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "huber", "kl_divergence",
     # recurrent layers and embeddings
     "lstm", "gru", "simple_rnn", "embedding",
 ]

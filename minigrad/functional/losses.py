@@ -4,9 +4,10 @@ backward that a reader can check against it.
 
 How every loss here is computed (as in Keras):
 
-1. a loss per sample: for ``mean_squared_error``, ``mean_absolute_error`` and
+1. a loss per sample: for ``mean_squared_error``, ``mean_absolute_error``, ``huber`` and
    ``binary_crossentropy`` the mean over the last axis of ``y_pred`` (a 1-D ``y_pred`` of shape
-   ``(N,)`` is N samples of one value each); for the cross-entropies, the sum over the class axis;
+   ``(N,)`` is N samples of one value each); for ``kl_divergence`` the sum over the last axis;
+   for the cross-entropies, the sum over the class axis;
 2. times ``sample_weight`` (one weight per sample) if given;
 3. reduced: ``"mean"`` (Keras's ``"sum_over_batch_size"``: the weighted sum divided by the
    number of samples, *not* by the sum of the weights), ``"sum"``, or ``"none"`` (the weighted
@@ -22,6 +23,8 @@ differentiated. The loss and its gradient have ``y_pred``'s dtype whatever the l
 (float32 logits with int64 labels give a float32 loss and a float32 gradient). float16 is
 computed in float32 and rounded at the end.
 """
+
+import warnings
 
 import numpy as np
 
@@ -111,6 +114,55 @@ class AbsoluteError(Function):
         g = _per_sample_grad(ctx, grad, diff.dtype)[..., None]
         # d|d|/dd = sign(d), 0 at d == 0 (as PyTorch's l1_loss)
         return (g * ctx.xp.sign(diff) / diff.shape[-1]).reshape(ctx.input_shape)
+
+
+class HuberError(Function):
+    """Fused ``huber``: per element ``e^2 / 2`` where ``|e| <= delta``, else
+    ``delta (|e| - delta / 2)``, ``e = y_pred - y_true``; mean over the last axis."""
+
+    @staticmethod
+    def forward(ctx, y_pred, y_true, weight, reduction, dtype, delta):
+        xp = ctx.xp
+        x, t = _features(ctx, y_pred, y_true, dtype)
+        diff = x - t
+        size = xp.abs(diff)
+        quadratic = size <= delta
+        loss = xp.where(quadratic, 0.5 * diff * diff, delta * size - 0.5 * delta * delta)
+        ctx.save_for_backward(diff, quadratic)
+        ctx.delta = delta
+        return _reduce(ctx, loss.mean(axis=-1), weight, reduction, y_pred.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = ctx.xp
+        diff, quadratic = ctx.saved
+        g = _per_sample_grad(ctx, grad, diff.dtype)[..., None]
+        # d/de e^2 / 2 = e inside; d/de delta (|e| - delta / 2) = delta sign(e) outside
+        d = xp.where(quadratic, diff, ctx.delta * xp.sign(diff))
+        return (g * d / diff.shape[-1]).reshape(ctx.input_shape)
+
+
+# --- divergence between distributions -------------------------------------------------------------
+
+class KLDivergence(Function):
+    """Fused ``kl_divergence``: ``sum(t log(t / p))`` over the last axis, with ``t`` and ``p``
+    clipped to ``[eps, 1]`` first (Keras's rule)."""
+
+    @staticmethod
+    def forward(ctx, y_pred, y_true, weight, reduction, dtype):
+        xp = ctx.xp
+        p, t = _features(ctx, y_pred, y_true, dtype)
+        t = xp.clip(t, EPSILON, 1)
+        q = xp.clip(p, EPSILON, 1)
+        ctx.save_for_backward(q, t, q == p)  # q == p: where the clip lets the gradient through
+        return _reduce(ctx, (t * xp.log(t / q)).sum(axis=-1), weight, reduction, y_pred.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, t, unclipped = ctx.saved
+        g = _per_sample_grad(ctx, grad, q.dtype)[..., None]
+        # d/dq t (log t - log q) = -t / q; 0 where clipped
+        return (g * ctx.xp.where(unclipped, -t / q, 0)).reshape(ctx.input_shape)
 
 
 # --- binary cross-entropy -------------------------------------------------------------------------
@@ -301,7 +353,43 @@ def mean_absolute_error(y_true, y_pred, sample_weight=None, reduction="mean"):
                       reduction)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, reduction="mean"):
+def huber(y_true, y_pred, delta=1.0, sample_weight=None, reduction="mean"):
+    """Huber loss, Keras's ``huber`` (``Huber``): per element, with ``e = y_pred - y_true``,
+    ``e^2 / 2`` where ``|e| <= delta`` and ``delta * (|e| - delta / 2)`` beyond; the mean over
+    the last axis per sample, then weighted and reduced. Quadratic near 0, linear (gradient
+    ``delta * sign(e)``) for large errors, so outliers pull less than with the squared error.
+
+    Shapes as :func:`mean_squared_error`; ``delta`` a positive number (default 1).
+
+    >>> mg.huber(mg.tensor([[0.0, 1.0], [0.0, 0.0]]), mg.tensor([[0.6, 0.4], [0.4, 0.6]]))
+    tensor(0.155)
+    """
+    name = "huber"
+    delta = float(delta)
+    if not delta > 0:
+        raise ValueError(f"{name}: delta must be a positive number, got {delta}")
+    return _pointwise(HuberError, name, y_true, y_pred, sample_weight, reduction, delta=delta)
+
+
+def kl_divergence(y_true, y_pred, sample_weight=None, reduction="mean"):
+    """Kullback-Leibler divergence, Keras's ``kl_divergence`` (``"kld"``, ``KLDivergence``):
+    per sample ``sum(t * log(t / p))`` over the last axis, with ``t = clip(y_true, 1e-7, 1)``
+    and ``p = clip(y_pred, 1e-7, 1)`` (gradient 0 where ``y_pred`` is clipped), then weighted
+    and reduced.
+
+    Both arguments hold probability distributions over the last axis, of one shape (``(N, C)``),
+    ``y_true`` the target one. PyTorch's ``kl_div(input, target)`` takes the *log* of the
+    prediction first and does not clip.
+
+    >>> y_true = mg.tensor([[0.5, 0.5]])
+    >>> round(float(mg.kl_divergence(y_true, mg.tensor([[0.25, 0.75]]))), 6)
+    0.143841
+    """
+    return _pointwise(KLDivergence, "kl_divergence", y_true, y_pred, sample_weight, reduction)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                        sample_weight=None, reduction="mean"):
     """Binary cross-entropy, Keras's ``binary_crossentropy``: per element
     ``-(t log p + (1 - t) log(1 - p))``, averaged over the last axis per sample, then weighted
     and reduced.
@@ -310,18 +398,23 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, sample_weight=None, r
     or, with ``from_logits=True``, logits (``log(1 + e^x) - t x``, finite and exact for any
     logit). ``y_true`` holds targets in [0, 1], of ``y_pred``'s shape or that shape without a
     last axis of size 1 (labels ``(N,)`` for a model with one sigmoid unit, ``(N, 1)``).
+    ``label_smoothing`` in [0, 1] squeezes the targets towards 0.5 first, as Keras does:
+    ``t * (1 - label_smoothing) + label_smoothing / 2``.
 
     >>> y_true = mg.tensor([1.0, 0.0])
     >>> loss = mg.binary_crossentropy(y_true, mg.tensor([1e4, -1e4]), from_logits=True)
     >>> float(loss)
     0.0
     """
+    name = "binary_crossentropy"
+    smoothing = _label_smoothing(label_smoothing, name)
     op = SigmoidBinaryCrossentropy if from_logits else ClippedBinaryCrossentropy
-    return _pointwise(op, "binary_crossentropy", y_true, y_pred, sample_weight, reduction)
+    smooth = (lambda t: t * (1 - smoothing) + 0.5 * smoothing) if smoothing else None
+    return _pointwise(op, name, y_true, y_pred, sample_weight, reduction, smooth=smooth)
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_weight=None,
-                             reduction="mean"):
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1,
+                             sample_weight=None, reduction="mean"):
     """Categorical cross-entropy, Keras's ``categorical_crossentropy``: per sample
     ``-sum(y_true * log p)`` over the class axis, then weighted and reduced.
 
@@ -329,7 +422,14 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_
     e.g. ``(N, C)``. ``y_pred`` holds probabilities (as in Keras, divided by their sum and
     clipped to ``[1e-7, 1 - 1e-7]``) or, with ``from_logits=True``, logits (a log-softmax
     computed after subtracting the maximum: finite for any logit). ``axis``: the class axis.
-    The per-sample losses have ``y_pred``'s shape without ``axis``.
+    The per-sample losses have ``y_pred``'s shape without ``axis``. ``label_smoothing`` in
+    [0, 1] mixes the targets with the uniform distribution first, as Keras does:
+    ``t * (1 - label_smoothing) + label_smoothing / C`` for C classes.
+
+    Arguments in PyTorch's order, ``(y_pred, y_true)``, are refused where that can be told
+    reliably: a second argument that holds exact one-hot labels beside a first one that is not
+    a probability distribution (logits) is an error; beside soft probabilities, a warning (a
+    saturated softmax can give exact 0s and 1s, so it may be right).
 
     >>> y_true = mg.tensor([[0.0, 1.0, 0.0]])
     >>> round(float(mg.categorical_crossentropy(y_true, mg.tensor([[0.2, 0.5, 0.3]]))), 4)
@@ -347,7 +447,11 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, sample_
         raise ValueError(f"{name}: y_true (one-hot labels or probabilities) must have the shape "
                          f"of y_pred {tuple(y_pred.shape)}, got {tuple(y_true.shape)}{hint}"
                          f"{ARGUMENT_ORDER}")
+    smoothing = _label_smoothing(label_smoothing, name)
+    _check_not_swapped(y_true, y_pred, axis, from_logits, name)
     y_true = y_true.astype(dtype, copy=False)
+    if smoothing:
+        y_true = y_true * (1 - smoothing) + smoothing / y_pred.shape[axis]
     per_sample = _without(y_pred.shape, axis)
     weight = _sample_weight(sample_weight, per_sample, y_pred, dtype, name)
     op = SoftmaxCrossentropy if from_logits else ClippedCategoricalCrossentropy
@@ -387,7 +491,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1,
 
 # --- argument checks ----------------------------------------------------------------------------
 
-def _pointwise(op, name, y_true, y_pred, sample_weight, reduction):
+def _pointwise(op, name, y_true, y_pred, sample_weight, reduction, smooth=None, **options):
+    """Check and convert the arguments of a loss whose per-sample value is over the last axis,
+    then apply ``op`` (with ``options``); ``smooth`` transforms the targets first."""
     y_pred = _prediction(y_pred, y_true, name)
     dtype = dtypes.compute_dtype(y_pred.dtype)
     y_true = _constant(y_true, y_pred, "y_true", name)
@@ -403,8 +509,11 @@ def _pointwise(op, name, y_true, y_pred, sample_weight, reduction):
                          f"{ARGUMENT_ORDER}")
     per_sample = shape if len(shape) < 2 else shape[:-1]
     weight = _sample_weight(sample_weight, per_sample, y_pred, dtype, name)
-    return op.apply(y_pred, y_true=y_true.astype(dtype, copy=False), weight=weight,
-                    reduction=_reduction(reduction, name), dtype=dtype)
+    y_true = y_true.astype(dtype, copy=False)
+    if smooth is not None:
+        y_true = smooth(y_true)
+    return op.apply(y_pred, y_true=y_true, weight=weight,
+                    reduction=_reduction(reduction, name), dtype=dtype, **options)
 
 
 #: Appended to the errors that swapped arguments cause: PyTorch users write loss(input, target).
@@ -436,6 +545,43 @@ def _constant(value, y_pred, what, name):
                          f"(no gradient flows to it){order}; if it really is computed, pass "
                          f"{what}.detach()")
     return array_beside(value, y_pred, name, what)
+
+
+def _label_smoothing(label_smoothing, name):
+    """``label_smoothing`` as a float in [0, 1]."""
+    try:
+        smoothing = float(label_smoothing)
+    except (TypeError, ValueError):
+        smoothing = None
+    if smoothing is None or not 0 <= smoothing <= 1:
+        raise ValueError(f"{name}: label_smoothing must be a number in [0, 1], got "
+                         f"{label_smoothing!r}")
+    return smoothing
+
+
+def _check_not_swapped(y_true, y_pred, axis, from_logits, name):
+    """Refuse ``categorical_crossentropy(y_pred, y_true)``, PyTorch's order, where it shows:
+    the second argument holds exact one-hot labels (every entry 0 or 1, one 1 per sample) and
+    the first does not. Targets outside [0, 1] (logits) make it certain: an error. Soft
+    probabilities beside one-hot probabilities make it likely (but a saturated softmax gives
+    exact 0s and 1s): a warning; beside logits that happen to be 0s and 1s (a toy example),
+    nothing. Soft labels beside real predictions or logits pass: those are never all exactly
+    one-hot."""
+    xp = y_pred._backend.xp
+    p = y_pred.data
+    one_hot = ((p == 0) | (p == 1)) & (p.sum(axis=axis, keepdims=True) == 1)
+    if p.size == 0 or not bool(xp.all(one_hot)):
+        return
+    if bool(xp.all((y_true == 0) | (y_true == 1))):
+        return  # one-hot beside one-hot: nothing to tell
+    if bool(xp.any((y_true < 0) | (y_true > 1))):
+        raise ValueError(f"{name}: y_pred holds exact one-hot labels and y_true values outside "
+                         f"[0, 1] (logits?){ARGUMENT_ORDER}")
+    if from_logits:
+        return
+    warnings.warn(f"{name}: y_pred holds exact one-hot labels and y_true soft probabilities"
+                  f"{ARGUMENT_ORDER} (if y_pred really is a saturated softmax, ignore this)",
+                  stacklevel=3)
 
 
 def _reduction(reduction, name):

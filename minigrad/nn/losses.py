@@ -165,17 +165,61 @@ class MeanAbsoluteError(_FusedLoss):
         super().__init__(reduction=reduction, name=name)
 
 
-class _CrossentropyLoss(_FusedLoss):
-    def __init__(self, from_logits=False, reduction="mean", name=None):
+class Huber(_FusedLoss):
+    """The Huber loss, quadratic for errors up to ``delta`` and linear beyond, see
+    :func:`~minigrad.functional.huber` (``"huber"``; Keras names the object ``"huber_loss"``).
+
+    Args:
+        delta: where the loss turns from quadratic to linear (default 1).
+
+    >>> loss = mg.nn.losses.Huber(delta=1.0)
+    >>> loss(mg.tensor([[0.0], [0.0]]), mg.tensor([[0.5], [3.0]]))
+    tensor(1.3125)
+    """
+
+    _fn = staticmethod(F.huber)
+
+    def __init__(self, delta=1.0, reduction="mean", name="huber_loss"):
         super().__init__(reduction=reduction, name=name)
-        self.from_logits = bool(from_logits)
+        if not float(delta) > 0:
+            raise ValueError(f"Huber: delta must be a positive number, got {delta!r}")
+        self.delta = float(delta)
 
     def _options(self):
-        return {"from_logits": self.from_logits}
+        return {"delta": self.delta}
 
     def get_config(self):
-        """``name``, ``reduction`` and ``from_logits``."""
-        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits}
+        """``name``, ``reduction`` and ``delta``."""
+        return {"name": self.name, "reduction": self.reduction, "delta": self.delta}
+
+
+class KLDivergence(_FusedLoss):
+    """The Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))`` per sample, see
+    :func:`~minigrad.functional.kl_divergence` (``"kl_divergence"``, ``"kld"``)."""
+
+    _fn = staticmethod(F.kl_divergence)
+
+    def __init__(self, reduction="mean", name="kl_divergence"):
+        super().__init__(reduction=reduction, name=name)
+
+
+class _CrossentropyLoss(_FusedLoss):
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="mean", name=None):
+        super().__init__(reduction=reduction, name=name)
+        self.from_logits = bool(from_logits)
+        smoothing = float(label_smoothing)
+        if not 0 <= smoothing <= 1:
+            raise ValueError(f"{type(self).__name__}: label_smoothing must be a number in "
+                             f"[0, 1], got {label_smoothing!r}")
+        self.label_smoothing = smoothing
+
+    def _options(self):
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+
+    def get_config(self):
+        """``name``, ``reduction``, ``from_logits`` and ``label_smoothing``."""
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
 
 
 class BinaryCrossentropy(_CrossentropyLoss):
@@ -185,6 +229,7 @@ class BinaryCrossentropy(_CrossentropyLoss):
     Args:
         from_logits: ``y_pred`` holds logits (no sigmoid on the last layer) instead of
             probabilities; more accurate, and finite for any logit.
+        label_smoothing: in [0, 1]; the targets become ``t * (1 - s) + s / 2`` (Keras's rule).
 
     >>> bce = mg.nn.losses.BinaryCrossentropy(from_logits=True)
     >>> round(float(bce(mg.tensor([[1.0], [0.0]]), mg.tensor([[0.0], [0.0]]))), 4)
@@ -193,46 +238,53 @@ class BinaryCrossentropy(_CrossentropyLoss):
 
     _fn = staticmethod(F.binary_crossentropy)
 
-    def __init__(self, from_logits=False, reduction="mean", name="binary_crossentropy"):
-        super().__init__(from_logits=from_logits, reduction=reduction, name=name)
+    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="mean",
+                 name="binary_crossentropy"):
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing,
+                         reduction=reduction, name=name)
 
 
-class _ClassAxisLoss(_CrossentropyLoss):
-    def __init__(self, from_logits=False, axis=-1, reduction="mean", name=None):
-        super().__init__(from_logits=from_logits, reduction=reduction, name=name)
-        self.axis = axis
-
-    def _options(self):
-        return {"from_logits": self.from_logits, "axis": self.axis}
-
-    def get_config(self):
-        """``name``, ``reduction``, ``from_logits`` and ``axis``."""
-        return {**super().get_config(), "axis": self.axis}
-
-
-class CategoricalCrossentropy(_ClassAxisLoss):
+class CategoricalCrossentropy(_CrossentropyLoss):
     """Cross-entropy with one-hot (or probability) targets of ``y_pred``'s shape, see
     :func:`~minigrad.functional.categorical_crossentropy`.
 
     Args:
         from_logits: ``y_pred`` holds logits (no softmax on the last layer).
+        label_smoothing: in [0, 1]; the targets become ``t * (1 - s) + s / C`` for C classes
+            (Keras's rule).
         axis: the class axis (default: the last).
+
+    >>> loss = mg.nn.losses.CategoricalCrossentropy(label_smoothing=0.2)
+    >>> round(float(loss([[0.0, 1.0]], mg.tensor([[0.5, 0.5]]))), 4)
+    0.6931
     """
 
     _fn = staticmethod(F.categorical_crossentropy)
 
-    def __init__(self, from_logits=False, axis=-1, reduction="mean",
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="mean",
                  name="categorical_crossentropy"):
-        super().__init__(from_logits=from_logits, axis=axis, reduction=reduction, name=name)
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing,
+                         reduction=reduction, name=name)
+        self.axis = axis
+
+    def _options(self):
+        return {**super()._options(), "axis": self.axis}
+
+    def get_config(self):
+        """``name``, ``reduction``, ``from_logits``, ``label_smoothing`` and ``axis``."""
+        return {**super().get_config(), "axis": self.axis}
 
 
-class SparseCategoricalCrossentropy(_ClassAxisLoss):
+class SparseCategoricalCrossentropy(_FusedLoss):
     """Cross-entropy with integer class labels, ``(N,)`` beside ``y_pred`` ``(N, C)``, see
     :func:`~minigrad.functional.sparse_categorical_crossentropy`.
 
     Args:
         from_logits: ``y_pred`` holds logits (no softmax on the last layer).
         axis: the class axis of ``y_pred`` (default: the last).
+
+    There is no ``label_smoothing`` (Keras 3 has none for sparse labels either): smooth one-hot
+    labels with :class:`CategoricalCrossentropy` instead.
 
     >>> loss = mg.nn.losses.SparseCategoricalCrossentropy(from_logits=True)
     >>> round(float(loss([2], mg.tensor([[0.0, 0.0, 0.0]]))), 4)
@@ -243,16 +295,27 @@ class SparseCategoricalCrossentropy(_ClassAxisLoss):
 
     def __init__(self, from_logits=False, axis=-1, reduction="mean",
                  name="sparse_categorical_crossentropy"):
-        super().__init__(from_logits=from_logits, axis=axis, reduction=reduction, name=name)
+        super().__init__(reduction=reduction, name=name)
+        self.from_logits = bool(from_logits)
+        self.axis = axis
+
+    def _options(self):
+        return {"from_logits": self.from_logits, "axis": self.axis}
+
+    def get_config(self):
+        """``name``, ``reduction``, ``from_logits`` and ``axis``."""
+        return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
+                "axis": self.axis}
 
 
 #: The built-in loss classes: the ones :func:`serialize` can save.
 BUILTIN_LOSSES = (MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy,
-                  CategoricalCrossentropy, SparseCategoricalCrossentropy)
+                  CategoricalCrossentropy, SparseCategoricalCrossentropy, Huber, KLDivergence)
 # Names are compared in lower case without underscores: "mean_squared_error", "MeanSquaredError"
 # and "meansquarederror" are one name.
 _BY_NAME = {cls.__name__.lower(): cls for cls in BUILTIN_LOSSES}
-_BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
+_BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError, "kld": KLDivergence,
+                 "bce": BinaryCrossentropy})
 _BY_FUNCTION = {cls._fn: cls for cls in BUILTIN_LOSSES}
 
 
@@ -260,8 +323,9 @@ def get(identifier):
     """The loss object for what ``compile(loss=...)`` was given.
 
     - a name: ``"mse"``, ``"mean_squared_error"``, ``"mae"``, ``"mean_absolute_error"``,
-      ``"binary_crossentropy"``, ``"categorical_crossentropy"``,
-      ``"sparse_categorical_crossentropy"``, or a class name such as ``"MeanSquaredError"``;
+      ``"binary_crossentropy"`` (``"bce"``), ``"categorical_crossentropy"``,
+      ``"sparse_categorical_crossentropy"``, ``"huber"``, ``"kl_divergence"`` (``"kld"``), or a
+      class name such as ``"MeanSquaredError"`` (in any case: Keras's ``"KLD"`` too);
     - a :class:`Loss` object (returned as it is) or class (instantiated);
     - a function of :mod:`minigrad.functional` above (its class, with default arguments), or
       any function ``fn(y_true, y_pred)`` returning per-sample losses (wrapped in a
@@ -308,12 +372,17 @@ def serialize(loss):
 def _class_named(name):
     cls = _BY_NAME.get(str(name).lower().replace("_", ""))
     if cls is None:
-        known = "mse, mae, " + ", ".join(snake_case(c.__name__) for c in BUILTIN_LOSSES)
+        known = "mse, mae, bce, kld, " + ", ".join(_keras_name(c) for c in BUILTIN_LOSSES)
         raise ValueError(f"unknown loss {name!r}; choose from {known} (or their class names), "
                          "or pass a function loss(y_true, y_pred) or a Loss object")
     return cls
 
 
+def _keras_name(cls):
+    """The name Keras gives the function of a loss class: ``"huber"``, ``"kl_divergence"``..."""
+    return {Huber: "huber", KLDivergence: "kl_divergence"}.get(cls, snake_case(cls.__name__))
+
+
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
            "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "get", "serialize"]
+           "Huber", "KLDivergence", "get", "serialize"]
