@@ -85,3 +85,23 @@ def manual_seed(seed):
     _cpu.seed(seed)
     if _cuda is not None:
         _cuda.seed(seed)
+
+
+def get_rng_state():
+    """The state of every backend's random generators as JSON-ready data (what
+    ``fit``'s ``BackupAndRestore`` saves so that a resumed run draws the same dropout masks):
+    the CPU generator's, and the GPU's dropout stream once "cuda" is in use (draws of
+    ``uniform``/``normal`` on the GPU come from cuRAND, whose state cannot be read)."""
+    state = {"cpu": _cpu._rng.bit_generator.state}
+    if _cuda is not None:
+        state["cuda_dropout"] = [_cuda._dropout_key, _cuda._dropout_offset]
+    return state
+
+
+def set_rng_state(state):
+    """Restore what :func:`get_rng_state` returned."""
+    _cpu._rng.bit_generator.state = state["cpu"]
+    if "cuda_dropout" in state:
+        key, offset = state["cuda_dropout"]
+        cuda = _cuda_backend()
+        cuda._dropout_key, cuda._dropout_offset = int(key), int(offset)

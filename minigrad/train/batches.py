@@ -1,6 +1,9 @@
 """Feeding ``fit``/``evaluate``/``predict``: NumPy arrays (or tensors) cut into batches, or any
 iterable of batches such as a DataLoader."""
 
+import itertools
+import numbers
+
 import numpy as np
 
 from .. import dtypes
@@ -31,14 +34,11 @@ class ArrayBatches:
         self.sample_weight = _as_numpy(sample_weight, "sample_weight")
         if self.x is None or self.x.ndim == 0:
             raise ValueError("x must be an array with a batch axis")
-        count = len(self.x)
-        for name, array in (("y", self.y), ("sample_weight", self.sample_weight)):
-            if array is not None and len(array) != count:
-                raise ValueError(f"x has {count} samples but {name} has {len(array)}; they "
-                                 "must have the same first dimension")
-        if int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.batch_size = int(batch_size)
+        count = check_same_length(self.x, self.y, self.sample_weight)
+        if count == 0:
+            raise ValueError(f"x has no samples (shape {self.x.shape}); there is nothing to "
+                             "iterate over")
+        self.batch_size = check_batch_size(batch_size)
         self.shuffle = shuffle
         self.rng = rng or np.random.default_rng()
 
@@ -46,9 +46,15 @@ class ArrayBatches:
         return -(-len(self.x) // self.batch_size)
 
     def __iter__(self):
+        return self.iter_from(0)
+
+    def iter_from(self, step):
+        """The batches of one epoch from batch ``step`` on: the order is drawn whole (so the
+        generator advances as for a whole epoch), then the first ``step`` batches are skipped,
+        which is how a resumed ``fit`` continues an epoch."""
         count = len(self.x)
         order = self.rng.permutation(count) if self.shuffle else None
-        for start in range(0, count, self.batch_size):
+        for start in range(step * self.batch_size, count, self.batch_size):
             index = order[start:start + self.batch_size] if order is not None \
                 else slice(start, start + self.batch_size)
             yield tuple(None if a is None else a[index]
@@ -67,6 +73,10 @@ class IterableBatches:
             return len(self.iterable)
         except TypeError:
             return None
+
+    def iter_from(self, step):
+        """The batches from batch ``step`` on (the earlier ones are drawn and dropped)."""
+        return itertools.islice(iter(self), step, None)
 
     def __iter__(self):
         for batch in self.iterable:
@@ -90,6 +100,36 @@ def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=Non
     return IterableBatches(x)
 
 
+def check_batch_size(batch_size):
+    """``batch_size`` as a positive int (None: Keras's 32); anything else is a ValueError
+    saying what was given (0 or 2.7 must not quietly train with 32 or 2)."""
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer (or None for 32), got "
+                         f"{batch_size!r}")
+    return int(batch_size)
+
+
+def check_count(value, name, minimum=0):
+    """``value`` as an int >= ``minimum`` (epochs, initial_epoch); else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_same_length(x, *others, names=("y", "sample_weight")):
+    """The number of samples of ``x``; a ValueError when an array of ``others`` (None is
+    skipped) has another first dimension."""
+    count = len(x)
+    for name, array in zip(names, others):
+        if array is not None and len(array) != count:
+            raise ValueError(f"x has {count} samples but {name} has {len(array)}; they "
+                             "must have the same first dimension")
+    return count
+
+
 def to_tensor(value, backend, float_dtype):
     """A batch as a tensor on ``backend``; floating data converted to ``float_dtype`` (so float64
     NumPy data feeds a float32 model, as in Keras), integers kept (labels, token ids)."""
@@ -110,12 +150,14 @@ def to_tensor(value, backend, float_dtype):
 
 def split_validation(x, y, sample_weight, fraction):
     """Keras's ``validation_split``: the last ``fraction`` of the samples, before shuffling."""
-    if not 0 < fraction < 1:
-        raise ValueError(f"validation_split must be in (0, 1), got {fraction}")
+    check_fraction(fraction)
     if not isinstance(x, (np.ndarray, Tensor)):
         raise ValueError("validation_split needs array inputs; with an iterable of batches, "
                          "pass validation_data")
     x, y, sample_weight = (_as_numpy(a, "data") for a in (x, y, sample_weight))
+    if x.ndim == 0:
+        raise ValueError("x must be an array with a batch axis")
+    check_same_length(x, y, sample_weight)
     cut = int(len(x) * (1 - fraction))
     if cut == 0 or cut == len(x):
         raise ValueError(f"validation_split={fraction} leaves no samples on one side of "
@@ -127,6 +169,14 @@ def split_validation(x, y, sample_weight, fraction):
     train = tuple(part(a, slice(None, cut)) for a in (x, y, sample_weight))
     validation = tuple(part(a, slice(cut, None)) for a in (x, y, sample_weight))
     return train, validation
+
+
+def check_fraction(fraction):
+    """``validation_split`` must be a number in [0, 1); 0 means none."""
+    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) \
+            or not 0 <= fraction < 1:
+        raise ValueError(f"validation_split must be a number in [0, 1), got {fraction!r}")
+    return float(fraction)
 
 
 def class_weights_to_sample_weights(y, class_weight):

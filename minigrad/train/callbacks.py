@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from . import backup
+
 
 class Callback:
     """Base class: override the hooks you need. ``self.model`` is the model being fitted;
@@ -54,6 +56,17 @@ class CallbackList:
         """Call ``hook`` (e.g. ``"on_epoch_end"``) with ``args`` on every callback."""
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
+
+    def call_all(self, hook, *args):
+        """Call ``hook`` on every callback even when some raise (the end hooks after an
+        interrupted fit: each must close its files); returns the exceptions raised."""
+        errors = []
+        for callback in self.callbacks:
+            try:
+                getattr(callback, hook)(*args)
+            except Exception as exc:  # noqa: BLE001 -- reported by the caller
+                errors.append(exc)
+        return errors
 
 
 def _monitor_mode(monitor, mode):
@@ -244,13 +257,113 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training at the first batch whose loss or gradients are NaN or infinite, before
+    that batch's update: the weights (and BatchNormalization's moving statistics) stay those
+    of the last finite step. (Keras stops after the bad update.)"""
+
+    #: ``fit`` checks each batch before the optimizer step when a callback asks for it.
+    stops_before_nonfinite_update = True
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(loss):
-            print(f"Batch {batch}: invalid loss {loss}, terminating training")
+        if loss is not None and not np.isfinite(loss) or \
+                getattr(self.model, "skipped_nonfinite_update", False):
+            print(f"Batch {batch}: invalid loss {loss} (or gradients), terminating training "
+                  "before the update")
             self.model.stop_training = True
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state regularly so that a ``fit`` that was killed (kill -9, a
+    crash, a lost machine) and is started again with the same command continues where the
+    last backup was taken and ends with the same weights, bit for bit, as a run that was never
+    interrupted (Keras's ``BackupAndRestore``).
+
+    The backup is one file, ``<backup_dir>/backup.safetensors``, replaced atomically each
+    time: the weights and BatchNormalization statistics, the optimizer's state (moments, step
+    counts, the position of a learning-rate schedule), the epoch and batch, the state of the
+    generators that shuffle the data and draw dropout masks, the epoch's running averages and
+    the History so far. At the start of ``fit``, an existing backup is loaded and the epochs
+    (and batches) it covers are skipped; ``model.history`` then holds every epoch, those before
+    the interruption included.
+
+    Args:
+        backup_dir: the folder for the backup (made if missing); use it for one run only.
+        save_freq: ``"epoch"`` (after every epoch) or a number ``N`` (every ``N`` batches,
+            counted across epochs; a resumed run continues within the epoch).
+        delete_checkpoint: remove the backup when ``fit`` ends normally (it is kept when
+            ``fit`` ends with an exception or Ctrl-C, to resume from).
+
+    The model must be the same and ``fit`` called with the same arguments (with arrays, the
+    layers are built from the first batch before the backup is read; with an iterable of
+    batches, build the model first). A DataLoader's shuffling is resumed when it shuffles
+    with its ``rng`` (a NumPy generator), as minigrad's does. On a GPU, dropout masks resume
+    exactly; numbers drawn with ``mg.rand``/``mg.randn`` there come from cuRAND, whose state
+    is not saved.
+
+    >>> backup = BackupAndRestore("runs/mnist-backup")  # doctest: +SKIP
+    >>> model.fit(x, y, epochs=10, callbacks=[backup])  # doctest: +SKIP
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore needs a backup_dir")
+        if save_freq != "epoch" and (isinstance(save_freq, bool)
+                                     or not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a number of "
+                             f"batches >= 1, got {save_freq!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq, self.delete_checkpoint = save_freq, bool(delete_checkpoint)
+        self.path = os.path.join(self.backup_dir, "backup.safetensors")
+        self._since_save = 0
+
+    def _state(self):
+        state = getattr(self.model, "training_state", None)
+        if state is None:
+            raise RuntimeError("BackupAndRestore works inside model.fit(callbacks=[...])")
+        return state
+
+    def on_train_begin(self, logs=None):
+        self._since_save = 0
+        if not os.path.exists(self.path):
+            return
+        if not self.model.optimizer_built and getattr(self.model, "built", True) and \
+                any(True for _ in self.model.parameters()):
+            self.model.build_optimizer()  # its state is loaded next
+        if not self.model.optimizer_built:
+            raise RuntimeError(f"BackupAndRestore: there is a backup in {self.backup_dir!r}, "
+                               "but the model has no weights yet to load it into; build it "
+                               "first (model.build(input_shape)), or fit on arrays")
+        backup.read_backup(self.path, self.model, self._state())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._since_save += 1
+        if self._since_save >= self.save_freq:
+            self._since_save = 0
+            self._save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save((epoch, dict(logs or {})))
+
+    def _save(self, epoch_logs=None):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        backup.write_backup(self.path, self.model, self._state(), epoch_logs)
+
+    def on_train_end(self, logs=None):
+        if not (self.delete_checkpoint and self._state().finished):
+            return
+        try:
+            os.remove(self.path)
+        except FileNotFoundError:
+            pass
+        try:
+            os.rmdir(self.backup_dir)  # only if nothing else is in it
+        except OSError:
+            pass
 
 
 def _plain(value):

@@ -1,6 +1,7 @@
 """``Model``: a :class:`~minigrad.nn.Module` with the Keras training API — ``compile``,
 ``fit``, ``evaluate``, ``predict``, ``save`` — on top of the PyTorch-style module."""
 
+import numbers
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ from . import batches as batching
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
 from . import saving, structures
+from .backup import TrainingState
 from .history import History
 from .loss_checks import warn_if_probabilities_as_logits
 from .progress import Progress, resolve_verbose
@@ -144,11 +146,23 @@ class Model(Module):
         return value + penalty if isinstance(penalty, Tensor) else value
 
     def train_step(self, x, y, sample_weight=None):
-        """One optimization step on a batch of tensors; returns (loss tensor, predictions)."""
+        """One optimization step on a batch of tensors; returns (loss tensor, predictions).
+
+        When a callback asks for it (:class:`~minigrad.train.callbacks.TerminateOnNaN`), a
+        batch whose loss or gradients are not finite is not applied: the weights and buffers
+        stay as they were, ``skipped_nonfinite_update`` is set and training stops."""
+        guard = getattr(self, "_guard_nonfinite", False)
+        buffers = [(b, b.data.copy()) for _, b in self.named_buffers()] if guard else None
         y_pred = self(x)
         loss = self._loss_value(y, y_pred, sample_weight)
         self.optimizer.zero_grad()
         loss.backward()
+        if guard and not _finite_step(loss, self.parameters()):
+            for buffer, before in buffers:  # BatchNormalization's statistics saw the batch
+                buffer.data[...] = before
+            self.skipped_nonfinite_update = True
+            self.stop_training = True
+            return loss, y_pred
         self.optimizer.step()
         return loss, y_pred
 
@@ -159,79 +173,129 @@ class Model(Module):
         """Train for ``epochs`` epochs on ``x`` and ``y`` (NumPy arrays or tensors, cut into
         batches of ``batch_size``, default 32), or on an iterable of ``(x, y)`` batches such as
         a DataLoader (then ``y`` is None). Returns a
-        :class:`~minigrad.train.history.History`.
+        :class:`~minigrad.train.history.History`, also kept as ``model.history``.
 
         validation_data: ``(x_val, y_val)`` evaluated after each epoch; validation_split: the
         fraction of the arrays (taken from the end, before shuffling) to hold out instead.
         shuffle: a new order each epoch (seeded by ``seed``). class_weight: ``{class: weight}``
         turned into per-sample weights. verbose: 0 silent, 1 progress bar, 2 a line per epoch.
+
+        Arguments out of range (``batch_size=0``, ``epochs=-1``, empty data, ``x`` and ``y``
+        of different lengths, ...) are a ValueError naming the argument. When training ends
+        with an exception or Ctrl-C, ``model.history`` keeps the epochs that finished and
+        every callback's ``on_train_end`` runs (files are closed) before the exception goes
+        on.
         """
         self._require_compiled("fit")
         verbose = resolve_verbose(verbose)
+        batch_size = batching.check_batch_size(batch_size)
+        epochs = batching.check_count(epochs, "epochs")
+        initial_epoch = batching.check_count(initial_epoch, "initial_epoch")
+        validation_split = batching.check_fraction(validation_split)
+        if x is None:
+            raise ValueError("fit() needs training data x (arrays, or an iterable of batches)")
+        arrays = isinstance(x, (np.ndarray, Tensor)) or structures.is_structure(x)
+        if arrays and y is None:
+            raise ValueError("fit() needs targets y with array inputs x")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise ValueError(f"seed must be an integer or None, got {seed!r}")
         if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise ValueError(f"class_weight must be a dict {{class: weight}}, got "
+                                 f"{type(class_weight).__name__}")
             if sample_weight is not None:
                 raise ValueError("give class_weight or sample_weight, not both")
             if y is None:
                 raise ValueError("class_weight needs array targets y")
             sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
-        if validation_split and validation_data is None:
-            (x, y, sample_weight), validation = batching.split_validation(x, y, sample_weight,
-                                                                      validation_split)
-            validation_data = validation
+        if validation_data is not None:
+            validation_data = _validation_arrays(validation_data)
+        elif validation_split:
+            (x, y, sample_weight), validation_data = batching.split_validation(
+                x, y, sample_weight, validation_split)
         rng = np.random.default_rng(seed)
-        train_batches = batching.batches(x, y, sample_weight, batch_size or 32, shuffle, rng)
+        train_batches = batching.batches(x, y, sample_weight, batch_size, shuffle, rng)
         backend, float_dtype = self.backend_and_dtype()
+        if arrays and not self._optimizer_ready:
+            # Build before on_train_begin, so that a backup can be loaded into the weights.
+            first = structures.map_structure(lambda a: a[:batch_size], train_batches.x)
+            self._prepare(batching.to_tensor(first, backend, float_dtype))
+            backend, float_dtype = self.backend_and_dtype()
 
         history = History()
+        state = TrainingState(initial_epoch, [rng, getattr(x, "rng", None)], history)
         callback_list = callbacks_module.CallbackList(callbacks, self)
         self.stop_training = False
-        callback_list.call("on_train_begin", {})
-        for epoch in range(initial_epoch, epochs):
-            callback_list.call("on_epoch_begin", epoch, {})
-            logs, progress, seconds = self._train_epoch(train_batches, epoch, epochs, verbose,
-                                                        callback_list, backend, float_dtype)
-            if validation_data is not None and not self.stop_training:
-                x_val, y_val, w_val = _validation_arrays(validation_data)
-                val = self.evaluate(x_val, y_val, batch_size=batch_size or 32, verbose=0,
-                                    sample_weight=w_val, return_dict=True)
-                logs.update({f"val_{name}": value for name, value in val.items()})
-            progress.close(logs, seconds)  # one line per epoch, validation included (Keras)
-            callback_list.call("on_epoch_end", epoch, logs)
-            history.append(epoch, logs)
-            if self.stop_training:
-                break
-        callback_list.call("on_train_end", {})
-        self.history = history
+        self.skipped_nonfinite_update = False
+        self._guard_nonfinite = any(getattr(c, "stops_before_nonfinite_update", False)
+                                    for c in callback_list.callbacks)
+        self.training_state, self.history = state, history
+        try:
+            callback_list.call("on_train_begin", {})
+            while state.epoch < epochs and not self.stop_training:
+                epoch = state.epoch
+                state.begin_epoch()
+                callback_list.call("on_epoch_begin", epoch, {})
+                logs, progress, seconds = self._train_epoch(train_batches, state, epochs,
+                                                            verbose, callback_list, backend,
+                                                            float_dtype)
+                if validation_data is not None and not self.stop_training:
+                    x_val, y_val, w_val = validation_data
+                    val = self.evaluate(x_val, y_val, batch_size=batch_size, verbose=0,
+                                        sample_weight=w_val, return_dict=True)
+                    logs.update({f"val_{name}": value for name, value in val.items()})
+                progress.close(logs, seconds)  # one line per epoch, validation included (Keras)
+                callback_list.call("on_epoch_end", epoch, logs)
+                history.append(epoch, logs)
+                state.end_epoch()
+            state.finished = True
+        except BaseException as exc:
+            # Keep what was done, close what callbacks opened, then let the exception go on.
+            for error in callback_list.call_all("on_train_end", {}):
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"and on_train_end raised {type(error).__name__}: {error}")
+            raise
+        else:
+            callback_list.call("on_train_end", {})
+        finally:
+            self._guard_nonfinite = False
+            self.training_state = None
         return history
 
-    def _train_epoch(self, train_batches, epoch, epochs, verbose, callback_list, backend,
+    def _train_epoch(self, train_batches, state, epochs, verbose, callback_list, backend,
                      float_dtype):
+        """Train on the batches of epoch ``state.epoch`` from batch ``state.step`` on (a
+        resumed epoch starts past 0); returns (logs, progress display, seconds)."""
         self.train()
-        loss_mean = metrics_module.Mean(name="loss")
-        metrics = None
-        progress = Progress(verbose, len(train_batches), f"Epoch {epoch + 1}/{epochs}")
+        first_step = state.step
+        progress = Progress(verbose, len(train_batches), f"Epoch {state.epoch + 1}/{epochs}")
         start = time.perf_counter()
-        logs = {}
-        for step, (xb, yb, wb) in enumerate(train_batches):
+        logs = dict(state.logs)
+        for step, (xb, yb, wb) in enumerate(train_batches.iter_from(first_step), first_step):
             callback_list.call("on_train_batch_begin", step, {})
             xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
             if not self._optimizer_ready:
                 self._prepare(xb)
             loss, y_pred = self.train_step(xb, yb, wb)
-            if metrics is None:
-                metrics = self._make_metrics(tuple(y_pred.shape))
+            if state.loss_mean is None:
+                state.adopt_metrics(metrics_module.Mean(name="loss"),
+                                    self._make_metrics(tuple(y_pred.shape)))
             batch_size = structures.batch_length(xb)
             loss_value = loss.item()  # one copy from the device per batch, used twice
-            loss_mean.update_state(loss_value, sample_weight=batch_size)
+            state.loss_mean.update_state(loss_value, sample_weight=batch_size)
             with no_grad():
-                for metric in metrics:
+                for metric in state.metrics:
                     metric.update_state(yb, y_pred.detach(), sample_weight=wb)
-            logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+            logs = {"loss": state.loss_mean.result(),
+                    **{m.name: m.result() for m in state.metrics}}
+            state.step, state.logs = step + 1, logs
             progress.update(logs)
             callback_list.call("on_train_batch_end", step, dict(logs, loss=loss_value))
             if self.stop_training:
                 break
-        return logs, progress, time.perf_counter() - start
+        if state.step == 0:
+            raise ValueError("fit() got no training batches: the data is empty")
+        return dict(logs), progress, time.perf_counter() - start
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
@@ -369,6 +433,17 @@ def _compile_config(optimizer, loss, metrics):
             any(m is None for m in described["metrics"]):
         return None
     return described
+
+
+def _finite_step(loss, parameters):
+    """True when the loss and every gradient are finite (one reduction per parameter)."""
+    if not np.isfinite(loss.item()):
+        return False
+    for param in parameters:
+        if param.grad is not None and not bool(param._backend.xp.isfinite(
+                param.grad.data.sum())):
+            return False
+    return True
 
 
 def _validation_arrays(validation_data):
