@@ -128,7 +128,8 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.restore_best_weights and self.best_weights is not None:
+        # getattr: also called when fit failed before on_train_begin reached this callback
+        if self.restore_best_weights and getattr(self, "best_weights", None) is not None:
             self.model.load_state_dict(self.best_weights)
 
 

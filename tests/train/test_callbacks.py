@@ -123,3 +123,93 @@ def test_history_plot(tmp_path):
     history = compiled().fit(x, y, epochs=2, validation_split=0.25, verbose=0)
     ax = history.plot()
     assert [line.get_label() for line in ax.get_lines()] == ["loss", "val_loss"]
+
+
+class Snapshots(cb.Callback):
+    """The weights and buffers after every batch."""
+
+    def on_train_begin(self, logs=None):
+        self.after = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.after.append({k: v.numpy().copy() for k, v in self.model.state_dict().items()})
+
+
+def test_terminate_on_nan_stops_before_the_bad_update_keeping_the_last_finite_weights():
+    # Keras stops after the update that the NaN loss has already ruined; here the weights
+    # (and BatchNormalization's moving statistics) stay those of the last finite batch.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)), rng.normal(size=(64, 1))
+    x[35] = np.nan  # in the fifth batch of 8
+    model = mg.Sequential([nn.Dense(8, activation="relu", input_shape=(4,)),
+                           nn.BatchNormalization(), nn.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    snapshots = Snapshots()
+    history = model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+                        callbacks=[cb.TerminateOnNaN(), snapshots])
+    assert len(snapshots.after) == 5 and not np.isfinite(history.history["loss"][0])
+    final = {k: v.numpy() for k, v in model.state_dict().items()}
+    for name, value in final.items():
+        assert np.isfinite(value).all(), name
+        assert value.tobytes() == snapshots.after[3][name].tobytes(), name
+    assert model.skipped_nonfinite_update and model.optimizer.iterations == 4
+
+
+def test_without_terminate_on_nan_the_bad_update_is_applied():
+    # The guard costs a check per batch, so it runs only when TerminateOnNaN asks for it.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 4)), rng.normal(size=(16, 1))
+    x[3] = np.nan
+    model = compiled()
+    model.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    assert not np.isfinite(model.layers[0].kernel.numpy()).all()
+
+
+class Raise(cb.Callback):
+    """Raise ``error`` at the end of epoch ``epoch``."""
+
+    def __init__(self, epoch, error):
+        super().__init__()
+        self.epoch, self.error = epoch, error
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise self.error
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, ValueError("a callback failed")])
+def test_an_interrupted_fit_keeps_its_history_and_closes_the_csv_log(tmp_path, error):
+    x, y = regression()
+    model = compiled()
+    model.fit(x, y, epochs=4, verbose=0)  # an earlier run, whose History must not stay
+    path = tmp_path / "log.csv"
+    logger = cb.CSVLogger(path)
+    with pytest.raises(error if isinstance(error, type) else type(error)):
+        model.fit(x, y, epochs=5, verbose=0, callbacks=[logger, Raise(2, error)])
+    assert model.history.epoch == [0, 1]  # epoch 2 raised in on_epoch_end: not recorded
+    assert logger._file is None  # on_train_end ran and closed it
+    assert len(list(csv.DictReader(path.open()))) == 3  # the CSV logger saw epoch 2 first
+
+
+def test_an_end_hook_that_fails_after_an_interruption_does_not_hide_it():
+    class Broken(cb.Callback):
+        def on_train_end(self, logs=None):
+            raise OSError("disk full")
+
+    x, y = regression()
+    with pytest.raises(KeyboardInterrupt) as caught:
+        compiled().fit(x, y, epochs=3, verbose=0,
+                       callbacks=[Broken(), Raise(0, KeyboardInterrupt)])
+    assert "disk full" in "".join(getattr(caught.value, "__notes__", ["disk full"]))
+
+
+def test_early_stopping_end_hook_after_a_failed_start():
+    class FailsAtStart(cb.Callback):
+        def on_train_begin(self, logs=None):
+            raise RuntimeError("no")
+
+    stopping = cb.EarlyStopping(monitor="loss", restore_best_weights=True)
+    x, y = regression()
+    with pytest.raises(RuntimeError, match="no") as caught:
+        compiled().fit(x, y, verbose=0, callbacks=[FailsAtStart(), stopping])
+    assert not getattr(caught.value, "__notes__", [])

@@ -153,3 +153,62 @@ def test_fit_evaluate_predict_on_a_device(device):
     assert all(p.device == device for p in model.parameters())
     assert isinstance(model.predict(x), np.ndarray)
     assert model.evaluate(x, y, verbose=0)[1] > 0.8
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"batch_size": 0}, "batch_size must be a positive integer"),
+    ({"batch_size": -4}, "batch_size must be a positive integer"),
+    ({"batch_size": 2.7}, r"batch_size .* got 2\.7"),
+    ({"batch_size": True}, "batch_size .* got True"),
+    ({"batch_size": "32"}, "batch_size"),
+    ({"epochs": -1}, "epochs must be an integer >= 0"),
+    ({"epochs": 2.5}, "epochs must be an integer"),
+    ({"epochs": None}, "epochs must be an integer"),
+    ({"initial_epoch": -1}, "initial_epoch must be an integer >= 0"),
+    ({"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\)"),
+    ({"validation_split": -0.1}, "validation_split"),
+    ({"validation_split": "0.2"}, "validation_split"),
+    ({"seed": 1.5}, "seed must be an integer"),
+    ({"class_weight": [1.0, 2.0, 3.0]}, "class_weight must be a dict"),
+    ({"validation_data": (np.zeros((2, 20)),)}, "validation_data must be"),
+])
+def test_bad_fit_arguments_are_errors_naming_them(arguments, message):
+    # batch_size=0 used to train with 32 and 2.7 with 2; nothing is trained here.
+    x, y = blobs(n=64)
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, verbose=0, **arguments)
+    assert not model.optimizer_built or model.optimizer.iterations == 0
+
+
+@pytest.mark.parametrize("x, y, message", [
+    (np.zeros((0, 20)), np.zeros(0, dtype=int), "x has no samples"),
+    (np.zeros((10, 20)), np.zeros(9, dtype=int), "x has 10 samples but y has 9"),
+    (np.zeros((10, 20)), None, "needs targets y"),
+    (None, None, "needs training data x"),
+    ([], None, "no training batches"),
+])
+def test_empty_or_mismatched_data_is_an_error(x, y, message):
+    # an empty dataset used to return an empty History
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, verbose=0)
+
+
+def test_mismatched_lengths_are_found_before_validation_split_cuts_them():
+    x, y = blobs(n=64)
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="x has 64 samples but y has 60"):
+        model.fit(x, y[:60], validation_split=0.2, verbose=0)
+
+
+def test_zero_epochs_or_an_initial_epoch_at_the_end_train_nothing():
+    x, y = blobs(n=64)
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert model.fit(x, y, epochs=0, verbose=0).epoch == []
+    assert model.fit(x, y, epochs=3, initial_epoch=3, verbose=0).epoch == []
+    assert model.optimizer.iterations == 0
