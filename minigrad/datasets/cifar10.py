@@ -1,12 +1,13 @@
 """CIFAR-10 (Krizhevsky, 2009): 60,000 32x32 colour images in 10 classes, from the "python
 version" tarball, unpickled with a restricted unpickler (a tampered file cannot run code)."""
 
-import tarfile
-import zlib
+import os
 from pathlib import Path
 
 import numpy as np
 
+from ..io.regular_file import UnreadableFileError, read_regular_file
+from .archives import tar_members
 from .files import DatasetError, data_roots, locate, verify_bytes
 from .safe_pickle import safe_loads
 
@@ -28,6 +29,10 @@ MEMBERS = {
     "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
 }
 
+#: The largest member file read (a batch of 10,000 images is about 31 MB): a tarball or
+#: folder whose member claims more is refused before the member is read.
+MAX_MEMBER_BYTES = 40 * 2 ** 20
+
 #: The class names, by label.
 CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                "truck"]
@@ -35,23 +40,25 @@ CLASS_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "
 
 def _read_members(source):
     """{member name: bytes} for the files of :data:`MEMBERS`, from the tarball or the extracted
-    folder ``source``."""
+    folder ``source``. Each is checked to be a regular file of at most
+    :data:`MAX_MEMBER_BYTES` before it is read (its md5 can only be checked afterwards)."""
     found = {}
     if source.is_dir():
         for name in MEMBERS:
             path = source / name
-            if path.exists():
-                found[name] = (path.read_bytes(), str(path))
+            if os.path.lexists(path):
+                try:
+                    found[name] = (read_regular_file(path, MAX_MEMBER_BYTES), str(path))
+                except UnreadableFileError as error:
+                    raise DatasetError(f"{error} (expected a CIFAR-10 batch file)") from None
         return found
-    try:
-        with tarfile.open(source, "r|gz") as archive:   # one pass, in archive order
-            for member in archive:
-                name = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and name in MEMBERS:
-                    found[name] = (archive.extractfile(member).read(), f"{source}:{member.name}")
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise DatasetError(f"{source} is not a readable tar.gz archive (truncated or corrupt): "
-                           f"{error}") from error
+    for member, data in tar_members(source, lambda name: name.rsplit("/", 1)[-1] in MEMBERS,
+                                    MAX_MEMBER_BYTES):
+        name = member.name.rsplit("/", 1)[-1]
+        if name in found:
+            raise DatasetError(f"{source} holds {name} twice ({found[name][1]} and "
+                               f"{member.name})")
+        found[name] = (data, f"{source}:{member.name}")
     return found
 
 

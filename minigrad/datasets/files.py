@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .. import console
 from ..io.atomic import atomic_write_bytes
+from ..io.regular_file import UnreadableFileError, open_regular_file
 
 __all__ = ["DatasetError", "data_roots", "cache_dir", "locate", "find_file", "download",
            "downloads_allowed", "file_hash", "verify_file", "verify_bytes", "CONNECT_TIMEOUT",
@@ -62,9 +63,14 @@ def cache_dir(name=None):
 
 
 def file_hash(path, algorithm="md5"):
-    """The hex digest of a file, read in 1 MiB chunks."""
+    """The hex digest of a file, read in 1 MiB chunks. Only a regular file is read (a FIFO
+    would wait for a writer, a device never end): anything else is a :class:`DatasetError`."""
     digest = hashlib.new(algorithm)
-    with open(path, "rb") as file:
+    try:
+        file, _ = open_regular_file(path)
+    except UnreadableFileError as error:
+        raise DatasetError(str(error)) from None
+    with file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -29,13 +29,14 @@ import hashlib
 import io
 import json
 import re
-import tarfile
 import zipfile
 import zlib
 
 import numpy as np
 
 from ..io.atomic import atomic_write_bytes
+from ..io.regular_file import UnreadableFileError, read_regular_file
+from .archives import tar_members
 from .files import DatasetError, cache_dir, data_roots, locate, verify_file
 from .safe_pickle import safe_loads
 
@@ -51,6 +52,8 @@ TARBALLS = {
     "aclImdb_v1.tar.gz": "7c2ac02c03563afcf9b574c7e56c153a",
 }
 FOLDER = "aclImdb"
+#: The largest review file read (the longest IMDB review has about 14 KB).
+MAX_REVIEW_BYTES = 2 ** 20
 #: Bumped whenever the tokenization changes, so that old caches are not used.
 TOKENIZER_VERSION = 1
 
@@ -131,23 +134,28 @@ def _read_npz(path):
 
 
 def _reviews(source):
-    """(split, label, id, text) for every labelled review of a tarball or aclImdb/ folder."""
+    """(split, label, id, text) for every labelled review of a tarball or aclImdb/ folder.
+    Each review is checked to be a regular file of at most :data:`MAX_REVIEW_BYTES` first."""
     if source.is_dir():
         for path in source.glob("*/*/*.txt"):
             match = _REVIEW.search(path.relative_to(source.parent).as_posix())
             if match:
-                yield match[1], match[2], int(match[3]), path.read_text(encoding="utf-8")
+                try:
+                    data = read_regular_file(path, MAX_REVIEW_BYTES)
+                except UnreadableFileError as error:
+                    raise DatasetError(f"{error} (expected a review)") from None
+                yield match[1], match[2], int(match[3]), _text(data, path)
         return
+    for member, data in tar_members(source, _REVIEW.search, MAX_REVIEW_BYTES):
+        match = _REVIEW.search(member.name)
+        yield match[1], match[2], int(match[3]), _text(data, f"{source}:{member.name}")
+
+
+def _text(data, what):
     try:
-        with tarfile.open(source, "r|gz") as archive:
-            for member in archive:
-                match = _REVIEW.search(member.name)
-                if match and member.isfile():
-                    text = archive.extractfile(member).read().decode("utf-8")
-                    yield match[1], match[2], int(match[3]), text
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-        raise DatasetError(f"{source} is not a readable tar.gz archive (truncated or corrupt): "
-                           f"{error}") from error
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{what} is not UTF-8 text: {error}") from None
 
 
 def _parse_raw(source, word_index):
