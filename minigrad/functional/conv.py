@@ -1,4 +1,5 @@
-"""conv2d: 2-D convolution of channels-last images, as im2col and one matrix product.
+"""conv2d: 2-D convolution of channels-last images, as im2col and one matrix product (a batched
+one, group by group, for a grouped convolution).
 
 Layout (Keras's): images are (N, H, W, C) and a kernel is (kh, kw, C, F). im2col turns the
 batch into a matrix with one row per output pixel holding the kh*kw*C values its window sees,
@@ -139,10 +140,11 @@ def sum_rows(a):
 
 class Conv2D(Function):
     """``out = im2col(x) @ kernel (+ bias)``; ``geometry`` is (window, strides, dilation,
-    padding, out_hw) from :func:`window_geometry`."""
+    padding, out_hw) from :func:`window_geometry`; with ``groups`` > 1 the product is a batched
+    one, group by group (see :func:`group_columns`)."""
 
     @staticmethod
-    def forward(ctx, x, kernel, bias=None, geometry=None):
+    def forward(ctx, x, kernel, bias=None, geometry=None, groups=1):
         out_h, out_w = geometry[4]
         n = x.shape[0]
         filters = kernel.shape[3]
@@ -150,32 +152,76 @@ class Conv2D(Function):
         work = dtypes.compute_dtype(out_dtype)
 
         cols = _im2col(ctx.backend, x.astype(work, copy=False), geometry)
-        w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C, F)
+        w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C/groups, F)
+        if groups > 1:
+            cols, w = group_columns(cols, groups, x.shape[3]), group_filters(w, groups)
         out = cols @ w
+        if groups > 1:
+            out = ungroup_filters(out)
         if bias is not None:
             out += bias.astype(work, copy=False)
 
         needs = ctx.needs_input_grad
         ctx.save_for_backward(cols if needs and needs[1] else None, w)
         ctx.geometry, ctx.x_shape, ctx.kernel_shape = geometry, x.shape, kernel.shape
-        ctx.has_bias = bias is not None
+        ctx.has_bias, ctx.groups = bias is not None, groups
         return out.reshape(n, out_h, out_w, filters).astype(out_dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         cols, w = ctx.saved
-        needs = ctx.needs_input_grad
-        grad = grad.astype(w.dtype, copy=False).reshape(-1, w.shape[1])  # (N*OH*OW, F)
+        needs, groups = ctx.needs_input_grad, ctx.groups
+        grad = grad.astype(w.dtype, copy=False).reshape(-1, ctx.kernel_shape[3])  # (N*OH*OW, F)
+        per_group = group_filters(grad, groups) if groups > 1 else grad
         grad_x = grad_kernel = grad_bias = None
         if needs[0]:
-            grad_x = _col2im(ctx.backend, grad @ w.T, ctx.x_shape, ctx.geometry)
+            d_cols = per_group @ w.swapaxes(-1, -2)
+            if groups > 1:
+                d_cols = ungroup_columns(d_cols, ctx.x_shape[3])
+            grad_x = _col2im(ctx.backend, d_cols, ctx.x_shape, ctx.geometry)
         if needs[1]:
-            grad_kernel = (cols.T @ grad).reshape(ctx.kernel_shape)
+            grad_kernel = cols.swapaxes(-1, -2) @ per_group
+            if groups > 1:
+                grad_kernel = ungroup_filters(grad_kernel)
+            grad_kernel = grad_kernel.reshape(ctx.kernel_shape)
         if ctx.has_bias:
             if needs[2]:  # each bias value was added to every output pixel
                 grad_bias = sum_rows(grad)
             return grad_x, grad_kernel, grad_bias
         return grad_x, grad_kernel
+
+
+# --- grouped convolution: the channels and the filters cut into groups ---------------------
+# Group g convolves input channels [g*C/G, (g+1)*C/G) into filters [g*F/G, (g+1)*F/G), as
+# Keras's and PyTorch's groups=. The im2col matrix and the kernel are regrouped so that one
+# batched product (G, M, kh*kw*C/G) @ (G, kh*kw*C/G, F/G) does every group at once.
+
+def group_columns(cols, groups, channels):
+    """im2col's (M, kh*kw*C) matrix of images with C ``channels``, columns in (i, j, c) order,
+    as (G, M, kh*kw*C/G): group g's channels of every cell of the window (a copy)."""
+    m = cols.shape[0]
+    cells = cols.reshape(m, -1, groups, channels // groups)  # (M, kh*kw, G, C/G)
+    return cells.transpose(2, 0, 1, 3).reshape(groups, m, -1)
+
+
+def ungroup_columns(grouped, channels):
+    """The inverse of :func:`group_columns`: (G, M, kh*kw*C/G) -> (M, kh*kw*C) (a copy)."""
+    groups, m, _ = grouped.shape
+    cells = grouped.reshape(groups, m, -1, channels // groups)  # (G, M, kh*kw, C/G)
+    return cells.transpose(1, 2, 0, 3).reshape(m, -1)
+
+
+def group_filters(a, groups):
+    """An (R, F) array (the kernel as (kh*kw*C/G, F), or the output's gradient) as
+    (G, R, F/G): group g's filters (a view)."""
+    rows, filters = a.shape
+    return a.reshape(rows, groups, filters // groups).transpose(1, 0, 2)
+
+
+def ungroup_filters(grouped):
+    """The inverse of :func:`group_filters`: (G, R, F/G) -> (R, F) (a copy)."""
+    groups, rows, per_group = grouped.shape
+    return grouped.transpose(1, 0, 2).reshape(rows, groups * per_group)
 
 
 def _is_pointwise(geometry):
@@ -197,13 +243,13 @@ def _col2im(backend, cols, x_shape, geometry):
     return backend.col2im(cols, x_shape, window, strides, dilation, padding, out_hw)
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in every deep learning library) of channels-last
     images.
 
-    Shapes: ``x`` (N, H, W, C), ``kernel`` (kh, kw, C, F), ``bias`` (F,) or None; output
-    (N, OH, OW, F) with ``OH = (H + pad_top + pad_bottom - dilation*(kh - 1) - 1) // stride + 1``
-    (and OW likewise).
+    Shapes: ``x`` (N, H, W, C), ``kernel`` (kh, kw, C / groups, F), ``bias`` (F,) or None;
+    output (N, OH, OW, F) with ``OH = (H + pad_top + pad_bottom - dilation*(kh - 1) - 1) //
+    stride + 1`` (and OW likewise).
 
     Args:
         strides: an int or a pair (sh, sw).
@@ -212,11 +258,15 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
             zero rows/columns added on both sides (PyTorch's ``padding=``).
         dilation: an int or a pair; the gap between the kernel's taps (Keras's
             ``dilation_rate``).
+        groups: a grouped convolution (Keras's and PyTorch's ``groups=``): the C channels and
+            the F filters are cut into ``groups`` consecutive blocks, and filter block g sees
+            only channel block g, through ``kernel[..., g*F/G:(g+1)*F/G]``. C and F must be
+            divisible by it; ``groups=C`` is a depthwise convolution.
 
     The output has the dtype of ``x`` and ``kernel`` (float16 is computed in float32 and
-    rounded). For PyTorch's (N, C, H, W) input and (F, C, kh, kw) weight, ``conv2d(
-    x.permute(0, 2, 3, 1), weight.permute(2, 3, 1, 0))`` is ``torch.conv2d(x, weight)``
-    permuted.
+    rounded). For PyTorch's (N, C, H, W) input and (F, C / groups, kh, kw) weight, ``conv2d(
+    x.permute(0, 2, 3, 1), weight.permute(2, 3, 1, 0), groups=groups)`` is ``torch.conv2d(x,
+    weight, groups=groups)`` permuted.
 
     >>> x = mg.ones(2, 5, 5, 3)
     >>> kernel = mg.ones(3, 3, 3, 4)
@@ -224,14 +274,25 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
     (2, 3, 3, 4)
     >>> mg.conv2d(x, kernel, padding="same", strides=2).shape
     (2, 3, 3, 4)
+    >>> mg.conv2d(mg.ones(2, 5, 5, 6), kernel, groups=2).shape  # 2 groups of 3 channels
+    (2, 3, 3, 4)
     """
     if not dtypes.is_floating(kernel.dtype):
         raise TypeError(f"conv2d: kernel must be floating point, got {kernel.dtype.name}")
     if kernel.ndim != 4:
         raise ValueError(f"conv2d expected a kernel of shape (kh, kw, in_channels, filters), got "
                          f"{tuple(kernel.shape)}")
-    kh, kw, channels, filters = kernel.shape
-    check_images("conv2d", x.shape, channels)
+    groups = check_groups("conv2d", groups)
+    kh, kw, group_channels, filters = kernel.shape
+    if filters % groups:
+        raise ValueError(f"conv2d: the kernel's {filters} filters (its last axis, shape "
+                         f"{tuple(kernel.shape)}) are not divisible by groups={groups}")
+    if groups > 1 and len(x.shape) == 4 and x.shape[3] != group_channels * groups:
+        raise ValueError(f"conv2d with groups={groups} and a kernel of shape "
+                         f"{tuple(kernel.shape)} ({group_channels} channels per group) expected "
+                         f"input of shape (N, H, W, {group_channels * groups}), got "
+                         f"{tuple(x.shape)}")
+    check_images("conv2d", x.shape, group_channels * groups)
     if bias is not None and tuple(bias.shape) != (filters,):
         raise ValueError(f"conv2d expected a bias of shape ({filters},) for a kernel of shape "
                          f"{tuple(kernel.shape)}, got {tuple(bias.shape)}")
@@ -242,4 +303,13 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
     padding, out_hw = window_geometry("conv2d", x.shape, (kh, kw), strides, dilation, padding)
     geometry = ((kh, kw), strides, dilation, padding, out_hw)
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return Conv2D.apply(*inputs, geometry=geometry)
+    return Conv2D.apply(*inputs, geometry=geometry, groups=groups)
+
+
+def check_groups(op_name, groups):
+    """``groups`` as a positive int, or a clear error."""
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)):
+        raise TypeError(f"{op_name}: groups must be a positive int, got {groups!r}")
+    if groups < 1:
+        raise ValueError(f"{op_name}: groups must be >= 1, got {groups}")
+    return int(groups)

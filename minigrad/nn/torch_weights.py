@@ -9,7 +9,7 @@ functions convert one torch layer's tensors into the list that the minigrad laye
 PyTorch                                   minigrad (Keras's layouts)
 ========================================  ==================================================
 ``Linear.weight`` (out, in)               ``Dense.kernel`` (in, out) = ``weight.T``
-``Conv2d.weight`` (F, C, kh, kw)          ``Conv2D.kernel`` (kh, kw, C, F)
+``Conv2d.weight`` (F, C/g, kh, kw)        ``Conv2D.kernel`` (kh, kw, C/g, F), ``groups=g``
 ``Embedding.weight`` (V, D)               ``Embedding.embeddings`` (V, D), the same
 ``BatchNorm2d`` weight, bias,             ``BatchNormalization`` gamma, beta, moving_mean,
 running_mean, running_var                 moving_variance
@@ -193,9 +193,10 @@ def load_torch_weights(model, source, permute_flatten=True):
     torch ``momentum=None`` leaves the momentum alone). torch's ``affine=False`` loads as gamma
     1 and beta 0; ``track_running_stats=False`` (batch statistics even in evaluation) is
     refused. A torch layer without a bias loads into a minigrad layer with one as zeros.
-    Refused as well: a Conv2d with groups, a padding mode other than zeros, or a padding that
-    differs from the Conv2D's (Keras's ``"same"`` with strides pads the bottom and right only,
-    torch both sides: give Conv2D torch's ``padding=``); an Embedding with ``max_norm``; an
+    Refused as well: a Conv2d whose groups differ from the Conv2D's, a padding mode other than
+    zeros, or a padding that differs from the Conv2D's (Keras's ``"same"`` with strides pads
+    the bottom and right only, torch both sides: give Conv2D torch's ``padding=``); an
+    Embedding with ``max_norm``; an
     LSTM with ``proj_size``; a recurrent layer with ``go_backwards`` (torch has none); a
     Bidirectional whose ``merge_mode`` is not ``"concat"``.
 
@@ -441,8 +442,9 @@ def _conv2d(layer, unit, order):
     _check_ndim(weight, 4, "a Conv2d weight (out_channels, in_channels, kh, kw)")
     module = unit.module
     if module is not None:
-        if getattr(module, "groups", 1) != 1:
-            raise _Mismatch(f"groups={module.groups} (grouped convolution) is not supported")
+        if getattr(module, "groups", 1) != layer.groups:
+            raise _Mismatch(f"torch groups={module.groups}, minigrad groups={layer.groups}: "
+                            f"make the Conv2D with groups={module.groups}")
         if getattr(module, "padding_mode", "zeros") != "zeros":
             raise _Mismatch(f"padding_mode={module.padding_mode!r}: Conv2D pads with zeros")
         for theirs, ours, what in ((module.stride, layer.strides, "strides"),

@@ -1,10 +1,14 @@
 """cuda_kernels/conv.cu and pooling.cu against the CPU backend: the same numbers to the last bit
 (the kernels sum in the CPU's order), on odd shapes, strides, dilations, paddings, ties, NaN
-and -inf. Run emulated on the CPU (g++) and on a GPU when there is one (see conftest.py)."""
+and -inf; and whole conv2d ops, grouped ones included (im2col and col2im around a batched
+product), forward and backward. Run emulated on the CPU (g++) and on a GPU when there is one
+(see conftest.py)."""
 
 import numpy as np
 import pytest
 
+import minigrad as mg
+from minigrad.autograd.tensor import Tensor
 from minigrad.backends import get_backend
 
 cpu = get_backend("cpu")
@@ -62,6 +66,42 @@ def test_im2col_and_col2im_equal_the_cpu_backend(gpu, shape, window, strides, di
     assert got.shape == shape and got.dtype == dtype
     np.testing.assert_array_equal(got, expected)  # the same sums, added in the same order
     assert gpu.launched == [f"im2col_{_suffix(dtype)}", f"col2im_{_suffix(dtype)}"]
+
+
+# (x shape, kernel shape (kh, kw, C/groups, F), strides, padding, dilation, groups)
+CONV_OP_CASES = [
+    ((2, 7, 6, 4), (3, 3, 4, 5), 1, "valid", 1, 1),
+    ((2, 7, 6, 4), (3, 3, 2, 6), 1, "same", 1, 2),
+    ((2, 9, 8, 6), (3, 2, 2, 3), 2, "same", (1, 2), 3),
+    ((3, 6, 7, 4), (3, 3, 1, 8), (2, 1), 1, 1, 4),  # depthwise, channel multiplier 2
+    ((2, 5, 5, 6), (1, 1, 3, 4), 1, "valid", 1, 2),  # pointwise: no im2col
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x_shape, kernel_shape, strides, padding, dilation, groups",
+                         CONV_OP_CASES)
+def test_whole_conv2d_ops_on_the_kernels_match_the_cpu(gpu, x_shape, kernel_shape, strides,
+                                                       padding, dilation, groups, dtype):
+    rng = np.random.default_rng(4)
+    arrays = [rng.standard_normal(shape).astype(dtype)
+              for shape in (x_shape, kernel_shape, kernel_shape[3:])]
+    results = []
+    for backend in (cpu, gpu):
+        tensors = [Tensor._make(backend.asarray(a.copy()), backend, True) for a in arrays]
+        out = mg.conv2d(*tensors, strides=strides, padding=padding, dilation=dilation,
+                        groups=groups)
+        (out * out).sum().backward()
+        results.append([backend.to_numpy(out.data)]
+                       + [backend.to_numpy(t.grad.data) for t in tensors])
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12,
+                                                                            atol=1e-12)
+    for want, got in zip(*results):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **tolerance)
+    pointwise = kernel_shape[:2] == (1, 1)
+    assert gpu.launched == ([] if pointwise else [f"im2col_{_suffix(dtype)}",
+                                                  f"col2im_{_suffix(dtype)}"])
 
 
 def _pool_input(rng, shape, dtype):

@@ -9,7 +9,8 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.backends import get_backend
 from minigrad.backends.cuda import CUDABackend
-from minigrad.functional.conv import same_padding, sum_rows
+from minigrad.functional.conv import (group_columns, group_filters, same_padding, sum_rows,
+                                      ungroup_columns, ungroup_filters)
 
 from ._specs import NO_TORCH, hypothesis_settings
 
@@ -50,8 +51,9 @@ def _pads(x_shape, kernel_size, strides, padding, dilation):
     return (ph, ph), (pw, pw)
 
 
-def torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out=None):
-    """PyTorch's conv2d of NHWC ``x`` with a (kh, kw, C, F) ``kernel``: (out, grads) in NHWC."""
+def torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out=None, groups=1):
+    """PyTorch's conv2d of NHWC ``x`` with a (kh, kw, C/groups, F) ``kernel``: (out, grads) in
+    NHWC."""
     F = torch.nn.functional
     tx = torch.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2)), requires_grad=True)
     tk = torch.tensor(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)),
@@ -59,7 +61,7 @@ def torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out=None):
     tb = torch.tensor(bias, requires_grad=True) if bias is not None else None
     (top, bottom), (left, right) = _pads(x.shape, kernel.shape[:2], strides, padding, dilation)
     out = F.conv2d(F.pad(tx, (left, right, top, bottom)), tk, tb, stride=_pair(strides),
-                   dilation=_pair(dilation))
+                   dilation=_pair(dilation), groups=groups)
     out = out.permute(0, 2, 3, 1)
     grads = None
     if grad_out is not None:
@@ -69,9 +71,9 @@ def torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out=None):
     return out.detach().numpy(), grads
 
 
-def _inputs(rng, n, h, w, c, kernel_size, filters, dtype):
+def _inputs(rng, n, h, w, c, kernel_size, filters, dtype, groups=1):
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
-    kernel = rng.standard_normal((*kernel_size, c, filters)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_size, c // groups, filters)).astype(dtype)
     bias = rng.standard_normal(filters).astype(dtype)
     return x, kernel, bias
 
@@ -84,13 +86,16 @@ def assert_close(actual, expected, dtype, what):
     np.testing.assert_allclose(actual, expected, rtol=tol["rtol"], atol=atol, err_msg=what)
 
 
-def assert_conv_matches_torch(x, kernel, bias, strides, padding, dilation, device, dtype):
+def assert_conv_matches_torch(x, kernel, bias, strides, padding, dilation, device, dtype,
+                              groups=1):
     tx = mg.tensor(x, device=device, requires_grad=True)
     tk = mg.tensor(kernel, device=device, requires_grad=True)
     tb = mg.tensor(bias, device=device, requires_grad=True) if bias is not None else None
-    out = mg.conv2d(tx, tk, tb, strides=strides, padding=padding, dilation=dilation)
+    out = mg.conv2d(tx, tk, tb, strides=strides, padding=padding, dilation=dilation,
+                    groups=groups)
     grad_out = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
-    expected, grads = torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out)
+    expected, grads = torch_conv2d(x, kernel, bias, strides, padding, dilation, grad_out,
+                                   groups)
     assert out.shape == expected.shape and out.dtype == dtype
     assert_close(out.numpy(), expected, dtype, "output")
     out.backward(mg.tensor(grad_out, device=device))
@@ -164,6 +169,112 @@ def test_same_padding_gives_ceil_of_size_over_stride(size, stride, device):
     for k in (1, 2, 3, 4):
         out = mg.conv2d(x, mg.randn(k, k, 2, 1, device=device), strides=stride, padding="same")
         assert out.shape[1:3] == (-(-size // stride),) * 2
+
+
+# --- grouped convolution -------------------------------------------------------------------
+
+# (groups, channels, filters, strides, padding, dilation, kernel size): two and three groups,
+# depthwise (groups = channels) with a channel multiplier, strided "same", dilated, 1x1.
+GROUPED = [
+    (2, 4, 6, 1, "valid", 1, (3, 3)),
+    (3, 6, 3, 2, "same", 1, (3, 2)),
+    (4, 4, 8, 1, "same", 1, (3, 3)),
+    (2, 6, 4, (2, 1), 1, 2, (2, 3)),
+    (3, 3, 6, 1, "valid", 1, (1, 1)),
+    (2, 4, 2, 2, "same", 1, (1, 1)),
+]
+GROUPED_IDS = [f"g{g}-c{c}-f{f}-s{s}-p{p}-d{d}-k{k[0]}x{k[1]}".replace(" ", "")
+               for g, c, f, s, p, d, k in GROUPED]
+
+
+@pytest.mark.parametrize("groups, channels, filters, strides, padding, dilation, kernel_size",
+                         GROUPED, ids=GROUPED_IDS)
+def test_grouped_conv2d_gradients_match_finite_differences(groups, channels, filters, strides,
+                                                           padding, dilation, kernel_size,
+                                                           device):
+    arrays = _inputs(np.random.default_rng(0), 2, 6, 5, channels, kernel_size, filters,
+                     np.float64, groups)
+    x, kernel, bias = (mg.tensor(a, device=device, requires_grad=True) for a in arrays)
+    assert mg.testing.gradcheck(
+        lambda x, k, b: mg.conv2d(x, k, b, strides=strides, padding=padding, dilation=dilation,
+                                  groups=groups), x, kernel, bias)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("groups, channels, filters, strides, padding, dilation, kernel_size",
+                         GROUPED, ids=GROUPED_IDS)
+def test_grouped_conv2d_forward_and_backward_match_torch(groups, channels, filters, strides,
+                                                         padding, dilation, kernel_size, dtype,
+                                                         device):
+    x, kernel, bias = _inputs(np.random.default_rng(0), 3, 9, 8, channels, kernel_size, filters,
+                              dtype, groups)
+    assert_conv_matches_torch(x, kernel, bias, strides, padding, dilation, device, dtype, groups)
+
+
+@hypothesis_settings(max_examples=30)
+@given(n=st.integers(1, 2), h=st.integers(3, 7), w=st.integers(3, 7), groups=st.integers(1, 4),
+       per_group=st.integers(1, 3), multiplier=st.integers(1, 3), k=st.integers(1, 3),
+       stride=st.integers(1, 2), padding=st.sampled_from(["valid", "same", 1]),
+       use_bias=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_grouped_conv2d_matches_torch_for_any_grouping(n, h, w, groups, per_group, multiplier,
+                                                       k, stride, padding, use_bias, seed,
+                                                       device):
+    x, kernel, bias = _inputs(np.random.default_rng(seed), n, h, w, groups * per_group, (k, k),
+                              groups * multiplier, "float64", groups)
+    assert_conv_matches_torch(x, kernel, bias if use_bias else None, stride, padding, 1, device,
+                              "float64", groups)
+
+
+def test_grouped_conv2d_is_one_conv2d_per_group(device):
+    """The definition: group g's filters convolve group g's channels only."""
+    rng = np.random.default_rng(0)
+    x, kernel, bias = _inputs(rng, 2, 7, 6, 6, (3, 3), 9, "float64", groups=3)
+    out = mg.conv2d(mg.tensor(x, device=device), mg.tensor(kernel, device=device),
+                    mg.tensor(bias, device=device), padding="same", groups=3).numpy()
+    for g in range(3):
+        alone = mg.conv2d(mg.tensor(x[..., 2 * g:2 * g + 2]),
+                          mg.tensor(kernel[..., 3 * g:3 * g + 3]),
+                          mg.tensor(bias[3 * g:3 * g + 3]), padding="same").numpy()
+        np.testing.assert_allclose(out[..., 3 * g:3 * g + 3], alone, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_grouped_conv2d_keeps_the_dtype(dtype, device):
+    x = mg.randn(2, 5, 5, 4, dtype=dtype, device=device, requires_grad=True)
+    kernel = mg.randn(3, 3, 2, 6, dtype=dtype, device=device, requires_grad=True)
+    out = mg.conv2d(x, kernel, padding="same", groups=2)
+    assert out.dtype == dtype and out.shape == (2, 5, 5, 6)
+    out.sum().backward()
+    assert (x.grad.dtype, kernel.grad.dtype) == (x.dtype, x.dtype)
+
+
+def test_regrouping_round_trips():
+    """group_columns / group_filters and their inverses: each group's block in place."""
+    rng = np.random.default_rng(0)
+    cols = rng.standard_normal((5, 4 * 6))  # 5 rows, a 2x2 window, 6 channels
+    grouped = group_columns(cols, 3, 6)
+    assert grouped.shape == (3, 5, 4 * 2)
+    np.testing.assert_array_equal(grouped[1].reshape(5, 4, 2), cols.reshape(5, 4, 6)[..., 2:4])
+    np.testing.assert_array_equal(ungroup_columns(grouped, 6), cols)
+    w = rng.standard_normal((8, 6))
+    np.testing.assert_array_equal(group_filters(w, 3)[2], w[:, 4:6])
+    np.testing.assert_array_equal(ungroup_filters(group_filters(w, 3)), w)
+
+
+@pytest.mark.parametrize("x_shape, kernel_shape, groups, error, message", [
+    ((1, 5, 5, 4), (3, 3, 2, 5), 2, ValueError,
+     r"conv2d: the kernel's 5 filters .* not divisible by groups=2"),
+    ((1, 5, 5, 4), (3, 3, 2, 6), 3, ValueError,
+     r"conv2d with groups=3 and a kernel of shape \(3, 3, 2, 6\) \(2 channels per group\) "
+     r"expected input of shape \(N, H, W, 6\), got \(1, 5, 5, 4\)"),
+    ((1, 5, 5, 4), (3, 3, 4, 4), 0, ValueError, r"conv2d: groups must be >= 1, got 0"),
+    ((1, 5, 5, 4), (3, 3, 4, 4), 1.5, TypeError, r"groups must be a positive int, got 1.5"),
+    ((1, 5, 5, 4), (3, 3, 4, 4), True, TypeError, r"groups must be a positive int, got True"),
+], ids=["filters", "channels", "zero", "float", "bool"])
+def test_grouped_conv2d_names_what_does_not_divide(x_shape, kernel_shape, groups, error,
+                                                   message):
+    with pytest.raises(error, match=message):
+        mg.conv2d(mg.zeros(*x_shape), mg.zeros(*kernel_shape), groups=groups)
 
 
 # --- dtypes ------------------------------------------------------------------------------

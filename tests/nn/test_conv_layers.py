@@ -1,7 +1,9 @@
 """Conv2D, MaxPooling2D, AveragePooling2D and GlobalAveragePooling2D as layers: lazy build,
-Keras's input_shape, weights and fans, summary shapes, config round trip, bad inputs."""
+Keras's input_shape, weights and fans, summary shapes, config round trip, bad inputs; grouped
+Conv2D against Keras 3 (outputs and gradients) and through save/load."""
 
 import json
+import os
 import re
 
 import numpy as np
@@ -88,10 +90,11 @@ def test_default_names_are_keras_names_counted_per_class(cls, args, base):
     nn.Conv2D(16, (3, 5), strides=2, padding="same", dilation_rate=1, activation="relu",
               use_bias=False, kernel_regularizer="l2", input_shape=(32, 32, 3)),
     nn.Conv2D(4, 3, padding=(1, 2), kernel_initializer="he_normal"),
+    nn.Conv2D(6, 3, groups=3, padding="same"),
     nn.MaxPooling2D(3, strides=2, padding="same"),
     nn.AveragePooling2D((2, 3)),
     nn.GlobalAveragePooling2D(keepdims=True),
-], ids=["conv-same", "conv-int-padding", "max", "avg", "global"])
+], ids=["conv-same", "conv-int-padding", "conv-groups", "max", "avg", "global"])
 def test_config_round_trips_through_json(layer):
     config = json.loads(json.dumps(layer.get_config()))
     rebuilt = type(layer).from_config(config)
@@ -160,3 +163,91 @@ def test_conv_layers_follow_the_module_to_float64():
     model.to("float64")
     y = model(mg.ones(1, 5, 5, 1, dtype="float64"))
     assert y.dtype == "float64" and model[0].kernel.dtype == "float64"
+
+
+# --- groups ----------------------------------------------------------------------------------
+
+def test_grouped_conv2d_has_keras_kernel_shape_and_fans():
+    layer = nn.Conv2D(64, 3, groups=4)
+    layer(mg.ones(1, 5, 5, 32))
+    assert layer.kernel.shape == (3, 3, 8, 64)  # (kh, kw, in / groups, filters)
+    limit = np.sqrt(6 / (9 * 8 + 9 * 64))  # fan_in = kh*kw*in/groups, fan_out = kh*kw*filters
+    kernel = layer.kernel.numpy()
+    assert np.abs(kernel).max() <= limit
+    assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.05)
+    assert layer.count_params() == 3 * 3 * 8 * 64 + 64
+    assert repr(layer).startswith("Conv2D(32 -> 64, kernel_size=(3, 3), groups=4")
+
+
+def test_grouped_conv2d_gradients_check_numerically():
+    layer = nn.Conv2D(4, 2, padding="same", groups=2, activation="tanh", dtype="float64")
+    x = mg.randn(2, 4, 5, 6, dtype="float64", requires_grad=True)
+    layer(x)
+    assert mg.testing.gradcheck(lambda inp, k, b: layer(inp), x, layer.kernel, layer.bias)
+
+
+def test_grouped_conv2d_says_what_does_not_divide():
+    with pytest.raises(ValueError, match=r"Conv2D: filters=5 is not divisible by groups=2"):
+        nn.Conv2D(5, 3, groups=2)
+    with pytest.raises(ValueError, match=r"Conv2D: groups must be >= 1, got 0"):
+        nn.Conv2D(4, 3, groups=0)
+    with pytest.raises(ValueError, match=r"conv2d\w*: the input's 5 channels \(input shape "
+                                         r"\(1, 6, 6, 5\)\) are not divisible by groups=2"):
+        nn.Conv2D(4, 3, groups=2)(mg.ones(1, 6, 6, 5))
+    layer = nn.Conv2D(4, 3, groups=2)
+    layer(mg.ones(1, 6, 6, 6))
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, H, W, 6\), got "
+                                         r"\(1, 6, 6, 4\)"):
+        layer(mg.ones(1, 6, 6, 4))
+
+
+def test_grouped_conv2d_saves_and_loads(tmp_path):
+    model = mg.Sequential([nn.Conv2D(8, 3, groups=2, activation="relu", input_shape=(8, 8, 4)),
+                           nn.Conv2D(8, 3, groups=8, padding="same"), nn.Flatten(),
+                           nn.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).standard_normal((4, 8, 8, 4)).astype(np.float32)
+    model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "grouped.safetensors")
+    restored = mg.load_model(tmp_path / "grouped.safetensors")
+    assert [layer.groups for layer in restored.layers[:2]] == [2, 8]
+    assert restored.layers[1].kernel.shape == (3, 3, 1, 8)
+    np.testing.assert_array_equal(restored.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("options", [
+    dict(filters=6, kernel_size=3, groups=2),
+    dict(filters=4, kernel_size=(2, 3), groups=4, strides=2, padding="same"),
+    dict(filters=9, kernel_size=3, groups=3, dilation_rate=2, padding="same", use_bias=False),
+    dict(filters=8, kernel_size=1, groups=2),
+], ids=["two_groups", "depthwise_strided_same", "dilated_no_bias", "pointwise"])
+def test_grouped_conv2d_matches_keras(options):
+    """The same weights in Keras 3's Conv2D(groups=) (torch backend): outputs and the gradients
+    of the input and of every weight (Keras's from torch's autograd)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras", reason="Keras 3 not installed (pip install keras)")
+    torch = pytest.importorskip("torch", reason="Keras 3 is compared on its torch backend")
+    if keras.backend.backend() != "torch":
+        pytest.skip("the gradients are read through torch: set KERAS_BACKEND=torch")
+    rng = np.random.default_rng(0)
+    shape = (2, 9, 8, 12 if options["groups"] != 4 else 8)
+    ours, theirs = nn.Conv2D(**options), keras.layers.Conv2D(**options)
+    ours.build((None, *shape[1:]))
+    theirs.build((None, *shape[1:]))
+    weights = [rng.standard_normal(w.shape).astype(np.float32) for w in theirs.get_weights()]
+    assert [w.shape for w in ours.get_weights()] == [w.shape for w in weights]
+    ours.set_weights(weights)
+    theirs.set_weights(weights)
+    x = rng.standard_normal(shape).astype(np.float32)
+
+    x_m, x_k = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_m, out_k = ours(x_m), theirs(x_k)
+    upstream = rng.standard_normal(out_m.shape).astype(np.float32)
+    (out_m * mg.tensor(upstream)).sum().backward()
+    (out_k * torch.tensor(upstream)).sum().backward()
+    tolerance = dict(rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(out_m.numpy(), out_k.detach().numpy(), **tolerance)
+    np.testing.assert_allclose(x_m.grad.numpy(), x_k.grad.numpy(), **tolerance)
+    for mine, theirs_variable in zip(ours.parameters(), theirs.weights):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs_variable.value.grad.numpy(),
+                                   **tolerance)

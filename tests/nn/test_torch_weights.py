@@ -95,6 +95,19 @@ def test_conv2d(torch, torch_args, minigrad_args):
     np.testing.assert_allclose(run(layer, x_nhwc), expected, **FLOAT32)
 
 
+@pytest.mark.parametrize("from_state_dict", [False, True], ids=["module", "state_dict"])
+@pytest.mark.parametrize("groups, channels, filters", [(2, 4, 6), (3, 6, 3), (6, 6, 12)],
+                         ids=["2_groups", "3_groups", "depthwise"])
+def test_grouped_conv2d(torch, groups, channels, filters, from_state_dict):
+    conv = torch.nn.Conv2d(channels, filters, 3, padding=1, groups=groups)
+    layer = nn.Conv2D(filters, 3, padding=1, groups=groups)
+    x, x_nhwc = images(c=channels)
+    layer.build(x_nhwc.shape)
+    nn.load_torch_weights(layer, conv.state_dict() if from_state_dict else conv)
+    expected = run_torch(conv, x).numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(run(layer, x_nhwc), expected, **FLOAT32)
+
+
 def test_embedding(torch):
     embedding = torch.nn.Embedding(30, 6, padding_idx=0)
     layer = nn.Embedding(30, 6)
@@ -343,8 +356,8 @@ def built(layer, shape):
      r"Conv2D padding='same' with strides \(2, 2\) pads as Keras, depending on the input size"),
     (nn.Conv2D(4, 3), (None, 8, 8, 3), lambda t: t.nn.Conv2d(3, 4, 3, stride=2),
      r"torch strides \(2, 2\), minigrad \(1, 1\)"),
-    (nn.Conv2D(4, 3), (None, 8, 8, 4), lambda t: t.nn.Conv2d(4, 4, 3, groups=2),
-     r"groups=2 \(grouped convolution\) is not supported"),
+    (nn.Conv2D(4, 3, groups=4), (None, 8, 8, 4), lambda t: t.nn.Conv2d(4, 4, 3, groups=2),
+     r"torch groups=2, minigrad groups=4: make the Conv2D with groups=2"),
     (nn.Conv2D(4, 3, padding=1), (None, 8, 8, 3),
      lambda t: t.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
      r"padding_mode='reflect': Conv2D pads with zeros"),

@@ -1,7 +1,7 @@
 """Convolution layers: Conv2D (channels-last images, Keras's names and arguments)."""
 
 from ... import functional as F
-from ...functional.conv import check_images, layout_hint, pair
+from ...functional.conv import check_groups, check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
@@ -17,8 +17,8 @@ class Conv2D(Layer):
     ``ceil(H / stride)`` for ``"same"`` (with ``dilation_rate``, kh becomes
     ``dilation * (kh - 1) + 1``). ``C`` is taken from the first input.
 
-    Weights: ``kernel`` (kh, kw, C, filters), initialized ``glorot_uniform`` with
-    fan_in = kh*kw*C and fan_out = kh*kw*filters (as Keras); ``bias`` (filters,), zeros.
+    Weights: ``kernel`` (kh, kw, C / groups, filters), initialized ``glorot_uniform`` with
+    fan_in = kh*kw*C/groups and fan_out = kh*kw*filters (as Keras); ``bias`` (filters,), zeros.
 
     Args:
         filters: the number of output channels.
@@ -27,8 +27,12 @@ class Conv2D(Layer):
         padding: ``"valid"``, ``"same"``, or an int or pair of zero rows/columns per side.
         dilation_rate: an int or a pair.
         activation: a name (``"relu"``), a function, or None.
+        groups: a grouped convolution, as Keras's: the input channels and the filters are cut
+            into ``groups`` blocks, filter block g seeing only channel block g (``groups=C`` is
+            depthwise). ``filters`` and the input's channels must be divisible by it.
 
-    A PyTorch ``Conv2d`` weight (filters, C, kh, kw) is this kernel permuted by (2, 3, 1, 0).
+    A PyTorch ``Conv2d`` weight (filters, C / groups, kh, kw) is this kernel permuted by
+    (2, 3, 1, 0), for any ``groups``.
 
     >>> layer = mg.nn.Conv2D(8, 3, padding="same", activation="relu")
     >>> layer(mg.ones(2, 32, 32, 3)).shape
@@ -40,11 +44,15 @@ class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 **kwargs):
+                 groups=1, **kwargs):
         super().__init__(**kwargs)  # named conv2d, conv2d_1, ... as in Keras
         if int(filters) <= 0:
             raise ValueError(f"Conv2D needs a positive number of filters, got {filters}")
         self.filters = int(filters)
+        self.groups = check_groups("Conv2D", groups)
+        if self.filters % self.groups:
+            raise ValueError(f"Conv2D: filters={self.filters} is not divisible by "
+                             f"groups={self.groups} (each group gets filters / groups)")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2D")
         self.strides = pair(strides, "strides", "Conv2D")
         self.dilation_rate = pair(dilation_rate, "dilation_rate", "Conv2D")
@@ -70,6 +78,10 @@ class Conv2D(Layer):
         check_images(self.name, input_shape)
         kh, kw = self.kernel_size
         channels = input_shape[-1]
+        if channels % self.groups:
+            raise ValueError(f"{self.name}: the input's {channels} channels (input shape "
+                             f"{tuple(input_shape)}) are not divisible by groups={self.groups}")
+        channels //= self.groups  # each filter sees one group's channels
         self.add_weight("kernel", (kh, kw, channels, self.filters), self.kernel_initializer,
                         self.kernel_regularizer, fan_in=kh * kw * channels,
                         fan_out=kh * kw * self.filters)
@@ -78,9 +90,9 @@ class Conv2D(Layer):
                             fan_in=kh * kw * channels, fan_out=kh * kw * self.filters)
 
     def forward(self, x):
-        check_images(self.name, x.shape, self.kernel.shape[2])
+        check_images(self.name, x.shape, self.kernel.shape[2] * self.groups)
         y = F.conv2d(x, self.kernel, self.bias if self.use_bias else None, self.strides,
-                     self.padding, self.dilation_rate)
+                     self.padding, self.dilation_rate, self.groups)
         return self.activation(y) if self.activation is not None else y
 
     def get_config(self):
@@ -88,10 +100,11 @@ class Conv2D(Layer):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": padding, "dilation_rate": list(self.dilation_rate),
+                "groups": self.groups,
                 **kernel_and_bias_config(self)}
 
     def extra_repr(self):
-        channels = f"{self.kernel.shape[2]} -> " if self.built else ""
+        channels = f"{self.kernel.shape[2] * self.groups} -> " if self.built else ""
         text = f"{channels}{self.filters}, kernel_size={self.kernel_size}"
         if self.strides != (1, 1):
             text += f", strides={self.strides}"
@@ -99,6 +112,8 @@ class Conv2D(Layer):
             text += f", padding={self.padding!r}"
         if self.dilation_rate != (1, 1):
             text += f", dilation_rate={self.dilation_rate}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
         if self.activation is not None:
             text += f", activation={activation_label(self.activation)}"
         return text
