@@ -272,3 +272,21 @@ def test_an_optimizer_made_from_its_config_and_state_continues_its_schedule(make
 def test_a_bad_schedule_description_is_a_value_error(config, message):
     with pytest.raises(ValueError, match=message):
         mg.optim.schedules.deserialize(config)
+
+
+def test_a_saved_and_loaded_model_continues_its_schedule(tmp_path):
+    # issue 12: after load_model the rate stayed at the saved 0.00625 while the schedule of
+    # the model that went on training reached 0.000391
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.normal(size=(64, 1))
+    model = mg.Sequential([mg.nn.Dense(1, input_shape=(4,))])
+    schedule = mg.optim.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)
+    model.compile(optimizer=mg.optim.Adam(lr=schedule), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "model.safetensors")
+    loaded = mg.load_model(tmp_path / "model.safetensors")
+    assert loaded.optimizer.lr == model.optimizer.lr == 0.1 * 0.5 ** 4
+    for each in (model, loaded):
+        each.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert loaded.optimizer.lr == model.optimizer.lr == 0.1 * 0.5 ** 8
+    assert loaded.layers[0].kernel.numpy().tobytes() == model.layers[0].kernel.numpy().tobytes()
