@@ -360,7 +360,7 @@ def serialize(loss):
 
     >>> mg.nn.losses.serialize(mg.nn.losses.BinaryCrossentropy(from_logits=True))
     {'class_name': 'BinaryCrossentropy', 'config': {'name': 'binary_crossentropy', \
-'reduction': 'mean', 'from_logits': True}}
+'reduction': 'mean', 'from_logits': True, 'label_smoothing': 0.0}}
     """
     loss = get(loss)
     if type(loss) not in BUILTIN_LOSSES:

@@ -354,78 +354,168 @@ class MeanAbsoluteError(MeanMetricWrapper):
 
 # --- counts of a binary decision: precision, recall, F1 ----------------------------------------
 
-def _binary_inputs(y_true, y_pred, sample_weight, name):
-    """Flat labels (bool), probabilities and weights, checked as Keras checks them."""
+def _binary_inputs(y_true, y_pred, sample_weight, name, check_range=True):
+    """Labels (bool), predictions (float64) and weights, of one shape, checked as Keras checks
+    them (predictions in [0, 1] unless ``check_range`` is False)."""
     y_true, y_pred = _host(y_true), _host(y_pred)
     y_true = _same_rank(y_true, y_pred)
     _check_same_shape(y_true, y_pred, name)
     weights = _weights(sample_weight, y_pred.shape, name)
-    if y_pred.size and (np.nanmin(y_pred) < 0 or np.nanmax(y_pred) > 1):
+    if check_range and y_pred.size and (np.nanmin(y_pred) < 0 or np.nanmax(y_pred) > 1):
         raise ValueError(f"{name}: y_pred must hold probabilities in [0, 1], got values from "
                          f"{np.nanmin(y_pred):.4g} to {np.nanmax(y_pred):.4g}; apply a sigmoid to "
                          "logits first")
-    return y_true.reshape(-1) != 0, y_pred.reshape(-1).astype(np.float64), weights.reshape(-1)
+    return y_true != 0, y_pred.astype(np.float64), weights
+
+
+def _thresholds(thresholds, name):
+    """``thresholds`` (a number or a list of them, each in [0, 1]) as a list of floats."""
+    values = list(thresholds) if isinstance(thresholds, (list, tuple, np.ndarray)) \
+        else [thresholds]
+    if not values or not all(isinstance(t, (int, float, np.number)) and 0 <= t <= 1
+                             for t in values):
+        raise ValueError(f"{name}: thresholds must be a number in [0, 1] or a list of them, got "
+                         f"{thresholds!r}")
+    return [float(t) for t in values]
+
+
+def _top_k_mask(y_pred, k, name):
+    """True at the ``k`` highest scores of each row (last axis); ties go to the lower index."""
+    if y_pred.ndim < 1 or y_pred.shape[-1] < 1:
+        raise ValueError(f"{name}: top_k needs y_pred with a class axis, got shape {y_pred.shape}")
+    order = np.argsort(-y_pred, axis=-1, kind="stable")[..., :k]
+    mask = np.zeros(y_pred.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=-1)
+    return mask
 
 
 class _ConfusionCounts(Metric):
-    """Weighted true/false positives and false negatives at one threshold."""
+    """Weighted true/false positives and false negatives at each of ``thresholds``, with
+    Keras's ``top_k`` and ``class_id``: a prediction is positive where it is among the row's
+    ``top_k`` highest scores (if given) and above the threshold; ``class_id`` keeps one column
+    of ``(N, C)`` labels and predictions."""
 
-    def __init__(self, threshold=0.5, name=None):
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, threshold=None):
         super().__init__(name=name)
-        self.threshold = threshold
+        if threshold is not None:  # minigrad's earlier spelling
+            if thresholds is not None:
+                raise TypeError(f"{type(self).__name__}: give thresholds= (Keras's name) or "
+                                "threshold=, not both")
+            thresholds = threshold
+        if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+            raise ValueError(f"{self.name}: top_k must be a positive int, got {top_k!r}")
+        if class_id is not None and (not isinstance(class_id, (int, np.integer)) or class_id < 0):
+            raise ValueError(f"{self.name}: class_id must be a class index >= 0, got "
+                             f"{class_id!r}")
+        self.init_thresholds = thresholds
+        # Keras's defaults: 0.5, or with top_k no threshold at all (the top k are positive)
+        default = 0.5 if top_k is None else -np.inf
+        self.thresholds = [default] if thresholds is None else _thresholds(thresholds, self.name)
+        self.top_k, self.class_id = top_k, class_id
         self.reset_state()
 
+    @property
+    def threshold(self):
+        """The single threshold (minigrad's earlier attribute); a ValueError for several."""
+        if len(self.thresholds) != 1:
+            raise ValueError(f"{self.name} has {len(self.thresholds)} thresholds")
+        return self.thresholds[0]
+
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add a batch: 0/1 labels, probabilities (positive where ``> threshold``), weights."""
-        positive, y_pred, weights = _binary_inputs(y_true, y_pred, sample_weight, self.name)
-        predicted = y_pred > self.threshold
-        self.true_positives += float(weights[positive & predicted].sum())
-        self.false_positives += float(weights[~positive & predicted].sum())
-        self.false_negatives += float(weights[positive & ~predicted].sum())
+        """Add a batch: 0/1 labels, scores (positive where ``> threshold``), weights."""
+        # thresholds=0 is Keras's way to count logits: then any real score is valid
+        check = self.top_k is None and min(self.thresholds) > 0
+        positive, y_pred, weights = _binary_inputs(y_true, y_pred, sample_weight, self.name,
+                                                   check_range=check)
+        kept = np.ones(y_pred.shape, dtype=bool)
+        if self.top_k is not None:
+            kept = _top_k_mask(y_pred, self.top_k, self.name)
+        if self.class_id is not None:
+            if y_pred.ndim < 2 or self.class_id >= y_pred.shape[-1]:
+                raise ValueError(f"{self.name}: class_id={self.class_id} needs y_pred of shape "
+                                 f"(N, C) with C > {self.class_id}, got {y_pred.shape}")
+            column = (..., self.class_id)
+            positive, y_pred, weights, kept = (positive[column], y_pred[column],
+                                               weights[column], kept[column])
+        positive, weights = positive.reshape(-1), weights.reshape(-1)
+        predicted = (y_pred.reshape(-1) > np.array(self.thresholds)[:, None]) & kept.reshape(-1)
+        self.true_positives += (weights * (positive & predicted)).sum(axis=-1)
+        self.false_positives += (weights * (~positive & predicted)).sum(axis=-1)
+        self.false_negatives += (weights * (positive & ~predicted)).sum(axis=-1)
 
     def reset_state(self):
         """Counts back to 0."""
-        self.true_positives = self.false_positives = self.false_negatives = 0.0
+        size = len(self.thresholds)
+        self.true_positives, self.false_positives, self.false_negatives = (
+            np.zeros(size), np.zeros(size), np.zeros(size))
+
+    def _values(self, numerator, denominator):
+        """``numerator / denominator`` per threshold (0 where the denominator is 0): a float
+        for one threshold, a list for several (Keras gives a vector)."""
+        safe = np.where(denominator != 0, denominator, 1)
+        values = np.where(denominator != 0, numerator / safe, 0.0)
+        return float(values[0]) if len(values) == 1 else [float(v) for v in values]
 
     def get_config(self):
-        """``threshold`` and ``name``."""
-        return {"threshold": self.threshold, "name": self.name}
-
-
-def _ratio(numerator, denominator):
-    return numerator / denominator if denominator else 0.0
+        """``thresholds``, ``top_k``, ``class_id`` and ``name`` (Keras's keys)."""
+        return {"thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id, "name": self.name}
 
 
 class Precision(_ConfusionCounts):
-    """``TP / (TP + FP)``: of the samples predicted positive (probability ``> threshold``), the
-    fraction that are; 0.0 when none is predicted positive. Binary (every element of ``y_pred``
-    is one decision); ``y_pred`` must hold probabilities in [0, 1].
+    """``TP / (TP + FP)``: of the predictions counted positive, the fraction that are; 0.0 when
+    none is. Keras's arguments:
+
+    Args:
+        thresholds: a number in [0, 1] or a list of them (default 0.5); a score above it is a
+            positive prediction. With a list, :meth:`result` gives one value per threshold.
+            ``thresholds=0`` counts logits (then ``y_pred`` may hold any real number);
+            otherwise ``y_pred`` must hold probabilities in [0, 1]. (``threshold=`` is
+            accepted too.)
+        top_k: only the ``top_k`` highest scores of each row count as positive predictions
+            (then the default threshold is none at all).
+        class_id: the class (a column of ``(N, C)`` labels and scores) to compute it for; by
+            default every element of ``y_pred`` is one decision.
 
     >>> m = mg.train.metrics.Precision()
     >>> m.update_state([1, 0, 1, 1], [0.9, 0.8, 0.2, 0.7])
     >>> round(m.result(), 4)
     0.6667
+    >>> m = mg.train.metrics.Precision(top_k=1, class_id=2)
+    >>> m.update_state([[0, 0, 1], [0, 1, 0]], [[0.1, 0.2, 0.7], [0.2, 0.3, 0.5]])
+    >>> m.result()
+    0.5
     """
 
-    def __init__(self, threshold=0.5, name="precision"):
-        super().__init__(threshold=threshold, name=name)
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision",
+                 threshold=None):
+        super().__init__(thresholds=thresholds, top_k=top_k, class_id=class_id, name=name,
+                         threshold=threshold)
 
     def result(self):
-        """``TP / (TP + FP)`` over everything added."""
-        return _ratio(self.true_positives, self.true_positives + self.false_positives)
+        """``TP / (TP + FP)`` over everything added (a list for several thresholds)."""
+        return self._values(self.true_positives, self.true_positives + self.false_positives)
 
 
 class Recall(_ConfusionCounts):
-    """``TP / (TP + FN)``: of the positive samples, the fraction predicted positive
-    (probability ``> threshold``); 0.0 when there is no positive sample. Binary, as
-    :class:`Precision`."""
+    """``TP / (TP + FN)``: of the positive labels, the fraction predicted positive; 0.0 when
+    there is none. Keras's arguments ``thresholds``, ``top_k`` and ``class_id``, as
+    :class:`Precision`.
 
-    def __init__(self, threshold=0.5, name="recall"):
-        super().__init__(threshold=threshold, name=name)
+    >>> m = mg.train.metrics.Recall(thresholds=[0.5, 0.8])
+    >>> m.update_state([1, 0, 1, 1], [0.9, 0.8, 0.2, 0.7])
+    >>> [round(r, 4) for r in m.result()]
+    [0.6667, 0.3333]
+    """
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall",
+                 threshold=None):
+        super().__init__(thresholds=thresholds, top_k=top_k, class_id=class_id, name=name,
+                         threshold=threshold)
 
     def result(self):
-        """``TP / (TP + FN)`` over everything added."""
-        return _ratio(self.true_positives, self.true_positives + self.false_negatives)
+        """``TP / (TP + FN)`` over everything added (a list for several thresholds)."""
+        return self._values(self.true_positives, self.true_positives + self.false_negatives)
 
 
 class F1Score(_ConfusionCounts):
@@ -434,25 +524,42 @@ class F1Score(_ConfusionCounts):
     (Keras's ``F1Score`` is multi-class with an ``average`` argument; this one is binary.)"""
 
     def __init__(self, threshold=0.5, name="f1_score"):
-        super().__init__(threshold=threshold, name=name)
+        super().__init__(thresholds=threshold, name=name)
 
     def result(self):
         """``2 TP / (2 TP + FP + FN)`` over everything added."""
         tp = self.true_positives
-        return _ratio(2 * tp, 2 * tp + self.false_positives + self.false_negatives)
+        return self._values(2 * tp, 2 * tp + self.false_positives + self.false_negatives)
+
+    def get_config(self):
+        """``threshold`` and ``name``."""
+        return {"threshold": self.threshold, "name": self.name}
 
 
 class AUC(Metric):
-    """Area under the ROC curve, computed as Keras does: the true- and false-positive rates at
-    ``num_thresholds`` thresholds (``-1e-7``, ``1/(n-1)``, ..., ``(n-2)/(n-1)``, ``1 + 1e-7``)
-    joined by straight lines (the trapezoidal rule).
+    """Area under the ROC (or precision-recall) curve, computed as Keras does: the curve's
+    points at ``num_thresholds`` thresholds (``-1e-7``, ``1/(n-1)``, ..., ``(n-2)/(n-1)``,
+    ``1 + 1e-7``), joined as ``summation_method`` says.
 
     The counters are two weighted histograms of ``num_thresholds + 1`` bins, so memory does not
-    grow with the data. The result equals the exact AUC (the probability that a random positive
-    scores higher than a random negative, ties counting half) when no positive and negative
-    fall between the same two thresholds; otherwise such pairs count half, an error below
-    ``1 / (num_thresholds - 1)``-ish for spread-out scores. 0.0 before there are both a positive
-    and a negative sample. ``y_pred`` must hold probabilities in [0, 1].
+    grow with the data. For the ROC the result equals the exact AUC (the probability that a
+    random positive scores higher than a random negative, ties counting half) when no positive
+    and negative fall between the same two thresholds; otherwise such pairs count half, an error
+    below ``1 / (num_thresholds - 1)``-ish for spread-out scores. 0.0 before there are both a
+    positive and a negative sample.
+
+    Args:
+        num_thresholds: how many thresholds (>= 2), evenly spaced over [0, 1].
+        curve: ``"ROC"`` (true- against false-positive rate) or ``"PR"`` (precision against
+            recall).
+        summation_method: ``"interpolation"`` (trapezoids for the ROC; for PR, Davis and
+            Goadrich's interpolation, exact for the step between two thresholds),
+            ``"minoring"`` or ``"majoring"`` (rectangles under the lower or upper point).
+        thresholds: explicit thresholds in [0, 1] instead of ``num_thresholds`` evenly spaced
+            ones (``-1e-7`` and ``1 + 1e-7`` are added at the ends).
+        from_logits: ``y_pred`` holds logits (a sigmoid is applied); otherwise probabilities
+            in [0, 1].
+        multi_label: only False (one curve over every element of ``y_pred``) is supported.
 
     >>> m = mg.train.metrics.AUC()
     >>> m.update_state([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -460,18 +567,39 @@ class AUC(Metric):
     0.75
     """
 
-    def __init__(self, num_thresholds=200, name="auc"):
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name="auc", thresholds=None, multi_label=False, num_labels=None,
+                 label_weights=None, from_logits=False):
         super().__init__(name=name)
-        if num_thresholds < 2:
+        if multi_label or num_labels is not None or label_weights is not None:
+            raise NotImplementedError("AUC: multi_label, num_labels and label_weights are not "
+                                      "supported (one curve over every element of y_pred); "
+                                      "for one class of several, use one AUC per column")
+        curve = str(curve).upper()
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or "
+                             f"'majoring', got {summation_method!r}")
+        if thresholds is not None:
+            inner = sorted(_thresholds(thresholds, "AUC"))
+            num_thresholds = len(inner) + 2
+        elif num_thresholds < 2:
             raise ValueError(f"AUC needs num_thresholds >= 2, got {num_thresholds}")
-        self.num_thresholds = num_thresholds
-        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        else:
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.num_thresholds, self.init_thresholds = num_thresholds, thresholds
+        self.curve, self.summation_method = curve, summation_method
+        self.from_logits = bool(from_logits)
         self.thresholds = np.array([-1e-7] + inner + [1 + 1e-7])
         self.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add a batch: 0/1 labels, probabilities, optional per-sample weights."""
+        """Add a batch: 0/1 labels, scores, optional per-sample weights."""
+        if self.from_logits:
+            y_pred = 1 / (1 + np.exp(-_host(y_pred).astype(np.float64)))
         positive, y_pred, weights = _binary_inputs(y_true, y_pred, sample_weight, self.name)
+        positive, y_pred, weights = positive.reshape(-1), y_pred.reshape(-1), weights.reshape(-1)
         # bin b holds the predictions above exactly the first b thresholds
         bins = np.searchsorted(self.thresholds, y_pred, side="left")
         size = self.num_thresholds + 1
@@ -479,15 +607,20 @@ class AUC(Metric):
         self.negatives += np.bincount(bins[~positive], weights[~positive], minlength=size)
 
     def result(self):
-        """The area under the interpolated ROC curve over everything added."""
+        """The area under the curve over everything added."""
         # predictions > threshold i: those in bins i+1, i+2, ...
         tp = np.cumsum(self.positives[::-1])[::-1][1:]
         fp = np.cumsum(self.negatives[::-1])[::-1][1:]
         total_positives, total_negatives = self.positives.sum(), self.negatives.sum()
-        if not total_positives or not total_negatives:
-            return 0.0
-        tpr, fpr = tp / total_positives, fp / total_negatives
-        return float(np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2))
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return _interpolated_pr_auc(tp, fp, total_positives)
+        if self.curve == "ROC":
+            x, y = _ratio_array(fp, total_negatives), _ratio_array(tp, total_positives)
+        else:
+            x, y = _ratio_array(tp, total_positives), _ratio_array(tp, tp + fp)
+        heights = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
+                   "majoring": np.maximum(y[:-1], y[1:])}[self.summation_method]
+        return float(np.sum((x[:-1] - x[1:]) * heights))
 
     def reset_state(self):
         """Histograms back to 0."""
@@ -495,8 +628,35 @@ class AUC(Metric):
         self.negatives = np.zeros(self.num_thresholds + 1)
 
     def get_config(self):
-        """``num_thresholds`` and ``name``."""
-        return {"num_thresholds": self.num_thresholds, "name": self.name}
+        """Keras's arguments: ``num_thresholds``, ``curve``, ``summation_method``,
+        ``thresholds``, ``from_logits`` and ``name``."""
+        return {"num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "thresholds": self.init_thresholds,
+                "from_logits": self.from_logits, "name": self.name}
+
+
+def _ratio_array(numerator, denominator):
+    """``numerator / denominator`` elementwise, 0 where the denominator is 0."""
+    denominator = np.broadcast_to(denominator, np.shape(numerator))
+    return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1), 0.0)
+
+
+def _interpolated_pr_auc(tp, fp, total_positives):
+    """The area under the precision-recall curve between consecutive thresholds, with
+    precision interpolated as Davis and Goadrich (2006) show it must be: between two
+    thresholds the true positives grow linearly with the predicted positives ``p = tp + fp``,
+    ``tp(p) = slope p + intercept``, so precision is ``slope + intercept / p``; recall grows by
+    ``slope dp / positives``, and the area over the step is the integral of their product,
+    ``slope (dtp + intercept log(p_i / p_(i+1))) / positives``."""
+    if not total_positives:
+        return 0.0
+    p = tp + fp
+    d_tp, d_p = tp[:-1] - tp[1:], p[:-1] - p[1:]
+    slope = _ratio_array(d_tp, d_p)
+    intercept = tp[1:] - slope * p[1:]
+    both = (p[:-1] > 0) & (p[1:] > 0)
+    log_ratio = np.log(np.where(both, p[:-1], 1) / np.where(both, p[1:], 1))
+    return float(np.sum(slope * (d_tp + intercept * log_ratio) / total_positives))
 
 
 # --- names ------------------------------------------------------------------------------------
@@ -511,7 +671,7 @@ BUILTIN_METRICS = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
 _BY_NAME = {cls.__name__.lower(): cls for cls in BUILTIN_METRICS}
 _BY_NAME.update({"mse": MeanSquaredError, "mae": MeanAbsoluteError})
 _LOSS_METRICS = ("binarycrossentropy", "categoricalcrossentropy",
-                 "sparsecategoricalcrossentropy")
+                 "sparsecategoricalcrossentropy", "kldivergence", "kld")
 
 
 def get(identifier, loss=None, output_shape=None):
@@ -529,8 +689,9 @@ def get(identifier, loss=None, output_shape=None):
       ``"sparse_categorical_accuracy"``, ``"top_k_categorical_accuracy"``,
       ``"sparse_top_k_categorical_accuracy"``, ``"precision"``, ``"recall"``, ``"f1_score"``,
       ``"auc"``, ``"mse"``, ``"mae"``, ``"mean_squared_error"``, ``"mean_absolute_error"``, the
-      cross-entropy loss names (the mean loss), or a class name such as ``"AUC"``. A snake-case
-      name becomes the metric's name (``"mae"`` is logged as ``"mae"``).
+      cross-entropy loss names and ``"kl_divergence"`` / ``"kld"`` (the mean loss), or a
+      class name such as ``"AUC"``. A snake-case name becomes the metric's name (``"mae"`` is
+      logged as ``"mae"``).
     - a :class:`Metric` (returned as it is: reset it between epochs) or a Metric class;
     - a function ``fn(y_true, y_pred)`` returning per-sample values (a
       :class:`MeanMetricWrapper`); a dict ``{"class_name": ..., "config": {...}}``; None.

@@ -362,3 +362,168 @@ def test_mismatched_shapes_and_weights_are_named():
                                          r"sample, shape \(3,\) \(or a scalar\), got \(2,\)"):
         metrics.BinaryAccuracy().update_state([0, 1, 1], [0.2, 0.6, 0.9],
                                               sample_weight=[1.0, 2.0])
+
+
+# --- Keras's argument names, and the results of Keras 3 itself ------------------------------
+
+@pytest.fixture(scope="module")
+def keras():
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras", reason="Keras 3 not installed (pip install keras; it "
+                                               "runs on the torch backend)")
+
+
+def _ours(metric, batches):
+    for y_true, y_pred, weight in batches:
+        metric.update_state(y_true, y_pred, sample_weight=weight)
+    return np.asarray(metric.result(), dtype=np.float64)
+
+
+def _batches(y_true, y_pred, weighted, parts=3):
+    """The data in uneven batches (streaming must give the result over all of it)."""
+    weight = RNG_WEIGHTS.uniform(0, 2, len(y_true)) if weighted else None
+    cuts = np.array_split(np.arange(len(y_true)), parts)
+    return [(y_true[c], y_pred[c], None if weight is None else weight[c]) for c in cuts]
+
+
+RNG_WEIGHTS = np.random.default_rng(7)
+MULTI_LABEL = (RNG.uniform(0, 1, (N, C)) < PROBS * 2).astype(np.float64)  # (N, C) 0/1 labels
+
+# (id, minigrad metric, Keras class name and arguments, y_true, y_pred)
+KERAS_CASES = [
+    ("precision", lambda: metrics.Precision(), ("Precision", {}), Y_BINARY, P_BINARY),
+    ("precision_thresholds_0.3", lambda: metrics.Precision(thresholds=0.3),
+     ("Precision", {"thresholds": 0.3}), Y_BINARY, P_BINARY),
+    ("precision_threshold_list", lambda: metrics.Precision(thresholds=[0.2, 0.5, 0.9]),
+     ("Precision", {"thresholds": [0.2, 0.5, 0.9]}), Y_BINARY, P_BINARY),
+    ("precision_top_k", lambda: metrics.Precision(top_k=2), ("Precision", {"top_k": 2}),
+     MULTI_LABEL, PROBS),
+    ("precision_class_id", lambda: metrics.Precision(class_id=1),
+     ("Precision", {"class_id": 1}), ONE_HOT, PROBS),
+    ("precision_top_k_class_id", lambda: metrics.Precision(top_k=1, class_id=3),
+     ("Precision", {"top_k": 1, "class_id": 3}), ONE_HOT, PROBS),
+    ("precision_top_k_threshold", lambda: metrics.Precision(top_k=2, thresholds=0.3),
+     ("Precision", {"top_k": 2, "thresholds": 0.3}), MULTI_LABEL, PROBS),
+    ("recall", lambda: metrics.Recall(), ("Recall", {}), Y_BINARY, P_BINARY),
+    ("recall_threshold_list", lambda: metrics.Recall(thresholds=[0.0, 0.4, 1.0]),
+     ("Recall", {"thresholds": [0.0, 0.4, 1.0]}), Y_BINARY, P_BINARY),
+    ("recall_top_k", lambda: metrics.Recall(top_k=3), ("Recall", {"top_k": 3}),
+     MULTI_LABEL, PROBS),
+    ("recall_class_id", lambda: metrics.Recall(class_id=0), ("Recall", {"class_id": 0}),
+     ONE_HOT, PROBS),
+    ("auc", lambda: metrics.AUC(), ("AUC", {}), Y_BINARY, P_BINARY),
+    ("auc_50", lambda: metrics.AUC(num_thresholds=50), ("AUC", {"num_thresholds": 50}),
+     Y_BINARY, P_BINARY),
+    ("auc_minoring", lambda: metrics.AUC(summation_method="minoring"),
+     ("AUC", {"summation_method": "minoring"}), Y_BINARY, P_BINARY),
+    ("auc_majoring", lambda: metrics.AUC(summation_method="majoring"),
+     ("AUC", {"summation_method": "majoring"}), Y_BINARY, P_BINARY),
+    ("auc_pr", lambda: metrics.AUC(curve="PR"), ("AUC", {"curve": "PR"}), Y_BINARY, P_BINARY),
+    ("auc_pr_minoring", lambda: metrics.AUC(curve="PR", summation_method="minoring"),
+     ("AUC", {"curve": "PR", "summation_method": "minoring"}), Y_BINARY, P_BINARY),
+    ("auc_pr_majoring", lambda: metrics.AUC(curve="PR", summation_method="majoring"),
+     ("AUC", {"curve": "PR", "summation_method": "majoring"}), Y_BINARY, P_BINARY),
+    ("auc_thresholds", lambda: metrics.AUC(thresholds=[0.1, 0.35, 0.5, 0.8]),
+     ("AUC", {"thresholds": [0.1, 0.35, 0.5, 0.8]}), Y_BINARY, P_BINARY),
+    ("auc_from_logits", lambda: metrics.AUC(from_logits=True), ("AUC", {"from_logits": True}),
+     Y_BINARY, (P_BINARY - 0.5) * 8),
+    ("auc_multi_element", lambda: metrics.AUC(), ("AUC", {}), MULTI_LABEL, PROBS),
+    ("binary_accuracy", lambda: metrics.BinaryAccuracy(threshold=0.3),
+     ("BinaryAccuracy", {"threshold": 0.3}), Y_BINARY, P_BINARY),
+    ("categorical_accuracy", lambda: metrics.CategoricalAccuracy(),
+     ("CategoricalAccuracy", {}), ONE_HOT, PROBS),
+    ("sparse_categorical_accuracy", lambda: metrics.SparseCategoricalAccuracy(),
+     ("SparseCategoricalAccuracy", {}), LABELS, PROBS),
+    ("top_k_categorical_accuracy", lambda: metrics.TopKCategoricalAccuracy(k=2),
+     ("TopKCategoricalAccuracy", {"k": 2}), ONE_HOT, PROBS),
+    ("sparse_top_k_categorical_accuracy", lambda: metrics.SparseTopKCategoricalAccuracy(k=2),
+     ("SparseTopKCategoricalAccuracy", {"k": 2}), LABELS, PROBS),
+    ("mean_squared_error", lambda: metrics.MeanSquaredError(), ("MeanSquaredError", {}),
+     ONE_HOT, PROBS),
+    ("mean_absolute_error", lambda: metrics.MeanAbsoluteError(), ("MeanAbsoluteError", {}),
+     ONE_HOT, PROBS),
+]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("case", KERAS_CASES, ids=[case[0] for case in KERAS_CASES])
+def test_metric_results_match_keras_over_uneven_batches(case, weighted, keras):
+    _, make, (class_name, arguments), y_true, y_pred = case
+    batches = _batches(y_true, y_pred, weighted)
+    theirs = getattr(keras.metrics, class_name)(**arguments)
+    for t, p, w in batches:
+        theirs.update_state(t, p, sample_weight=w)
+    expected = keras.ops.convert_to_numpy(theirs.result()).astype(np.float64)
+    np.testing.assert_allclose(_ours(make(), batches), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_keras_metric_comparison_can_fail(keras):
+    """Precision at 0.5 and at 0.3 differ on these data: a lost argument would show."""
+    batches = _batches(Y_BINARY, P_BINARY, False)
+    theirs = keras.metrics.Precision(thresholds=0.3)
+    for t, p, w in batches:
+        theirs.update_state(t, p)
+    assert abs(_ours(metrics.Precision(), batches) -
+               float(keras.ops.convert_to_numpy(theirs.result()))) > 1e-3
+
+
+def test_precision_keeps_minigrads_earlier_threshold_spelling():
+    old, new = metrics.Precision(threshold=0.3), metrics.Precision(thresholds=0.3)
+    for m in (old, new):
+        m.update_state(Y_BINARY, P_BINARY)
+    assert old.result() == new.result() and old.threshold == 0.3
+    with pytest.raises(TypeError, match="thresholds= .* or threshold=, not both"):
+        metrics.Recall(thresholds=0.3, threshold=0.3)
+
+
+def test_thresholds_zero_counts_logits_as_keras_documents():
+    """Keras: for logits, set thresholds=0; then scores outside [0, 1] are valid."""
+    logits = (P_BINARY - 0.5) * 8
+    m = metrics.Precision(thresholds=0)
+    m.update_state(Y_BINARY, logits)
+    p = metrics.Precision(thresholds=0.5)
+    p.update_state(Y_BINARY, P_BINARY)
+    assert m.result() == p.result()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: metrics.Precision(thresholds=1.5), r"thresholds must be a number in \[0, 1\]"),
+    (lambda: metrics.Recall(thresholds=[0.5, "a"]), r"thresholds must be a number in \[0, 1\]"),
+    (lambda: metrics.Precision(top_k=0), "top_k must be a positive int, got 0"),
+    (lambda: metrics.Recall(class_id=-1), "class_id must be a class index >= 0, got -1"),
+    (lambda: metrics.AUC(curve="DET"), "curve must be 'ROC' or 'PR', got 'DET'"),
+    (lambda: metrics.AUC(summation_method="simpson"), "summation_method must be"),
+    (lambda: metrics.AUC(multi_label=True), "multi_label, num_labels and label_weights are "
+                                            "not supported"),
+])
+def test_bad_keras_arguments_are_named(make, message):
+    with pytest.raises((ValueError, NotImplementedError), match=message):
+        make()
+
+
+def test_class_id_beyond_the_classes_is_named():
+    with pytest.raises(ValueError, match=r"class_id=5 needs y_pred of shape \(N, C\) with C > 5"):
+        metrics.Precision(class_id=5).update_state(ONE_HOT, PROBS)
+
+
+@pytest.mark.parametrize("metric", [metrics.Precision(thresholds=[0.3, 0.6], top_k=2,
+                                                      class_id=1),
+                                    metrics.AUC(curve="PR", summation_method="majoring",
+                                                thresholds=[0.2, 0.7], from_logits=True)],
+                         ids=["precision", "auc"])
+def test_keras_arguments_round_trip_through_the_config(metric):
+    restored = metrics.get({"class_name": type(metric).__name__, "config": metric.get_config()})
+    assert restored.get_config() == metric.get_config()
+
+
+@pytest.mark.parametrize("identifier", ["kld", "kl_divergence", "KLDivergence"])
+def test_kl_divergence_is_a_metric_by_its_keras_names(identifier, keras):
+    metric = metrics.get(identifier)
+    theirs = keras.metrics.KLDivergence()
+    for t, p, w in _batches(PROBS[::-1].copy(), PROBS, True):
+        metric.update_state(t, p, sample_weight=w)
+        theirs.update_state(t, p, sample_weight=w)
+    assert metric.result() == pytest.approx(float(keras.ops.convert_to_numpy(theirs.result())),
+                                            rel=1e-5)
