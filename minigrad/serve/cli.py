@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .app import DEFAULT_MAX_BODY_BYTES
+from .server import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 DESCRIPTION = """Serve saved minigrad models over the Open Inference Protocol (KServe v2 REST,
 as Triton speaks it). PATH is a model file written by model.save, a model folder
@@ -36,7 +37,18 @@ def add_arguments(parser):
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})")
     parser.add_argument("--grace", type=float, default=30.0,
-                        help="seconds in-flight requests may take to finish after SIGTERM")
+                        help="seconds the requests already received may take to finish after "
+                        "SIGTERM; the exit status is 1 if some had to be cut (default 30)")
+    parser.add_argument("--connection-limit", type=int, default=DEFAULT_CONNECTION_LIMIT,
+                        help="connections open at once; at the limit a new client takes the "
+                        "place of the longest-idle one (default "
+                        f"{DEFAULT_CONNECTION_LIMIT})")
+    parser.add_argument("--idle-timeout", type=float, default=DEFAULT_IDLE_TIMEOUT,
+                        help="seconds before an idle keep-alive connection is closed (default "
+                        f"{DEFAULT_IDLE_TIMEOUT:g})")
+    parser.add_argument("--read-timeout", type=float, default=DEFAULT_READ_TIMEOUT,
+                        help="seconds a request may take to arrive once its first byte has; "
+                        f"slower senders are cut off (default {DEFAULT_READ_TIMEOUT:g})")
     parser.add_argument("--quiet", action="store_true",
                         help="no access log and no queue-depth warnings on stderr")
     return parser
@@ -64,9 +76,14 @@ def run(args):
         # waitress warns once per request queued behind busy threads: a flood under load.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     token = read_token(args.token_file) if args.token_file else None
-    for option in ("max_batch_size", "threads", "max_body_bytes"):
+    for option in ("max_batch_size", "threads", "max_body_bytes", "connection_limit"):
         if getattr(args, option) < (0 if option == "max_batch_size" else 1):
             raise SystemExit(f"--{option.replace('_', '-')} must be positive")
+    for option in ("idle_timeout", "read_timeout"):
+        if not getattr(args, option) > 0:  # also refuses nan
+            raise SystemExit(f"--{option.replace('_', '-')} must be positive")
+    if not args.grace >= 0:
+        raise SystemExit("--grace must be 0 or more")
     try:
         app = create_app(args.path, name=args.name, token=token,
                          max_batch_size=args.max_batch_size,
@@ -78,7 +95,12 @@ def run(args):
         logging.getLogger("minigrad.serve").info(
             "model %r version %s: input %s %s -> output %s %s", model.name, model.version,
             model.input.datatype, model.input.shape, model.output.datatype, model.output.shape)
-    serve(app, host=args.host, port=args.port, threads=args.threads, grace=args.grace)
+    cut = serve(app, host=args.host, port=args.port, threads=args.threads, grace=args.grace,
+                connection_limit=args.connection_limit, idle_timeout=args.idle_timeout,
+                read_timeout=args.read_timeout)
+    if cut:
+        raise SystemExit(f"minigrad serve: {cut} request(s) cut at the end of the {args.grace:g} "
+                         "s grace period (--grace)")
 
 
 def main(argv=None):

@@ -1,8 +1,13 @@
 """Fixtures of the serving tests: small models, a WSGI caller, and a live server."""
 
+import http.client
 import io
 import json
+import socket
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -111,3 +116,54 @@ def live_server():
         stop.set()
         thread.join(10)
         assert not thread.is_alive(), "the server did not stop"
+
+
+# --- real HTTP: a client, and `minigrad serve` in a subprocess -----------------------------
+def post(address, path, body, headers=None, timeout=30):
+    connection = http.client.HTTPConnection(address, timeout=timeout)
+    connection.request("POST", path, json.dumps(body) if isinstance(body, dict) else body,
+                       headers or {})
+    response = connection.getresponse()
+    answer = response.status, response.read()
+    connection.close()
+    return answer
+
+
+def get(address, path, timeout=10):
+    connection = http.client.HTTPConnection(address, timeout=timeout)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    answer = response.status, response.read()
+    connection.close()
+    return answer
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_live(address, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited: {process.stderr.read().decode()}")
+        try:
+            if get(address, "/v2/health/ready", timeout=2)[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not become ready")
+
+
+@pytest.fixture
+def saved_model(tmp_path, mlp):
+    path = tmp_path / "tiny.safetensors"
+    mlp.save(path)
+    return path
+
+
+def start_cli(*args):
+    return subprocess.Popen([sys.executable, "-m", "minigrad", "serve", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -15,30 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from .conftest import infer_body, requires_serve_extra
+from .conftest import (free_port, get, infer_body, post, requires_serve_extra, start_cli,
+                       wait_until_live)
 
 requires_serve_extra()
 
 X = np.random.default_rng(2).random((6, 4), dtype=np.float32)
-
-
-def post(address, path, body, headers=None, timeout=30):
-    connection = http.client.HTTPConnection(address, timeout=timeout)
-    connection.request("POST", path, json.dumps(body) if isinstance(body, dict) else body,
-                       headers or {})
-    response = connection.getresponse()
-    answer = response.status, response.read()
-    connection.close()
-    return answer
-
-
-def get(address, path, timeout=10):
-    connection = http.client.HTTPConnection(address, timeout=timeout)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    answer = response.status, response.read()
-    connection.close()
-    return answer
 
 
 def prediction(body):
@@ -113,37 +95,6 @@ def test_a_body_over_the_limit_is_413_over_http(app_for, live_server, mlp):
     assert "exceeds max_body of 1000" in json.loads(body)["error"]
     status, body = post(address, "/v2/models/tiny/infer", infer_body(X))
     assert status == 200
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_live(address, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited: {process.stderr.read().decode()}")
-        try:
-            if get(address, "/v2/health/ready", timeout=2)[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not become ready")
-
-
-@pytest.fixture
-def saved_model(tmp_path, mlp):
-    path = tmp_path / "tiny.safetensors"
-    mlp.save(path)
-    return path
-
-
-def start_cli(*args):
-    return subprocess.Popen([sys.executable, "-m", "minigrad", "serve", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_sigterm_lets_the_request_in_flight_finish(saved_model, mlp):
@@ -283,10 +234,11 @@ def channel():
     """A connection of minigrad's channel class on one end of a socket pair."""
     from waitress.adjustments import Adjustments
 
-    from minigrad.serve.server import _channel_class
+    from minigrad.serve.server import _waitress_server_class
 
     ours, theirs = socket.socketpair()
-    made = _channel_class()(_StubServer(), ours, ("127.0.0.1", 1), Adjustments(), map={})
+    channel_class = _waitress_server_class().channel_class
+    made = channel_class(_StubServer(), ours, ("127.0.0.1", 1), Adjustments(), map={})
     yield made
     made.close()
     theirs.close()
