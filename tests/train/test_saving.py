@@ -1,6 +1,7 @@
 """Saving and loading models: round trips, atomic writes, and files that must be refused."""
 
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -174,3 +175,136 @@ def test_a_scalar_parameter_keeps_its_shape(tmp_path):
     other.load_weights(tmp_path / "scaled.safetensors")
     assert other.scale.shape == () and other.scale.item() == 2.5
     np.testing.assert_array_equal(other.dense.kernel.numpy(), model.dense.kernel.numpy())
+
+
+# --- the whole file is checksummed; a file with a recomputed checksum is still validated ------
+def bn_model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    model = mg.Sequential([nn.Dense(8, activation="relu", input_shape=(6,)),
+                           nn.BatchNormalization(), nn.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    return model
+
+
+@pytest.fixture
+def saved_bn(tmp_path):
+    path = tmp_path / "model.safetensors"
+    bn_model().save(path)
+    return path
+
+
+@pytest.mark.parametrize("old, new", [
+    (b'\\"epsilon\\": 0.001', b'\\"epsilon\\": 0.003'),        # a BatchNormalization setting
+    (b'\\"activation\\": \\"relu\\"', b'\\"activation\\": \\"tanh\\"'),
+    (b'\\"step\\": 1,', b'\\"step\\": 9,'),                     # Adam's step count
+    (b'\\"weight_decay\\": 0.0', b'\\"weight_decay\\": 0.5'),
+    (b'\\"loss\\": \\"sparse_categorical_crossentropy\\"',
+     b'\\"loss\\": \\"mse\\"' + b" " * 28),                  # the same length: no new offsets
+])
+def test_an_edit_anywhere_in_the_header_is_refused(saved_bn, old, new):
+    data = saved_bn.read_bytes()
+    assert data.count(old) >= 1
+    saved_bn.write_bytes(data.replace(old, new, 1))
+    with pytest.raises(ModelFileError, match="model.safetensors: corrupt -- its contents do "
+                                             "not match the checksum"):
+        mg.load_model(saved_bn)
+
+
+def architecture_edit(change):
+    return lambda header: craft.edit_json(header, "architecture", change)
+
+
+def layer(index, **config):
+    def change(architecture):
+        architecture["config"]["layers"][index]["config"].update(config)
+    return architecture_edit(change)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (layer(0, units=10 ** 12), r"weight of shape \(6, 1000000000000\), which the file does "
+                               r"not store"),
+    (layer(0, units=2e7), r"weight of shape \(6, 20000000\)"),
+    (layer(0, units="many"), "the architecture cannot be rebuilt: "),
+    (layer(0, units=None), "the architecture cannot be rebuilt: "),
+    (layer(0, input_shape=[10 ** 12]), r"Dense input_shape \(1000000000000,\) has more than "
+                                       r"16777216 elements"),
+    (layer(0, input_shape=[[6]]), "Dense input_shape .* is not a list of sizes"),
+    (layer(0, kernel_initializer="os.system"), "unknown initializer 'os.system'"),
+    (layer(0, activation="eval"), "the architecture cannot be rebuilt: .*eval"),
+    (layer(1, epsilon="small"), "the architecture cannot be rebuilt: "),
+    (layer(1, axis=[1]), "the architecture cannot be rebuilt: "),
+    (architecture_edit(lambda a: a["config"].update(layers={})), "weights do not fit"),
+    (architecture_edit(lambda a: a["config"]["layers"].append([1])), "a layer spec is"),
+    (architecture_edit(lambda a: a.pop("config")), "no entry 'config'"),
+    (lambda h: h["__metadata__"].update(architecture="[" * 100_000 + "]" * 100_000),
+     "the architecture cannot be rebuilt: nested too deeply"),
+    (lambda h: h["__metadata__"].update(architecture='{"class_name": '),
+     "the architecture cannot be rebuilt: Expecting value"),
+    (lambda h: h["__metadata__"].update(architecture="[]"), "a JSON list, expected an object"),
+    (lambda h: h["__metadata__"].update(compile='{"optimizer": "os.system", "loss": "mse"}'),
+     "the compile settings cannot be restored: .*os.system"),
+    (lambda h: h["__metadata__"].update(compile='{"optimizer": "adam", "run": 1}'),
+     "the compile settings cannot be restored"),
+    (lambda h: craft.edit_json(h, "optimizer", lambda o: o.update(class_name="SGD")),
+     "saved with optimizer 'SGD', compiled with Adam"),
+    (lambda h: craft.edit_json(h, "optimizer", lambda o: o.update(state=[1, 2])),
+     "the optimizer state does not fit"),
+    (lambda h: craft.edit_json(h, "optimizer", lambda o: o["state"]["state"]["0"].update(
+        exp_avg={"__tensor__": "weights/2.kernel"})), "the optimizer state does not fit"),
+])
+def test_a_malformed_model_file_with_a_correct_checksum_is_a_model_file_error(
+        saved_bn, edit, message):
+    craft.rewrite(saved_bn, edit)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="model.safetensors: .*" + message):
+            mg.load_model(saved_bn)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 2 ** 20  # refused before anything large was allocated
+
+
+def test_a_huge_build_input_shape_is_refused_before_it_is_allocated(tmp_path):
+    model = mg.Sequential([nn.Dense(4), nn.Dense(2)])
+    model(mg.ones(1, 3))
+    path = tmp_path / "lazy.safetensors"
+    model.save(path)
+    craft.rewrite(path, architecture_edit(lambda a: a.update(build_input_shape=[2 ** 40])))
+    with pytest.raises(ModelFileError, match=r"build_input_shape \(None, 1099511627776\) has "
+                                             "more than"):
+        mg.load_model(path)
+
+
+def test_a_huge_functional_input_is_refused_before_it_is_allocated(tmp_path):
+    inputs = nn.Input(shape=(5,))
+    model = mg.Model(inputs, nn.Dense(2)(inputs))
+    path = tmp_path / "functional.safetensors"
+    model.save(path)
+
+    def huge_input(architecture):
+        for spec in architecture["config"]["layers"]:
+            if spec["class_name"] == "InputLayer":
+                spec["config"]["shape"] = [10 ** 6, 10 ** 6]
+    craft.rewrite(path, architecture_edit(huge_input))
+    with pytest.raises(ModelFileError, match=r"InputLayer shape .* has more than 16777216"):
+        mg.load_model(path)
+
+
+# --- saving over what is there -------------------------------------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and symlinks")
+def test_save_keeps_the_permissions_and_writes_through_a_symlink(tmp_path):
+    model, x, _ = trained_model()
+    (tmp_path / "releases").mkdir()
+    target = tmp_path / "releases" / "v2.safetensors"
+    model.save(target)
+    os.chmod(target, 0o644)
+    link = tmp_path / "current.safetensors"
+    link.symlink_to(target)
+    model[0].kernel.data *= 2
+    model.save(link)
+    assert link.is_symlink() and (target.stat().st_mode & 0o777) == 0o644
+    np.testing.assert_array_equal(mg.load_model(target).predict(x), model.predict(x))
