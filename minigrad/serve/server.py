@@ -23,6 +23,7 @@ pinned in pyproject.toml (:data:`TESTED_WAITRESS`), and ``tests/serve/test_serve
 checks that the internals they use are still there.
 """
 
+import itertools
 import json
 import logging
 import math
@@ -49,9 +50,32 @@ SHUTDOWN_LINGER = 1.0
 _SPARE_FILES = 64
 
 
+def _release(text):
+    """``"3.0.2"`` -> ``(3, 0, 2)`` (the numeric part of a version)."""
+    parts = []
+    for part in text.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def waitress_is_tested(version):
+    """Whether waitress ``version`` lies in :data:`TESTED_WAITRESS`."""
+    low, high = (_release(bound.lstrip("<>=")) for bound in TESTED_WAITRESS.split(","))
+    return low <= _release(version) < high
+
+
 def _waitress_server_class():
     """The server class: waitress's TCP server with the connection rules above, JSON error
     answers, and an event loop that does not spin while an answer is being finished."""
+    from importlib.metadata import version
+
+    if not waitress_is_tested(version("waitress")):
+        log.warning("waitress %s is not a release minigrad serve was tested with (waitress%s):"
+                    " its connection limits and shutdown may not work", version("waitress"),
+                    TESTED_WAITRESS)
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser
     from waitress.server import TcpWSGIServer

@@ -6,6 +6,8 @@ Each test prints what it measured (run with ``-s`` to see it)."""
 import json
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
@@ -186,3 +188,10 @@ def test_idle_and_slow_connections_are_closed_after_their_timeouts(serve_cli, ml
     assert 2 <= closed_after["slow"] < 5 and 2 <= closed_after["Content-Length lies"] < 5
     (status, body), = answers
     assert status == 200, body
+
+
+@pytest.mark.parametrize("option", ["--connection-limit", "--idle-timeout", "--read-timeout"])
+def test_limits_must_be_positive(saved_model, option):
+    result = subprocess.run([sys.executable, "-m", "minigrad", "serve", str(saved_model),
+                             option, "0"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and f"{option} must be positive" in result.stderr

@@ -1,5 +1,6 @@
 """The app on real HTTP servers: waitress (minigrad serve), Triton's own client, concurrency,
-graceful shutdown, and gunicorn."""
+graceful shutdown, gunicorn, and the waitress internals that minigrad.serve.server uses.
+(Connection limits and timeouts: test_connections.py; shutdown under load: test_shutdown.py.)"""
 
 import http.client
 import json
@@ -307,3 +308,86 @@ def test_a_large_answer_read_slowly_arrives_whole(live_server):
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert body == chunk * count
+
+
+def test_waitress_is_held_to_the_releases_the_server_was_tested_with():
+    """minigrad.serve.server builds on waitress's internals: pyproject.toml pins the tested
+    range, and the installed release must lie in it (else the spin, the timeouts or the
+    shutdown could silently break)."""
+    import re
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from minigrad.serve.server import TESTED_WAITRESS, waitress_is_tested
+
+    # (tomllib is not in Python 3.10: the requirement strings are found as text)
+    project = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    pins = re.findall(r'"(waitress\b[^"]*)"', project)
+    assert pins == ["waitress" + TESTED_WAITRESS] * 2  # the serve extra and the dev list
+    assert waitress_is_tested(version("waitress")), version("waitress")
+    assert waitress_is_tested("3.0.1") and waitress_is_tested("3.0.9")
+    assert not waitress_is_tested("3.0.0") and not waitress_is_tested("3.1.0")
+    assert not waitress_is_tested("4.0")
+
+
+def test_the_waitress_internals_the_server_uses_are_there(channel):
+    """A tripwire: every private name of waitress that minigrad.serve.server relies on."""
+    from waitress import wasyncore
+    from waitress.adjustments import Adjustments
+    from waitress.parser import HTTPRequestParser
+    from waitress.server import TcpWSGIServer
+    from waitress.task import ErrorTask, Task, WSGITask
+
+    for name in ("requests", "request", "will_close", "close_when_flushed",
+                 "total_outbufs_len", "outbuf_lock", "last_activity", "server"):
+        assert hasattr(channel, name), name
+    for name in ("parser_class", "task_class", "error_task_class", "received", "writable"):
+        assert hasattr(type(channel).__mro__[1], name), name
+    for name in ("execute", "build_response_header", "set_close_on_finish", "write",
+                 "complete", "request", "channel", "status", "response_headers",
+                 "content_length"):
+        assert hasattr(WSGITask, name) or name in Task.__init__.__code__.co_names, name
+    assert ErrorTask.complete is True
+    for name in ("maintenance", "readable", "handle_accept", "next_channel_cleanup",
+                 "channel_class", "del_channel", "pull_trigger", "accepting"):
+        assert hasattr(TcpWSGIServer, name), name
+    assert "use_poll" in wasyncore.loop.__code__.co_varnames
+    assert HTTPRequestParser.__init__.__code__.co_argcount == 2  # (self, adj)
+    adjustments = Adjustments()
+    for name in ("cleanup_interval", "backlog", "max_request_body_size",
+                 "channel_request_lookahead"):
+        assert hasattr(adjustments, name), name
+    # Reading no further request on a connection while one is being answered (waitress's
+    # default) is what lets an answer with Connection: close be the connection's last.
+    assert adjustments.channel_request_lookahead == 0
+
+
+def test_the_server_keeps_track_of_its_connections(live_server, app_for, mlp, monkeypatch):
+    """active_channels, which the limit, the timeouts and the shutdown count on, holds the open
+    connections and forgets closed ones."""
+    from minigrad.serve import server as server_module
+
+    made = []
+    original = server_module._waitress_server_class
+
+    def recording():
+        class Recording(original()):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                made.append(self)
+
+        return Recording
+
+    monkeypatch.setattr(server_module, "_waitress_server_class", recording)
+    host, port = live_server(app_for(mlp)).split(":")
+    (server,) = made
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(3)]
+    deadline = time.monotonic() + 5
+    while len(server.active_channels) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(server.active_channels) == 3
+    for sock in socks:
+        sock.close()
+    while server.active_channels and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not server.active_channels
