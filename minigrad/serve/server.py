@@ -31,6 +31,7 @@ import select
 import signal
 import threading
 import time
+import uuid
 
 log = logging.getLogger("minigrad.serve")
 
@@ -107,7 +108,9 @@ def _waitress_server_class():
                 body = json.dumps({"error": "the server is shutting down: the request was not "
                                             "processed; send it again"}).encode()
                 self.status = "503 Service Unavailable"
-                self.response_headers.append(("Content-Type", "application/json"))
+                request_id = self.request.headers.get("X_REQUEST_ID", "")[:64]
+                self.response_headers += [("Content-Type", "application/json"),
+                                          ("X-Request-ID", request_id or uuid.uuid4().hex)]
                 self.content_length = len(body)
                 self.complete = True  # the answer is whole: no start_response to wait for
                 self.write(body)
