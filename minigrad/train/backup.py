@@ -47,7 +47,9 @@ class TrainingState:
         self.logs = {}  # the epoch's running logs after its last batch
         self.history = history
         self.finished = False
+        self.callbacks = []  # fit's callbacks, whose get_state() a backup holds
         self._metric_states = None  # restored, applied when the epoch's metrics are made
+        self._callback_states = None  # restored, applied after on_train_begin
 
     def begin_epoch(self):
         """Record the generators' states before the epoch draws its order."""
@@ -70,6 +72,15 @@ class TrainingState:
                             else value)
             self._metric_states = None
 
+    def restore_callbacks(self):
+        """Give the callbacks their restored states (after their ``on_train_begin``, which
+        resets them)."""
+        saved = self._callback_states or {}
+        for key, callback in _keyed(self.callbacks).items():
+            if key in saved:
+                callback.set_state(saved[key])
+        self._callback_states = None
+
     # --- to and from JSON --------------------------------------------------------------------
     def describe(self, epoch_logs=None):
         """This state as JSON-ready data (NumPy arrays left in it for ``split_arrays``): at the
@@ -89,7 +100,10 @@ class TrainingState:
                         "metrics": None if running is None else [_metric_state(m)
                                                                  for m in running],
                         "generators": self.epoch_start}
-        return _plain({**position, "rng": get_rng_state(), "history": history})
+        callbacks = {key: c.get_state() for key, c in _keyed(self.callbacks).items()
+                     if c.get_state() is not None}
+        return _plain({**position, "rng": get_rng_state(), "history": history,
+                       "callbacks": callbacks})
 
     def restore(self, saved):
         """Go back to the position that :meth:`describe` recorded."""
@@ -102,9 +116,22 @@ class TrainingState:
         set_rng_state(saved["rng"])
         self.epoch, self.step = int(saved["epoch"]), int(saved["step"])
         self._metric_states = saved["metrics"]
+        self._callback_states = dict(saved["callbacks"])
         self.logs = dict(saved["logs"])
         self.history.epoch = list(saved["history"]["epoch"])
         self.history.history = {k: list(v) for k, v in saved["history"]["history"].items()}
+
+
+def _keyed(callbacks):
+    """``{"EarlyStopping/0": callback, ...}``: each callback by its class and its place among
+    those of its class, so that a resumed fit finds the state of each (other callbacks, such
+    as one that interrupted the first run, may come and go)."""
+    keyed, seen = {}, {}
+    for callback in callbacks:
+        name = type(callback).__name__
+        keyed[f"{name}/{seen.get(name, 0)}"] = callback
+        seen[name] = seen.get(name, 0) + 1
+    return keyed
 
 
 def _metric_state(metric):

@@ -15,6 +15,10 @@ class Callback:
     """Base class: override the hooks you need. ``self.model`` is the model being fitted;
     ``logs`` is a dict of the current values ("loss", "accuracy", "val_loss", ...)."""
 
+    #: Called after the other callbacks at every hook (BackupAndRestore: its backup holds
+    #: what they did with the epoch).
+    runs_last = False
+
     def __init__(self):
         self.model = None
 
@@ -40,9 +44,21 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None):
         """After training batch ``batch``, with the running epoch averages so far."""
 
+    def get_state(self):
+        """What :class:`BackupAndRestore` saves of this callback (counters, best values: JSON
+        data and NumPy arrays), or None for nothing; :meth:`set_state` gets it back after
+        ``on_train_begin`` of a resumed fit."""
+        return None
+
+    def set_state(self, state):
+        """Restore what :meth:`get_state` returned."""
+        for name, value in state.items():
+            setattr(self, name, value)
+
 
 class CallbackList:
-    """Calls every hook on each callback in order."""
+    """Calls every hook on each callback in order (those with ``runs_last`` after the
+    others)."""
 
     def __init__(self, callbacks, model):
         self.callbacks = list(callbacks or [])
@@ -51,6 +67,7 @@ class CallbackList:
                 raise TypeError(f"callbacks must be mg.train.callbacks.Callback objects, got "
                                 f"{type(callback).__name__}")
             callback.set_model(model)
+        self.callbacks.sort(key=lambda callback: callback.runs_last)  # stable
 
     def call(self, hook, *args):
         """Call ``hook`` (e.g. ``"on_epoch_end"``) with ``args`` on every callback."""
@@ -127,6 +144,10 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
+    def get_state(self):
+        return {"wait": self.wait, "best": self.best, "best_epoch": self.best_epoch,
+                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+
     def on_train_end(self, logs=None):
         # getattr: also called when fit failed before on_train_begin reached this callback
         if self.restore_best_weights and getattr(self, "best_weights", None) is not None:
@@ -146,6 +167,9 @@ class ModelCheckpoint(Callback):
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.mode = _monitor_mode(monitor, mode)
         self.best = None
+
+    def get_state(self):
+        return {"best": self.best}
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -179,6 +203,9 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs=None):
         self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def get_state(self):
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
     def on_epoch_end(self, epoch, logs=None):
         value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
@@ -284,7 +311,9 @@ class BackupAndRestore(Callback):
     time: the weights and BatchNormalization statistics, the optimizer's state (moments, step
     counts, the position of a learning-rate schedule), the epoch and batch, the state of the
     generators that shuffle the data and draw dropout masks, the epoch's running averages and
-    the History so far. At the start of ``fit``, an existing backup is loaded and the epochs
+    the History so far, and what the other callbacks keep (:meth:`Callback.get_state`:
+    EarlyStopping's patience count and best weights, ReduceLROnPlateau's, ModelCheckpoint's
+    best value). At the start of ``fit``, an existing backup is loaded and the epochs
     (and batches) it covers are skipped; ``model.history`` then holds every epoch, those before
     the interruption included.
 
@@ -297,7 +326,8 @@ class BackupAndRestore(Callback):
 
     The model must be the same and ``fit`` called with the same arguments (with arrays, the
     layers are built from the first batch before the backup is read; with an iterable of
-    batches, build the model first). A DataLoader's shuffling is resumed when it shuffles
+    batches, build the model first). Give :class:`CSVLogger` ``append=True``, or the resumed
+    run starts the file again. A DataLoader's shuffling is resumed when it shuffles
     with its ``rng`` (a NumPy generator), as minigrad's does. On a GPU, dropout masks resume
     exactly; numbers drawn with ``mg.rand``/``mg.randn`` there come from cuRAND, whose state
     is not saved.
@@ -305,6 +335,8 @@ class BackupAndRestore(Callback):
     >>> backup = BackupAndRestore("runs/mnist-backup")  # doctest: +SKIP
     >>> model.fit(x, y, epochs=10, callbacks=[backup])  # doctest: +SKIP
     """
+
+    runs_last = True  # saves the epoch after EarlyStopping & co. have counted it
 
     def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
         super().__init__()

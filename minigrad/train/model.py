@@ -230,8 +230,10 @@ class Model(Module):
         self._guard_nonfinite = any(getattr(c, "stops_before_nonfinite_update", False)
                                     for c in callback_list.callbacks)
         self.training_state, self.history = state, history
+        state.callbacks = callback_list.callbacks
         try:
             callback_list.call("on_train_begin", {})
+            state.restore_callbacks()  # from a backup, if one was loaded
             while state.epoch < epochs and not self.stop_training:
                 epoch = state.epoch
                 state.begin_epoch()

@@ -14,6 +14,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.io import ModelFileError
+from minigrad.train import callbacks as cb
 from minigrad.train.callbacks import BackupAndRestore, Callback
 
 SCRIPT = Path(__file__).with_name("_resume_fit.py")
@@ -213,3 +214,33 @@ def test_an_unbuilt_model_fed_batches_cannot_restore(tmp_path):
     batches = [(x[:8], y[:8])]
     with pytest.raises(RuntimeError, match="build it"):
         model.fit(batches, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path)])
+
+
+def test_callbacks_with_counters_resume_them(tmp_path):
+    # EarlyStopping's patience and best weights and ReduceLROnPlateau's counters are in the
+    # backup: the resumed run stops and lowers the rate where the uninterrupted one did.
+    x, y = data(n=40)
+
+    def fit(backup_dir, extra=()):
+        mg.manual_seed(0)
+        model = mg.Sequential([mg.nn.Dense(8, activation="relu"), mg.nn.Dropout(0.5),
+                               mg.nn.Dense(2, activation="softmax")])
+        model.compile(mg.optim.SGD(lr=0.5), "sparse_categorical_crossentropy")
+        callbacks = [BackupAndRestore(backup_dir),
+                     cb.EarlyStopping(monitor="loss", patience=2, min_delta=0.01,
+                                      restore_best_weights=True),
+                     cb.ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5), *extra]
+        try:
+            model.fit(x, y, batch_size=8, epochs=30, verbose=0, seed=1, callbacks=callbacks)
+        except Interrupted:
+            pass
+        return model, callbacks[1]
+
+    expected, stopping = fit(tmp_path / "a")
+    assert stopping.stopped_epoch is not None and expected.optimizer.lr < 0.5
+    fit(tmp_path / "b", [StopAt(stopping.stopped_epoch - 1, 2)])
+    resumed, resumed_stopping = fit(tmp_path / "b")
+    assert resumed_stopping.stopped_epoch == stopping.stopped_epoch
+    assert resumed.optimizer.lr == expected.optimizer.lr
+    assert weights(resumed) == weights(expected)
+    assert resumed.history.history == expected.history.history
