@@ -35,21 +35,30 @@ def call_with_mask(layer, x, mask):
     forward_and_mask = getattr(layer, "forward_and_mask", None)
     if forward_and_mask is not None:
         return forward_and_mask(x, mask)
-    if mask is not None and _forward_takes_mask(type(layer)):
-        output = layer(x, mask=mask)
-    else:
-        output = layer(x)
+    output = layer(x, mask=mask) if mask is not None and takes_mask(layer) else layer(x)
+    return output, output_mask(layer, x, mask)
+
+
+def takes_mask(layer):
+    """Whether ``layer.forward`` has a ``mask`` parameter (Keras hands the mask to such a
+    layer's call)."""
+    return _forward_takes_mask(type(layer))
+
+
+def output_mask(layer, inputs, mask):
+    """The mask of ``layer``'s output for ``inputs`` with ``mask`` (the rules of
+    :func:`call_with_mask`), warning when a mask ends at a layer that does not support one."""
     compute_mask = getattr(layer, "compute_mask", None)
     if compute_mask is not None:
-        return output, compute_mask(x, mask)
+        return compute_mask(inputs, mask)
     if getattr(layer, "supports_masking", False) or getattr(layer, "passes_mask", False):
-        return output, mask
+        return mask
     if mask is not None:
         warnings.warn(f"Layer {getattr(layer, 'name', type(layer).__name__)!r} (of type "
                       f"{type(layer).__name__}) was given an input with a mask but does not "
                       f"support masking, so the mask ends here: later layers see the padded "
-                      f"steps as real ones", UserWarning, stacklevel=3)
-    return output, None
+                      f"steps as real ones", UserWarning, stacklevel=4)
+    return None
 
 
 @functools.lru_cache(maxsize=None)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..nn import losses as losses_module
-from ..nn.container import call_with_mask
+from ..nn.container import attach_mask, call_with_mask, output_mask, takes_mask
 from ..nn.layers.input_layer import InputLayer, KerasTensor
 from ..nn.module import Layer
 from ..nn.naming import unique_layer_name
@@ -231,7 +231,8 @@ class Functional(Model):
         values = {id(t): (v, None) for t, v in zip(self.inputs, self._bind(args))}
         for node in self._nodes:
             _run_node(node, values)
-        results = [values[id(t)][0] for t in self.outputs]
+        # Each output carries its mask, where losses and metrics read it.
+        results = [attach_mask(*values[id(t)]) for t in self.outputs]
         if isinstance(self._output_structure, dict):
             return OutputDict(zip(self._output_structure, results))
         if isinstance(self._output_structure, (list, tuple)):
@@ -376,16 +377,14 @@ def _run_node(node, values):
         xs = [v for v, _ in pairs] if isinstance(node.inputs, (list, tuple)) else pairs[0][0]
         masks = [m for _, m in pairs] if isinstance(node.inputs, (list, tuple)) else pairs[0][1]
         kwargs = dict(node.kwargs)
-        if getattr(layer, "supports_masking", False) and masks is not None and \
+        if takes_mask(layer) and masks is not None and \
                 "mask" not in kwargs and not isinstance(masks, list):
             kwargs["mask"] = masks
         output = layer(xs, *node.args, **kwargs)
-        compute_mask = getattr(layer, "compute_mask", None)
-        if compute_mask is not None:
-            mask = compute_mask(xs, masks)
+        if getattr(layer, "compute_mask", None) is not None or not isinstance(masks, list):
+            mask = output_mask(layer, xs, masks)
         else:
-            mask = masks if getattr(layer, "passes_mask", False) and \
-                not isinstance(masks, list) else None
+            mask = None
     else:
         output, mask = call_with_mask(layer, *values[id(node.inputs)])
     outputs = _flat(output)

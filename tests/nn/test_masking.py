@@ -242,3 +242,42 @@ def test_accuracy_counts_the_real_steps_only():
     metric.update_state(y, y_pred, sample_weight=weights)
     w = np.broadcast_to(weights[:, None], IDS.shape) * (IDS != 0)
     np.testing.assert_allclose(metric.result(), (hits * w).sum() / w.sum())
+
+
+def test_a_functional_model_hands_its_output_mask_to_the_loss():
+    """The same layers as a graph (keras.Model(inputs, outputs)) and as a Sequential: the
+    same masked loss, and the mask on the graph's output."""
+    from minigrad import keras
+
+    sequential = sequence_model("minigrad")
+    ids = keras.Input(shape=(None,), dtype="int64")
+    x = ids
+    for layer in sequential.layers:
+        x = layer(x)
+    graph = keras.Model(ids, x)
+    output = graph(mg.tensor(IDS))
+    np.testing.assert_array_equal(mask_of(output).numpy(), IDS != 0)
+    for model in (graph, sequential):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    np.testing.assert_allclose(graph.evaluate(IDS, labels(), verbose=0),
+                               sequential.evaluate(IDS, labels(), verbose=0), rtol=1e-6)
+    y_pred = sequential(mg.tensor(IDS)).numpy()
+    per_step = -np.log(np.take_along_axis(y_pred, labels()[..., None], axis=-1))[..., 0]
+    np.testing.assert_allclose(graph.evaluate(IDS, labels(), verbose=0)[0],
+                               per_step[IDS != 0].mean(), rtol=1e-6)
+
+
+def test_a_layer_called_with_arguments_in_a_graph_keeps_the_mask():
+    """Dense(...)(x) with a keyword argument goes through the graph's other path."""
+    from minigrad import keras
+
+    class Scaled(nn.Dense):
+        def forward(self, x, scale=1.0):
+            return super().forward(x) * scale
+
+    ids = keras.Input(shape=(None,), dtype="int64")
+    x = nn.Embedding(10, 4, mask_zero=True)(ids)
+    x = Scaled(5)(x, scale=2.0)
+    graph = keras.Model(ids, nn.LSTM(3, return_sequences=True)(x))
+    np.testing.assert_array_equal(mask_of(graph(mg.tensor(IDS))).numpy(), IDS != 0)
