@@ -2,6 +2,7 @@
 builds its weights lazily from the first input it sees (Keras-style)."""
 
 import functools
+import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 
@@ -35,8 +36,17 @@ class Module:
                 return self.out(self.hidden(x))
     """
 
-    #: True in training mode (the default), False after :meth:`eval`.
-    training = True
+    @property
+    def training(self):
+        """True in training mode (the default), False after :meth:`eval` -- or, in the thread
+        that runs it, inside :func:`eval_mode` (which other threads do not see)."""
+        if id(self) in _eval_mode_here():
+            return False
+        return self.__dict__.get("_training", True)
+
+    @training.setter
+    def training(self, mode):
+        self.__dict__["_training"] = bool(mode)
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -473,9 +483,11 @@ class Layer(Module):
             from .layers.input_layer import call_symbolically
             return call_symbolically(self, x, args, kwargs)
         if not self.built:
-            self._check_input_shape(x)
-            self.build(tuple(x.shape))
-            self.built = True
+            with _building:  # two threads calling at once must not make two sets of weights
+                if not self.built:
+                    self._check_input_shape(x)
+                    self.build(tuple(x.shape))
+                    self.built = True
         output = self.forward(x, *args, **kwargs)
         first = output[0] if isinstance(output, (tuple, list)) else output
         self.output_shape = (None,) + tuple(first.shape[1:])
@@ -520,12 +532,30 @@ def _marks_built(build):
 
 Layer.build = _marks_built(Layer.build)
 
+# Held while a layer builds its weights on its first call. One lock for all layers (building
+# happens once per layer, so it is never contended for long), reentrant because building a
+# wrapper (Bidirectional, Module.build) calls the layers inside it.
+_building = threading.RLock()
+
+# Per thread: {id(module): depth} of the modules inside eval_mode() in this thread.
+_eval_modes = threading.local()
+
+
+def _eval_mode_here():
+    depths = getattr(_eval_modes, "depths", None)
+    if depths is None:
+        depths = _eval_modes.depths = {}
+    return depths
+
 
 @contextmanager
 def eval_mode(module):
-    """Run the block with ``module`` in evaluation behaviour (Dropout off, BatchNormalization
-    on its moving statistics) and without recording gradients; the module's previous mode is
-    restored afterwards, also when the block raises.
+    """Run the block with ``module`` and every module below it in evaluation behaviour
+    (Dropout off, BatchNormalization on its moving statistics) and without recording
+    gradients -- in this thread only: nothing shared changes, so other threads (another
+    ``predict``, or a training loop) keep seeing the module's own mode (:attr:`Module.training`,
+    set by :meth:`Module.train` / :meth:`Module.eval`). What ``predict`` and ``evaluate`` run
+    under, which makes them safe to call from several threads at once.
 
     >>> layer = mg.nn.Dropout(0.5)
     >>> with mg.nn.module.eval_mode(layer):
@@ -534,10 +564,15 @@ def eval_mode(module):
     >>> layer.training
     True
     """
-    was_training = module.training
-    module.eval()
+    depths = _eval_mode_here()
+    ids = [id(m) for m in module.modules()]
+    for key in ids:
+        depths[key] = depths.get(key, 0) + 1
     try:
         with no_grad():
             yield module
     finally:
-        module.train(was_training)
+        for key in ids:
+            depths[key] -= 1
+            if not depths[key]:
+                del depths[key]

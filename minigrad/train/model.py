@@ -1,6 +1,7 @@
 """``Model``: a :class:`~minigrad.nn.Module` with the Keras training API — ``compile``,
 ``fit``, ``evaluate``, ``predict``, ``save`` — on top of the PyTorch-style module."""
 
+import copy
 import numbers
 import time
 
@@ -15,7 +16,7 @@ from ..nn.module import Layer, Module, eval_mode
 from . import batches as batching
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
-from . import saving, structures
+from . import saving, structures, threads
 from .backup import TrainingState
 from .history import History
 from .loss_checks import warn_if_probabilities_as_logits
@@ -121,11 +122,14 @@ class Model(Module):
         config."""
         return getattr(self, "_compile_config", None)
 
-    def _make_metrics(self, output_shape):
+    def _make_metrics(self, output_shape, copies=False):
         """Fresh metrics for one epoch (or one evaluate): a metric object the user passed is
-        reused, so its counts are reset first."""
+        reused, so its counts are reset first -- or, with ``copies`` (evaluate, which threads
+        may run at once), copied so that each call counts on its own."""
         made = []
         for spec in self._metric_specs:
+            if copies and isinstance(spec, metrics_module.Metric):
+                spec = copy.deepcopy(spec)
             metric = metrics_module.get(spec, loss=self._loss_identifier,
                                               output_shape=output_shape)
             metric.reset_state()
@@ -133,6 +137,11 @@ class Model(Module):
         return made
 
     # --- the steps --------------------------------------------------------------------------
+    def __call__(self, *inputs, **kwargs):
+        # Refused from another thread while fit trains the model (see threads.py).
+        with threads.inference(self, f"calling {type(self).__name__}"):
+            return super().__call__(*inputs, **kwargs)
+
     def backend_and_dtype(self):
         """(backend, float dtype) that inputs are converted to: the model's device and the
         dtype of its parameters (float32 before any exists)."""
@@ -167,6 +176,7 @@ class Model(Module):
         return loss, y_pred
 
     # --- fit / evaluate / predict -----------------------------------------------------------
+    @threads.trains_alone  # inference from other threads is refused while fit runs
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, seed=None):
@@ -303,7 +313,10 @@ class Model(Module):
                  return_dict=False):
         """The loss and metrics over ``x`` and ``y`` (exact over all samples, not an average of
         batch values), in evaluation mode without gradients. Returns the loss alone if there
-        are no metrics, else ``[loss, metric, ...]``, or a dict with ``return_dict=True``."""
+        are no metrics, else ``[loss, metric, ...]``, or a dict with ``return_dict=True``.
+
+        Safe to call from several threads at once, as :meth:`predict`; metric objects given
+        to ``compile`` are copied for each call (``fit`` updates them, evaluate does not)."""
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
         eval_batches = batching.batches(x, y, sample_weight, batch_size or 32, False)
@@ -313,13 +326,13 @@ class Model(Module):
         progress = Progress(verbose, len(eval_batches), "Evaluate")
         start = time.perf_counter()
         logs = {}
-        with eval_mode(self):
+        with threads.inference(self, "evaluate()"), eval_mode(self):
             for xb, yb, wb in eval_batches:
                 xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
                 y_pred = self(xb)
                 loss = self._loss_value(yb, y_pred, wb)
                 if metrics is None:
-                    metrics = self._make_metrics(tuple(y_pred.shape))
+                    metrics = self._make_metrics(tuple(y_pred.shape), copies=True)
                 loss_mean.update_state(loss.item(), sample_weight=structures.batch_length(xb))
                 for metric in metrics:
                     metric.update_state(yb, y_pred, sample_weight=wb)
@@ -335,14 +348,19 @@ class Model(Module):
 
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for ``x`` (an array, a tensor or an iterable of batches), batch by
-        batch in evaluation mode without gradients, as one NumPy array on the host."""
+        batch in evaluation mode without gradients, as one NumPy array on the host.
+
+        Safe to call from any number of threads at once: the evaluation mode is per thread
+        (:func:`~minigrad.nn.module.eval_mode`), nothing in the model changes, and each call
+        gives bitwise the answer of a call alone. While ``fit`` trains the model in another
+        thread, predict raises RuntimeError (see :mod:`minigrad.train.threads`)."""
         verbose = resolve_verbose(verbose)
         predict_batches = batching.batches(x, None, None, batch_size or 32, False)
         backend, float_dtype = self.backend_and_dtype()
         progress = Progress(verbose, len(predict_batches), "Predict")
         start = time.perf_counter()
         outputs = []
-        with eval_mode(self):
+        with threads.inference(self, "predict()"), eval_mode(self):
             for xb, _, _ in predict_batches:
                 outputs.append(self(batching.to_tensor(xb, backend, float_dtype)).numpy())
                 progress.update({})
