@@ -244,3 +244,19 @@ def test_callbacks_with_counters_resume_them(tmp_path):
     assert resumed.optimizer.lr == expected.optimizer.lr
     assert weights(resumed) == weights(expected)
     assert resumed.history.history == expected.history.history
+
+
+def test_the_rng_state_covers_the_cpu_generator_and_the_gpu_dropout_stream(monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    from minigrad.backends import registry
+
+    gpu = SimpleNamespace(_dropout_key=7, _dropout_offset=1000)  # no GPU needed to check
+    monkeypatch.setattr(registry, "_cuda", gpu)
+    state = json.loads(json.dumps(registry.get_rng_state()))  # as a backup stores it
+    first = mg.rand(5).numpy()
+    gpu._dropout_offset += 4096
+    registry.set_rng_state(state)
+    assert mg.rand(5).numpy().tobytes() == first.tobytes()
+    assert (gpu._dropout_key, gpu._dropout_offset) == (7, 1000)
