@@ -2,8 +2,9 @@
 command: ``python _resume_fit.py BACKUP_DIR OUT SAVE_FREQ``.
 
 Dropout, BatchNormalization, shuffling and Adam with a learning-rate schedule: every piece of
-state that a resumed run must get back. Prints ``resuming`` when there is a backup, then ``epoch batch`` after each batch (the
-test kills it after a random number of lines) and writes the final weights and history to OUT (npz).
+state that a resumed run must get back. Prints ``resuming`` when there is a backup, then
+``epoch batch`` after each batch (the test kills it after a random number of lines), and writes
+the final weights and history to OUT (npz).
 """
 
 import os
