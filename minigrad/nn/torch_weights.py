@@ -543,7 +543,8 @@ def _recurrent(layer, unit, order):
 def _one_direction(layer, arrays, unit):
     module = unit.module
     if isinstance(layer, GRU) and not getattr(layer, "reset_after", True):
-        raise _Mismatch("GRU(reset_after=False) is not torch's GRU formulation")
+        raise _Mismatch("GRU(reset_after=False) applies the reset gate before the recurrent "
+                        "product, torch's GRU after it: make the GRU with reset_after=True")
     if isinstance(layer, SimpleRNN) and module is not None:
         nonlinearity = getattr(module, "nonlinearity", "tanh")
         ours = activation_name(layer.activation)

@@ -358,6 +358,9 @@ def built(layer, shape):
      r"torch strides \(2, 2\), minigrad \(1, 1\)"),
     (nn.Conv2D(4, 3, groups=4), (None, 8, 8, 4), lambda t: t.nn.Conv2d(4, 4, 3, groups=2),
      r"torch groups=2, minigrad groups=4: make the Conv2D with groups=2"),
+    (nn.GRU(3, reset_after=False), (None, 5, 2), lambda t: t.nn.GRU(2, 3),
+     r"GRU\(reset_after=False\) applies the reset gate before the recurrent product, torch's "
+     r"GRU after it: make the GRU with reset_after=True"),
     (nn.Conv2D(4, 3, padding=1), (None, 8, 8, 3),
      lambda t: t.nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"),
      r"padding_mode='reflect': Conv2D pads with zeros"),
@@ -378,9 +381,9 @@ def built(layer, shape):
     (nn.Dense(3), (None, 2), lambda t: t.nn.Conv2d(2, 3, 1), r"a Dense takes a torch Linear"),
     (nn.BatchNormalization(), (None, 2), lambda t: t.nn.LayerNorm(2),
      r"a BatchNormalization takes a torch BatchNorm"),
-], ids=["padding", "keras_same_strided", "strides", "groups", "padding_mode", "max_norm",
-        "proj_size", "bidirectional", "go_backwards", "merge_mode", "nonlinearity", "kind",
-        "dense_kind", "layer_norm"])
+], ids=["padding", "keras_same_strided", "strides", "groups", "gru_reset_before",
+        "padding_mode", "max_norm", "proj_size", "bidirectional", "go_backwards", "merge_mode",
+        "nonlinearity", "kind", "dense_kind", "layer_norm"])
 def test_settings_that_would_differ_are_refused(torch, layer, shape, source, message):
     layer = built(layer, shape)
     with pytest.raises(ValueError, match=message):
