@@ -20,6 +20,11 @@ by more than ``--max-rss-growth-mb``, or a run hit ``--time-limit``.
     python -m benchmarks.serve_load                        # MNIST MLP, 64 clients, 4 configs
     python -m benchmarks.serve_load --configs off,64:0 --clients 16 --requests 2000
     python -m benchmarks.serve_load --encoding json --threads 8
+    python -m benchmarks.serve_load --configs 64:0 --server granian   # the same app on granian
+
+``--server gunicorn`` or ``--server granian`` serves the same app on gunicorn's gthread worker
+or granian's WSGI server (one process, ``--threads`` threads) instead of ``minigrad serve``'s
+waitress, to compare HTTP servers.
 
 A configuration is ``off`` (``--max-batch-size 0``) or ``B:T`` (``--max-batch-size B
 --batch-timeout-ms T``); ``floor:`` before either serves a single linear layer with the same
@@ -35,6 +40,7 @@ model given with ``--model``.
 
 import argparse
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -228,15 +234,58 @@ class Connection:
 
 
 # --- the server -------------------------------------------------------------------------------
+#: The HTTP servers the app can be measured on: ``minigrad serve`` (waitress), and, for
+#: comparison, gunicorn's gthread worker and granian's WSGI server, each with one process
+#: (dynamic batching merges the requests of one process) and ``--threads`` threads.
+SERVERS = ("waitress", "gunicorn", "granian")
+
+
+def app_from_environment():
+    """The app that gunicorn or granian serve: the model and batching named by the
+    ``SERVE_LOAD_*`` environment variables that :class:`Server` sets."""
+    from minigrad.serve import create_app
+
+    return create_app(os.environ["SERVE_LOAD_MODEL"], name=MODEL_NAME,
+                      max_batch_size=int(os.environ["SERVE_LOAD_MAX_BATCH_SIZE"]),
+                      batch_timeout_ms=float(os.environ["SERVE_LOAD_BATCH_TIMEOUT_MS"]))
+
+
+def server_command(kind, model_path, port, threads, max_batch_size, batch_timeout_ms):
+    """The command line that serves ``model_path`` on ``kind`` (one of :data:`SERVERS`)."""
+    if kind == "waitress":
+        return [sys.executable, "-m", "minigrad", "serve", str(model_path), "--name",
+                MODEL_NAME, "--host", HOST, "--port", str(port), "--threads", str(threads),
+                "--max-batch-size", str(max_batch_size), "--batch-timeout-ms",
+                str(batch_timeout_ms), "--quiet", "--grace", "5"]
+    if kind == "gunicorn":
+        return [sys.executable, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads",
+                str(threads), "-b", f"{HOST}:{port}", "--log-level", "warning",
+                "--graceful-timeout", "5", "benchmarks.serve_load:app_from_environment()"]
+    if kind == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", HOST,
+                "--port", str(port), "--workers", "1", "--blocking-threads", str(threads),
+                "--log-level", "warning", "--factory",
+                "benchmarks.serve_load:app_from_environment"]
+    raise ValueError(f"unknown server {kind!r}: expected one of {', '.join(SERVERS)}")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
 class Server:
-    """``python -m minigrad serve`` in a subprocess on 127.0.0.1 and a free port."""
+    """``python -m minigrad serve`` (or gunicorn or granian serving the same app: ``kind``) in
+    a subprocess on 127.0.0.1 and a free port."""
 
     def __init__(self, model_path, max_batch_size, batch_timeout_ms, threads, blas_threads,
-                 log_path, cpus=None, start_timeout=60.0):
-        command = [sys.executable, "-m", "minigrad", "serve", str(model_path),
-                   "--name", MODEL_NAME, "--host", HOST, "--port", "0", "--threads",
-                   str(threads), "--max-batch-size", str(max_batch_size),
-                   "--batch-timeout-ms", str(batch_timeout_ms), "--quiet", "--grace", "5"]
+                 log_path, cpus=None, start_timeout=60.0, kind="waitress"):
+        # minigrad serve picks a free port itself and logs it; the others are given one.
+        port = 0 if kind == "waitress" else free_port()
+        command = server_command(kind, model_path, port, threads, max_batch_size,
+                                 batch_timeout_ms)
+        self.kind, self.port = kind, port
         import minigrad
 
         # The server runs the minigrad that this process checks its answers with, whatever
@@ -244,6 +293,9 @@ class Server:
         env = dict(os.environ)
         source = str(Path(minigrad.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join([source, *filter(None, [env.get("PYTHONPATH")])])
+        env.update(SERVE_LOAD_MODEL=str(Path(model_path).resolve()),
+                   SERVE_LOAD_MAX_BATCH_SIZE=str(max_batch_size),
+                   SERVE_LOAD_BATCH_TIMEOUT_MS=str(batch_timeout_ms))
         if blas_threads:
             for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                          "NUMBA_NUM_THREADS"):
@@ -265,8 +317,8 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = re.search(rb"serving on http://[^:]+:(\d+)", self.log_path.read_bytes())
-            if found:
-                port = int(found.group(1))
+            if found or self.port:
+                port = int(found.group(1)) if found else self.port
                 status, _ = http_get(port, "/v2/health/ready")
                 if status == 200:
                     return port
@@ -527,7 +579,7 @@ def measure(config, model_path, requests, expected, args, log_path):
     """Start a server for ``config``, warm it up, load it, check every answer."""
     max_batch_size, timeout_ms = parse_config(config)
     with Server(model_path, max_batch_size, timeout_ms, args.threads, args.server_blas_threads,
-                log_path, cpus=args.server_cpus) as server:
+                log_path, cpus=args.server_cpus, kind=args.server) as server:
         warmup = run_load(server.port, requests, args.clients, args.clients * args.warmup,
                           args.time_limit)
         warm_errors, warm_wrong, warm_examples = check_answers(warmup, expected)
@@ -633,6 +685,10 @@ def parse_args(argv=None):
                         "them, or as JSON lists (default binary)")
     parser.add_argument("--threads", type=int, default=64,
                         help="the server's --threads (default 64, as many as clients)")
+    parser.add_argument("--server", choices=SERVERS, default="waitress",
+                        help="the HTTP server: waitress (minigrad serve, default), or gunicorn's "
+                        "gthread worker or granian's WSGI server serving the same app in one "
+                        "process, for comparison (each must be installed)")
     parser.add_argument("--server-blas-threads", type=int, default=1,
                         help="BLAS/OpenMP threads of the server process (default 1: the "
                         "load generator needs the other core; 0 leaves the environment as is)")
@@ -669,6 +725,9 @@ def parse_args(argv=None):
             parser.error(f"--{option} must be at least 1")
     if args.rows > args.samples:
         parser.error(f"--rows {args.rows} is more than --samples {args.samples}")
+    if args.server != "waitress" and importlib.util.find_spec(args.server) is None:
+        parser.error(f"--server {args.server}: {args.server} is not installed (pip install "
+                     f"{args.server})")
     return args
 
 
@@ -698,7 +757,8 @@ def main(argv=None):
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"{args.clients} clients, {args.requests} requests of {args.rows} image(s) "
               f"({args.encoding}, {len(bodies[0][0])} bytes) per configuration; server "
-              f"--threads {args.threads}, BLAS threads {args.server_blas_threads or 'default'}"
+              f"{args.server} --threads {args.threads}, BLAS threads "
+              f"{args.server_blas_threads or 'default'}"
               + (f", server on CPU(s) {sorted(args.server_cpus)}" if args.server_cpus else "")
               + (f", clients on CPU(s) {sorted(args.client_cpus)}" if args.client_cpus else ""))
         results = []

@@ -143,3 +143,29 @@ def test_the_floor_model_takes_the_same_request_and_answers_as_many_numbers(tmp_
     assert floor.predict(x).shape == (2, 3)
     assert tuple(floor.build_input_shape) == input_shape
     assert floor.count_params() < mg.io.load_model(path, compile=False).count_params()
+
+
+@pytest.mark.parametrize("kind", ["gunicorn", "granian"])
+def test_the_same_app_can_be_measured_on_other_servers(saved_mlp, tmp_path, kind):
+    pytest.importorskip(kind, reason=f"{kind} is not installed")
+    path, expected = saved_mlp
+    with serve_load.Server(path, max_batch_size=8, batch_timeout_ms=1, threads=4,
+                           blas_threads=1, log_path=tmp_path / "server.log",
+                           kind=kind) as server:
+        load = serve_load.run_load(server.port, requests_for(X, "binary"), clients=4,
+                                   count=20, time_limit=30)
+        batches = serve_load.batch_sizes("", server.metrics())
+    assert load.count == 20 and not load.timed_out
+    assert serve_load.check_answers(load, expected) == (0, 0, [])
+    assert sum(batches.values()) >= 20 / 8  # the app's own batching, on that server
+
+
+def test_an_uninstalled_server_is_named(capsys):
+    import importlib.util
+
+    missing = [kind for kind in serve_load.SERVERS[1:] if importlib.util.find_spec(kind) is None]
+    if not missing:
+        pytest.skip("every server is installed")
+    with pytest.raises(SystemExit):
+        serve_load.parse_args(["--server", missing[0]])
+    assert f"{missing[0]} is not installed" in capsys.readouterr().err
