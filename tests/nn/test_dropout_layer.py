@@ -185,3 +185,42 @@ def test_config_round_trip():
     np.testing.assert_array_equal(masks(rebuilt, (2, 3, 8), 1)[0],
                                   masks(nn.Dropout(0.2, noise_shape=(None, 1, 8), seed=11),
                                         (2, 3, 8), 1)[0])
+
+
+# --- SpatialDropout1D / 2D -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("layer, shape", [(nn.SpatialDropout1D(0.5, seed=0), (4, 6, 8)),
+                                          (nn.SpatialDropout2D(0.5, seed=0), (4, 5, 5, 8))],
+                         ids=["1d", "2d"])
+def test_spatial_dropout_drops_whole_feature_maps(layer, shape, device):
+    kept = masks(layer, shape, 1, device)[0]
+    first = kept[:, :1] if len(shape) == 3 else kept[:, :1, :1]
+    assert (kept == first).all()
+    assert 0 < kept.mean() < 1
+    assert nn.SpatialDropout1D.supports_masking
+
+
+def test_spatial_dropout_names_the_shape_it_expects():
+    with pytest.raises(ValueError, match=r"expected input of 3 axes \(N, T, C\), got shape "
+                                         r"\(4, 6\)"):
+        nn.SpatialDropout1D(0.5)(mg.ones(4, 6))
+    with pytest.raises(ValueError, match=r"expected input of 4 axes \(N, H, W, C\)"):
+        nn.SpatialDropout2D(0.5)(mg.ones(4, 6, 3))
+
+
+def test_spatial_dropout_config_as_keras():
+    config = nn.SpatialDropout2D(0.3, seed=2).get_config()
+    assert config["rate"] == 0.3 and config["seed"] == 2 and "noise_shape" not in config
+    assert nn.SpatialDropout2D.from_config(config).seed == 2
+
+
+def test_spatial_dropout_statistics_match_keras():
+    keras = keras_or_skip()
+    shape, rate = (300, 10, 32), 0.4
+    ours = masks(nn.SpatialDropout1D(rate, seed=5), shape, 1)[0]
+    layer = keras.layers.SpatialDropout1D(rate, seed=5)
+    theirs = keras.ops.convert_to_numpy(layer(np.ones(shape, np.float32), training=True)) != 0
+    for kept in (ours, theirs):
+        assert (kept == kept[:, :1]).all()
+    n = shape[0] * shape[2]
+    assert abs(ours.mean() - theirs.mean()) < 6 * np.sqrt(rate * (1 - rate) / n)

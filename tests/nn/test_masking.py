@@ -281,3 +281,67 @@ def test_a_layer_called_with_arguments_in_a_graph_keeps_the_mask():
     x = Scaled(5)(x, scale=2.0)
     graph = keras.Model(ids, nn.LSTM(3, return_sequences=True)(x))
     np.testing.assert_array_equal(mask_of(graph(mg.tensor(IDS))).numpy(), IDS != 0)
+
+
+# --- GlobalAveragePooling1D: the mean over the real steps -----------------------------------------
+
+def test_global_average_pooling_1d_averages_the_real_steps():
+    x = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32)
+    mask = IDS != 0
+    layer = nn.GlobalAveragePooling1D()
+    out = layer(mg.tensor(x), mask=mg.tensor(mask)).numpy()
+    expected = np.stack([x[i, :n].mean(axis=0) for i, n in enumerate(LENGTHS)])
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_allclose(layer(mg.tensor(x)).numpy(), x.mean(axis=1), rtol=1e-6)
+    kept = nn.GlobalAveragePooling1D(keepdims=True)(mg.tensor(x), mask=mg.tensor(mask))
+    np.testing.assert_allclose(kept.numpy(), expected[:, None, :], rtol=1e-6)
+    assert layer.compute_mask(x, mg.tensor(mask)) is None
+
+
+def test_global_average_pooling_1d_in_a_model_ignores_the_padding():
+    model = mg.Sequential([nn.Embedding(10, 4, mask_zero=True), nn.GlobalAveragePooling1D(),
+                           nn.Dense(2)])
+    np.testing.assert_allclose(model(mg.tensor(IDS)).numpy(), unpadded_outputs(model),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_global_average_pooling_1d_of_all_padding_is_zero():
+    """Keras divides 0 by 0 there (NaN); minigrad gives 0 so one empty sequence cannot spoil a
+    batch's gradient."""
+    x = mg.randn(2, 3, 4)
+    out = nn.GlobalAveragePooling1D()(x, mask=mg.tensor(np.array([[0, 0, 0], [1, 0, 1]], bool)))
+    assert np.all(out.numpy()[0] == 0) and np.all(np.isfinite(out.numpy()))
+
+
+def test_global_average_pooling_1d_gradients_float64():
+    x = mg.tensor(np.random.default_rng(3).standard_normal((3, 5, 4)), requires_grad=True)
+    layer = nn.GlobalAveragePooling1D()
+    assert mg.testing.gradcheck(lambda t: layer(t, mask=mg.tensor(IDS != 0)), x)
+
+
+def test_global_average_pooling_1d_refuses_a_mask_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"the mask must have shape \(N, steps\) = \(3, 5\), "
+                                         r"got \(3, 4\)"):
+        nn.GlobalAveragePooling1D()(mg.randn(3, 5, 4), mask=np.ones((3, 4), bool))
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, steps, features\)"):
+        nn.GlobalAveragePooling1D()(mg.randn(3, 5))
+
+
+def test_embedding_global_average_pooling_model_matches_keras():
+    keras = keras_or_skip()
+    k = keras.layers
+    model = mg.Sequential([nn.Embedding(10, 4, mask_zero=True), nn.GlobalAveragePooling1D(),
+                           nn.Dense(1, activation="sigmoid")])
+    reference = keras.Sequential([keras.Input((5,), dtype="int32"),
+                                  k.Embedding(10, 4, mask_zero=True),
+                                  k.GlobalAveragePooling1D(), k.Dense(1, activation="sigmoid")])
+    model(mg.tensor(IDS))
+    reference.set_weights(model.get_weights())
+    y = np.array([1.0, 0.0, 1.0])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    reference.compile(optimizer="sgd", loss="binary_crossentropy")
+    ours = model.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history["loss"]
+    theirs = reference.fit(IDS, y, epochs=3, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ours, theirs.history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(model.predict(IDS, verbose=0),
+                               keras.ops.convert_to_numpy(reference(IDS)), rtol=1e-5)

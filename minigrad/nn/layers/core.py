@@ -1,4 +1,4 @@
-"""Core layers: Dense, Flatten, Dropout and the activation layers."""
+"""Core layers: Dense, Flatten, Dropout (and SpatialDropout1D/2D) and the activation layers."""
 
 import numbers
 
@@ -139,6 +139,49 @@ class Dropout(Layer):
         extra = f", noise_shape={self.noise_shape}" if self.noise_shape is not None else ""
         return f"rate={self.rate:g}{extra}" + (f", seed={self.seed}" if self.seed is not None
                                                else "")
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature maps (Keras's): one draw per sample and channel, shared by
+    every step, for inputs whose neighbouring steps are alike (after a convolution or an
+    embedding). Input and output: (N, T, C); a mask passes through.
+
+    >>> mg.nn.SpatialDropout1D(0.5, seed=0)(mg.ones(2, 5, 3)).shape
+    (2, 5, 3)
+    """
+
+    _spatial_axes = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+
+    def forward(self, x):
+        ndim = self._spatial_axes + 2
+        if x.ndim != ndim:
+            raise ValueError(f"{self.name} expected input of {ndim} axes (N, "
+                             f"{'H, W' if ndim == 4 else 'T'}, C), got shape {tuple(x.shape)}")
+        noise_shape = (None,) + (1,) * self._spatial_axes + (None,)
+        return F.dropout(x, self.rate, training=self.training, noise_shape=noise_shape,
+                         generator=self.generator)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape")
+        return config
+
+    def extra_repr(self):
+        return f"rate={self.rate:g}" + (f", seed={self.seed}" if self.seed is not None else "")
+
+
+class SpatialDropout2D(SpatialDropout1D):
+    """Dropout of whole feature maps of channels-last images (Keras's): one draw per image
+    and channel, shared by every pixel. Input and output: (N, H, W, C).
+
+    >>> mg.nn.SpatialDropout2D(0.5, seed=0)(mg.ones(2, 4, 4, 3)).shape
+    (2, 4, 4, 3)
+    """
+
+    _spatial_axes = 2
 
 
 class Activation(Layer):

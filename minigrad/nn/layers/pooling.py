@@ -1,7 +1,9 @@
 """Pooling layers on channels-last images: MaxPooling2D, AveragePooling2D,
-GlobalAveragePooling2D (Keras's names and arguments). They have no weights."""
+GlobalAveragePooling2D, and on sequences GlobalAveragePooling1D (Keras's names and arguments).
+They have no weights."""
 
 from ... import functional as F
+from ...autograd.tensor import Tensor
 from ...functional.conv import check_images, pair
 from ..module import Layer
 
@@ -79,6 +81,49 @@ class GlobalAveragePooling2D(Layer):
     def forward(self, x):
         check_images(self.name, x.shape)
         return F.global_avg_pool2d(x, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+    def extra_repr(self):
+        return "keepdims=True" if self.keepdims else ""
+
+
+class GlobalAveragePooling1D(Layer):
+    """The mean over the steps of each sequence; with a mask (``Embedding(mask_zero=True)``)
+    the mean over the real steps alone, as Keras, and the mask ends here.
+
+    Input: (N, T, C); output: (N, C), or (N, 1, C) with ``keepdims=True``. A sequence that is
+    all padding gives 0 (Keras divides 0 by 0 there: NaN, which would spoil the whole batch's
+    gradient).
+
+    >>> mg.nn.GlobalAveragePooling1D()(mg.ones(2, 7, 16)).shape
+    (2, 16)
+    """
+
+    def __init__(self, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.keepdims = bool(keepdims)
+
+    def forward(self, x, mask=None):
+        """``x`` (N, T, C); ``mask`` (N, T) bool, True at the real steps, or None."""
+        if x.ndim != 3:
+            raise ValueError(f"{self.name} expected input of shape (N, steps, features), got "
+                             f"{tuple(x.shape)}")
+        if mask is None:
+            return F.mean(x, axis=1, keepdims=self.keepdims)
+        data = mask.data if isinstance(mask, Tensor) else x._backend.asarray(mask)
+        if tuple(data.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"{self.name}: the mask must have shape (N, steps) = "
+                             f"{tuple(x.shape[:2])}, got {tuple(data.shape)}")
+        weights = (data != 0).astype(x.dtype)[:, :, None]                       # (N, T, 1)
+        count = x._backend.xp.maximum(weights.sum(axis=1, keepdims=self.keepdims), 1)
+        total = (x * Tensor._make(weights, x._backend)).sum(axis=1, keepdims=self.keepdims)
+        return total / Tensor._make(count, x._backend)
+
+    def compute_mask(self, inputs, mask=None):
+        """None: the steps are gone."""
+        return None
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}
