@@ -256,7 +256,7 @@ class GRU(_Recurrent):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = _fused_activation("GRU", "recurrent_activation",
                                                       recurrent_activation, ("sigmoid",))
-        if not isinstance(reset_after, (bool, int)) or reset_after not in (True, False):
+        if reset_after not in (True, False):
             raise ValueError(f"GRU: reset_after must be True or False, got {reset_after!r}")
         self.reset_after = bool(reset_after)
 
