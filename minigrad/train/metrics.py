@@ -352,7 +352,7 @@ class MeanAbsoluteError(MeanMetricWrapper):
         super().__init__(_absolute_error, name=name)
 
 
-# --- counts of a binary decision: precision, recall, F1 ----------------------------------------
+# --- counts of a binary decision: precision, recall, F-scores, AUC ------------------------------
 
 def _binary_inputs(y_true, y_pred, sample_weight, name, check_range=True):
     """Labels (bool), predictions (float64) and weights, of one shape, checked as Keras checks
@@ -518,22 +518,116 @@ class Recall(_ConfusionCounts):
         return self._values(self.true_positives, self.true_positives + self.false_negatives)
 
 
-class F1Score(_ConfusionCounts):
-    """The harmonic mean of precision and recall, ``2 TP / (2 TP + FP + FN)``, for a binary
-    decision at ``threshold``; 0.0 when there are neither positives nor positive predictions.
-    (Keras's ``F1Score`` is multi-class with an ``average`` argument; this one is binary.)"""
+class FBetaScore(Metric):
+    """The F-beta score ``(1 + beta^2) P R / (beta^2 P + R)`` of precision P and recall R, per
+    class, as Keras 3 computes it: ``y_true`` ``(N, C)`` 0/1 labels (one-hot, or several per
+    sample), ``y_pred`` ``(N, C)`` scores; a class is predicted where its score is above
+    ``threshold``, or, with ``threshold=None``, where it is the highest of its row (ties all
+    count; a score of 0 never does).
 
-    def __init__(self, threshold=0.5, name="f1_score"):
-        super().__init__(thresholds=threshold, name=name)
+    Args:
+        average: None (one score per class: :meth:`result` gives a list), ``"micro"`` (one
+            score from the counts summed over the classes), ``"macro"`` (the mean of the
+            per-class scores) or ``"weighted"`` (their mean weighted by each class's number of
+            positive labels).
+        beta: the weight of recall against precision (> 0; 1 gives the F1 score).
+        threshold: a number in (0, 1], or None (the row's highest score).
+
+    Like Keras, the ratios add an epsilon of 1e-7 to their denominators (so 0/0 is 0).
+
+    >>> m = mg.train.metrics.FBetaScore(beta=2.0, average="micro", threshold=0.5)
+    >>> m.update_state([[1, 0], [1, 1]], [[0.9, 0.2], [0.3, 0.8]])
+    >>> round(m.result(), 4)
+    0.7143
+    """
+
+    _EPSILON = 1e-7
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score"):
+        super().__init__(name=name)
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError(f"{type(self).__name__}: average must be None, 'micro', 'macro' or "
+                             f"'weighted', got {average!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
+            raise ValueError(f"{type(self).__name__}: beta must be a number > 0, got {beta!r}")
+        if threshold is not None and (isinstance(threshold, bool) or
+                                      not isinstance(threshold, (int, float)) or
+                                      not 0 < threshold <= 1):
+            raise ValueError(f"{type(self).__name__}: threshold must be a number in (0, 1] or "
+                             f"None (the highest score of each row), got {threshold!r}")
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        """Add a batch: ``(N, C)`` labels and scores (``(N,)`` beside ``(N, 1)`` too), optional
+        per-sample weights ``(N,)``."""
+        y_true, y_pred = _host(y_true).astype(np.float64), _host(y_pred).astype(np.float64)
+        if y_pred.ndim == 1:  # one score per sample (Keras wants (N, 1); both are accepted)
+            y_pred, y_true = y_pred[:, None], y_true.reshape(y_true.shape + (1,))
+        y_true = _same_rank(y_true, y_pred)  # labels (N,) beside (N, 1)
+        if y_true.ndim != 2 or y_pred.ndim != 2:
+            raise ValueError(f"{self.name}: y_true and y_pred must be (N, C), got shapes "
+                             f"{y_true.shape} and {y_pred.shape}")
+        _check_same_shape(y_true, y_pred, self.name)
+        if self.threshold is None:
+            predicted = (y_pred >= y_pred.max(axis=-1, keepdims=True)) & (np.abs(y_pred) > 1e-9)
+        else:
+            predicted = y_pred > self.threshold
+        predicted = predicted.astype(np.float64)
+        weights = _weights(sample_weight, y_pred.shape, self.name)
+        axis = None if self.average == "micro" else 0
+        self.true_positives = self.true_positives + (weights * predicted * y_true).sum(axis=axis)
+        self.false_positives = self.false_positives + \
+            (weights * predicted * (1 - y_true)).sum(axis=axis)
+        self.false_negatives = self.false_negatives + \
+            (weights * (1 - predicted) * y_true).sum(axis=axis)
+        self.support = self.support + (weights * y_true).sum(axis=axis)
 
     def result(self):
-        """``2 TP / (2 TP + FP + FN)`` over everything added."""
-        tp = self.true_positives
-        return self._values(2 * tp, 2 * tp + self.false_positives + self.false_negatives)
+        """The score over everything added: a float, or one per class (a list) for
+        ``average=None``."""
+        eps, tp = self._EPSILON, np.asarray(self.true_positives, dtype=np.float64)
+        precision = tp / (tp + self.false_positives + eps)
+        recall = tp / (tp + self.false_negatives + eps)
+        beta2 = self.beta ** 2
+        score = (1 + beta2) * precision * recall / (beta2 * precision + recall + eps)
+        if self.average is None:
+            return [float(s) for s in np.atleast_1d(score)]
+        if self.average == "weighted":
+            return float(np.sum(score * self.support / (np.sum(self.support) + eps)))
+        return float(np.mean(score))
+
+    def reset_state(self):
+        """Counts back to 0 (their shape, per class or summed, is set by the first batch)."""
+        self.true_positives = self.false_positives = self.false_negatives = 0.0
+        self.support = 0.0
 
     def get_config(self):
-        """``threshold`` and ``name``."""
-        return {"threshold": self.threshold, "name": self.name}
+        """``average``, ``beta``, ``threshold`` and ``name`` (Keras's keys)."""
+        return {"average": self.average, "beta": self.beta, "threshold": self.threshold,
+                "name": self.name}
+
+
+class F1Score(FBetaScore):
+    """The F1 score, ``2 P R / (P + R)``: :class:`FBetaScore` with ``beta=1``, Keras 3's
+    arguments (``average``, ``threshold``) and defaults. For one sigmoid unit, ``(N, 1)``,
+    give a ``threshold`` (the default, the highest score of each row, would call every sample
+    positive, as in Keras).
+
+    >>> m = mg.train.metrics.F1Score(threshold=0.5)
+    >>> m.update_state([[1], [0], [1], [1]], [[0.9], [0.8], [0.2], [0.7]])
+    >>> [round(f, 4) for f in m.result()]
+    [0.6667]
+    """
+
+    def __init__(self, average=None, threshold=None, name="f1_score"):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
+
+    def get_config(self):
+        """``average``, ``threshold`` and ``name``."""
+        config = super().get_config()
+        config.pop("beta")
+        return config
 
 
 class AUC(Metric):
@@ -665,7 +759,7 @@ def _interpolated_pr_auc(tp, fp, total_positives):
 BUILTIN_METRICS = (Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy,
                    SparseCategoricalAccuracy, TopKCategoricalAccuracy,
                    SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, Precision,
-                   Recall, F1Score, AUC)
+                   Recall, F1Score, FBetaScore, AUC)
 # Compared in lower case without underscores, so "top_k_categorical_accuracy" and
 # "TopKCategoricalAccuracy" are one name.
 _BY_NAME = {cls.__name__.lower(): cls for cls in BUILTIN_METRICS}
@@ -796,4 +890,4 @@ class _AccuracyByShape(Metric):
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
            "SparseTopKCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError", "Precision",
-           "Recall", "F1Score", "AUC", "get"]
+           "Recall", "F1Score", "FBetaScore", "AUC", "get"]

@@ -71,8 +71,12 @@ CASES = {
                   lambda w: (lambda tp, fp, fn: tp / (tp + fp))(*_counts(w))),
     "recall": (metrics.Recall, Y_BINARY, P_BINARY,
                lambda w: (lambda tp, fp, fn: tp / (tp + fn))(*_counts(w))),
-    "f1": (metrics.F1Score, Y_BINARY, P_BINARY,
+    # Keras's F-scores (1e-7 added to their denominators); "macro" over one class: a float
+    "f1": (lambda: metrics.F1Score(threshold=0.5, average="macro"), Y_BINARY, P_BINARY,
            lambda w: (lambda tp, fp, fn: 2 * tp / (2 * tp + fp + fn))(*_counts(w))),
+    "f2_micro": (lambda: metrics.FBetaScore(beta=2.0, average="micro", threshold=0.5), Y_BINARY,
+                 P_BINARY, lambda w: (lambda tp, fp, fn: 5 * tp / (5 * tp + 4 * fn + fp))(
+                     *_counts(w))),
     # the thresholded AUC is near the exact one; streaming is checked exactly below
     "auc": (metrics.AUC, Y_BINARY, P_BINARY, lambda w: _exact_auc(Y_BINARY, P_BINARY[:, 0], w)),
 }
@@ -103,7 +107,7 @@ def test_streaming_over_uneven_batches_equals_the_metric_on_all_data(name, weigh
     whole.update_state(y_true, y_pred, sample_weight=weights)
     assert streamed == pytest.approx(whole.result(), rel=1e-12)
     expected = reference(np.ones(N) if weights is None else weights)
-    tolerance = 5e-3 if name == "auc" else 1e-12
+    tolerance = {"auc": 5e-3, "f1": 1e-6, "f2_micro": 1e-6}.get(name, 1e-12)
     assert streamed == pytest.approx(expected, rel=tolerance, abs=tolerance)
 
 
@@ -180,7 +184,8 @@ def test_auc_of_perfect_random_and_degenerate_scores():
 # --- corner cases and conventions -----------------------------------------------------------------
 
 def test_precision_and_recall_without_positives_are_zero():
-    precision, recall, f1 = metrics.Precision(), metrics.Recall(), metrics.F1Score()
+    precision, recall = metrics.Precision(), metrics.Recall()
+    f1 = metrics.F1Score(threshold=0.5, average="macro")
     for m in (precision, recall, f1):
         m.update_state([0, 0], [0.1, 0.2])
         assert m.result() == 0.0
@@ -215,14 +220,16 @@ KERAS_NAMES = {
     losses.BinaryCrossentropy: "binary_crossentropy",
     losses.CategoricalCrossentropy: "categorical_crossentropy",
     losses.SparseCategoricalCrossentropy: "sparse_categorical_crossentropy",
-    losses.Huber: "huber_loss", losses.KLDivergence: "kl_divergence"}
+    losses.Huber: "huber_loss", losses.KLDivergence: "kl_divergence",
+    metrics.FBetaScore: "fbeta_score"}
 
 
 @pytest.mark.parametrize("cls", metrics.BUILTIN_METRICS + losses.BUILTIN_LOSSES,
                          ids=lambda cls: f"{cls.__module__.split('.')[-1]}.{cls.__name__}")
 def test_every_built_in_metric_and_loss_has_its_keras_default_name(cls):
     assert cls().name == KERAS_NAMES[cls]
-    if cls is not losses.Huber:  # Keras's one exception: Huber(name="huber_loss")
+    # Keras's exceptions: Huber(name="huber_loss"), FBetaScore(name="fbeta_score")
+    if cls not in (losses.Huber, metrics.FBetaScore):
         assert cls().name == snake_case(cls.__name__)
 
 
@@ -337,7 +344,7 @@ def test_get_returns_objects_wraps_functions_and_refuses_unknown_names():
 # --- errors ---------------------------------------------------------------------------------------
 
 def test_probabilities_outside_zero_one_are_refused_by_threshold_metrics():
-    for metric in (metrics.Precision(), metrics.Recall(), metrics.F1Score(), metrics.AUC()):
+    for metric in (metrics.Precision(), metrics.Recall(), metrics.AUC()):
         with pytest.raises(ValueError, match=rf"{metric.name}: y_pred must hold probabilities in "
                                              r"\[0, 1\], got values from -2 to 3; apply a "
                                              "sigmoid"):
@@ -527,3 +534,57 @@ def test_kl_divergence_is_a_metric_by_its_keras_names(identifier, keras):
         theirs.update_state(t, p, sample_weight=w)
     assert metric.result() == pytest.approx(float(keras.ops.convert_to_numpy(theirs.result())),
                                             rel=1e-5)
+
+
+def test_f1_score_without_average_gives_one_score_per_class_as_keras():
+    f1 = metrics.F1Score()  # threshold None: the highest score of each row is the prediction
+    f1.update_state(ONE_HOT, PROBS)
+    scores = f1.result()
+    assert isinstance(scores, list) and len(scores) == C
+    predicted = PROBS.argmax(axis=1)
+    for c in range(C):
+        tp = np.sum((predicted == c) & (LABELS == c))
+        fp, fn = np.sum((predicted == c) & (LABELS != c)), np.sum((predicted != c) & (LABELS == c))
+        assert scores[c] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=1e-6)
+
+
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted"])
+@pytest.mark.parametrize("threshold", [None, 0.3])
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_fbeta_score_matches_keras(average, threshold, beta, keras):
+    ours = metrics.FBetaScore(average=average, beta=beta, threshold=threshold)
+    theirs = keras.metrics.FBetaScore(average=average, beta=beta, threshold=threshold)
+    for t, p, w in _batches(MULTI_LABEL, PROBS, True):
+        ours.update_state(t, p, sample_weight=w)
+        theirs.update_state(t, p, sample_weight=w)
+    expected = keras.ops.convert_to_numpy(theirs.result()).astype(np.float64)
+    np.testing.assert_allclose(np.asarray(ours.result()), expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: metrics.F1Score(average="samples"), "average must be None, 'micro', 'macro' or "
+                                                 "'weighted', got 'samples'"),
+    (lambda: metrics.FBetaScore(beta=0), "beta must be a number > 0, got 0"),
+    (lambda: metrics.F1Score(threshold=0.0), r"threshold must be a number in \(0, 1\] or None"),
+])
+def test_bad_f_score_arguments_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_fit_logs_keras_style_metrics_including_one_value_per_threshold():
+    """A metric with several values (thresholds list, F1 per class) lands in History as a list;
+    the progress display shows the numbers and leaves the lists out."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = (x[:, :1] > 0).astype(np.float32)
+    model = mg.Sequential([mg.nn.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="binary_crossentropy",
+                  metrics=[metrics.Precision(thresholds=[0.3, 0.5]),
+                           metrics.F1Score(threshold=0.5), metrics.AUC(curve="PR"),
+                           metrics.Recall(top_k=1)])
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    assert len(history.history["precision"][-1]) == 2
+    assert len(history.history["f1_score"][-1]) == 1
+    assert 0.0 <= history.history["auc"][-1] <= 1.0
+    assert history.history["recall"][-1] == pytest.approx(1.0)  # top 1 of 1 column: all
