@@ -45,7 +45,7 @@ def test_one_object_entered_by_two_threads_restores_each_threads_own_state(make)
 
 def test_one_object_used_by_many_threads_for_many_rounds_never_leaks():
     shared = mg.no_grad()
-    threads, rounds = 8, 2000
+    threads, rounds = 8, 10000
     start = threading.Barrier(threads, timeout=10)
     leaks = []
 

@@ -102,8 +102,9 @@ def assert_unchanged(model, before, training=True):
 
 
 @pytest.mark.parametrize("make", [conv_model, recurrent_model], ids=["conv", "recurrent"])
-def test_predict_from_many_threads_gives_the_serial_answer_and_changes_nothing(make):
+def test_predict_from_many_threads_gives_the_serial_answer_and_changes_nothing(make, device):
     model, x, _ = trained(make)
+    model.to(device)
     reference = model.predict(x, batch_size=16)
     before = weights_of(model)
     wrong, errors = hammer(lambda: model.predict(x, batch_size=16), reference)
@@ -135,6 +136,37 @@ def test_evaluate_and_eval_mode_calls_from_many_threads_give_the_serial_answer(m
     assert_unchanged(model, before)
 
 
+def test_evaluate_from_many_threads_counts_each_call_with_its_own_metric_objects():
+    model, x, y = trained(conv_model)
+    accuracy, mean_error = mg.train.metrics.SparseCategoricalAccuracy(), _MeanLabel()
+    model.compile("adam", nn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[accuracy, mean_error, "accuracy"])
+    reference = model.evaluate(x, y, batch_size=8, verbose=0)
+    wrong, errors = hammer(lambda: model.evaluate(x, y, batch_size=8, verbose=0), reference,
+                           rounds=ROUNDS // 2)
+    assert not errors, errors[:3]
+    assert wrong == 0, f"{wrong} of {THREADS * ROUNDS // 2} evaluate results differ"
+    assert accuracy.result() == 0.0  # fit counts on the objects given; evaluate on copies
+
+
+class _MeanLabel(mg.train.metrics.Metric):
+    """The mean label: a user-defined metric object with counts of its own."""
+
+    def __init__(self, name="mean_label"):
+        super().__init__(name=name)
+        self.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.total += float(y_true.numpy().sum())
+        self.count += len(y_true)
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0
+
+
 def test_eval_mode_is_seen_only_by_the_thread_that_entered_it():
     layer = nn.Dropout(0.5)
     inside, leave = threading.Event(), threading.Event()
@@ -158,7 +190,7 @@ def test_eval_mode_is_seen_only_by_the_thread_that_entered_it():
 
 def test_a_lazy_model_built_by_many_threads_at_once_gets_one_set_of_weights():
     x = np.random.default_rng(1).normal(size=(16, 6, 6, 2)).astype(np.float32)
-    for _ in range(5):  # a race: give it several chances
+    for _ in range(20):  # a race: give it several chances
         model = mg.Sequential([nn.Conv2D(4, 3), nn.BatchNormalization(), nn.Flatten(),
                                nn.Dense(3)])
         model.compile("adam", "mse")
@@ -269,6 +301,22 @@ def test_fit_in_another_thread_is_refused_while_one_runs():
         holder.resume.set()
         thread.join()
     assert "error" not in outcome
+
+
+def test_two_models_fit_in_two_threads_at_once():
+    (first, x, y), (second, _, _) = trained(conv_model), trained(conv_model, seed=1)
+    outcomes = [{}, {}]
+    holders = [_InFit(), _InFit()]
+    threads = [_fit_in_thread(model, x, y, holder, outcome)
+               for model, holder, outcome in zip((first, second), holders, outcomes)]
+    try:
+        assert all(holder.started.wait(10) for holder in holders)  # both inside fit at once
+    finally:
+        for holder in holders:
+            holder.resume.set()
+        for thread in threads:
+            thread.join()
+    assert all("error" not in outcome for outcome in outcomes)
 
 
 def test_predict_inside_fit_in_its_own_thread_is_allowed():
