@@ -119,6 +119,9 @@ def test_an_integer_tensor_beside_a_float_tensor_takes_the_float_dtype(op, dtype
 FLOAT_VALUED = {
     "exp": mg.exp, "log": mg.log, "sqrt": mg.sqrt, "tanh": mg.tanh, "sigmoid": mg.sigmoid,
     "softplus": mg.softplus, "elu": mg.elu, "leaky_relu": mg.leaky_relu,
+    "gelu": mg.gelu, "silu": mg.silu, "selu": mg.selu, "relu6": mg.relu6,
+    "hard_sigmoid": mg.hard_sigmoid, "hard_silu": mg.hard_silu, "softsign": mg.softsign,
+    "mish": mg.mish,
     "softmax": mg.softmax, "log_softmax": mg.log_softmax, "logsumexp": mg.logsumexp,
     "mean": mg.mean, "var": mg.var, "pow_half": lambda x: x ** 0.5,
     "div_int": lambda x: x / x, "clip_float_bounds": lambda x: mg.clip(x, 0.5, 2.5),
