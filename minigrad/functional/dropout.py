@@ -5,6 +5,8 @@ generator that ``mg.manual_seed`` seeds: the fast path), or, for ``noise_shape``
 own :class:`SeedGenerator`, a mask of the noise shape drawn first and broadcast over the input.
 """
 
+import copy
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -75,6 +77,21 @@ class SeedGenerator:
                       else backend.xp.random.RandomState(self.seed))
             self._streams[backend.name] = stream
         return getattr(stream, backend.uniform_method)(shape, dtype=dtype)
+
+    def get_state(self):
+        """The CPU stream's position (a JSON-serializable dict; None before its first draw),
+        for a backup that must resume the same masks. A GPU stream (CuPy's cuRAND) cannot be
+        read: after :meth:`set_state` it starts again from ``seed``."""
+        stream = self._streams.get("cpu")
+        return None if stream is None else copy.deepcopy(stream.bit_generator.state)
+
+    def set_state(self, state):
+        """Continue the CPU stream from a :meth:`get_state` dict (None: from ``seed`` again)."""
+        self._streams.clear()
+        if state is not None:
+            stream = np.random.default_rng()
+            stream.bit_generator.state = state
+            self._streams["cpu"] = stream
 
     def __getstate__(self):
         # A GPU stream cannot be pickled (deepcopy, pickle of a model): it restarts from seed.

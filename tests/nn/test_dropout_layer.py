@@ -224,3 +224,19 @@ def test_spatial_dropout_statistics_match_keras():
         assert (kept == kept[:, :1]).all()
     n = shape[0] * shape[2]
     assert abs(ours.mean() - theirs.mean()) < 6 * np.sqrt(rate * (1 - rate) / n)
+
+
+def test_a_seed_generator_resumes_from_its_state():
+    """What a backup of a training run needs: the layer's stream continues where it was."""
+    layer = nn.Dropout(0.5, seed=8)
+    masks(layer, (3, 10), 2)
+    state = layer.generator.get_state()
+    expected = masks(layer, (3, 10), 2)
+    resumed = nn.Dropout(0.5, seed=8)
+    resumed.generator.set_state(state)
+    for a, b in zip(masks(resumed, (3, 10), 2), expected):
+        np.testing.assert_array_equal(a, b)
+    assert nn.Dropout(0.5, seed=8).generator.get_state() is None
+    resumed.generator.set_state(None)   # back to the start of the seed's stream
+    np.testing.assert_array_equal(masks(resumed, (3, 10), 1)[0],
+                                  masks(nn.Dropout(0.5, seed=8), (3, 10), 1)[0])
