@@ -29,15 +29,22 @@ def open_regular_file(path, max_bytes=None):
 
     The path is opened without blocking (a FIFO does not wait for a writer) and checked with
     ``fstat`` on the open descriptor, so a file swapped in between cannot slip through.
-    Raises FileNotFoundError when nothing is there, and :class:`UnreadableFileError` for a
-    directory, FIFO, device or socket, or a file over ``max_bytes``.
+    Raises FileNotFoundError when nothing is there, PermissionError when it may not be read,
+    and :class:`UnreadableFileError` for a directory, FIFO, device or socket, or a file over
+    ``max_bytes``.
     """
     path = os.fspath(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         descriptor = os.open(path, flags)
-    except IsADirectoryError:
-        raise UnreadableFileError(f"{path} is a directory, not a file") from None
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError as error:  # a directory, a socket (ENXIO), ...: say what it is
+        try:
+            kind = file_kind(os.stat(path).st_mode)
+        except OSError:
+            raise error from None
+        raise UnreadableFileError(f"{path} is {kind}, not a regular file") from None
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):

@@ -34,6 +34,7 @@ from .atomic import atomic_write_bytes
 from .regular_file import UnreadableFileError, open_regular_file
 
 FORMAT = "minigrad"
+#: The format version this minigrad writes.
 FORMAT_VERSION = "2"
 #: The versions :func:`read_tensor_file` reads ("1": only the arrays are checksummed).
 READABLE_VERSIONS = ("1", "2")
@@ -142,7 +143,7 @@ def _read(path):
     try:
         file, size = open_regular_file(path)
     except UnreadableFileError as exc:
-        raise ModelFileError(f"{path}: cannot be a model file: {exc}") from None
+        raise ModelFileError(f"{exc}: it cannot be a model file") from None
     with file:
         data = bytearray(size)
         view, filled = memoryview(data), 0
