@@ -39,7 +39,8 @@ class Module:
     @property
     def training(self):
         """True in training mode (the default), False after :meth:`eval` -- or, in the thread
-        that runs it, inside :func:`eval_mode` (which other threads do not see)."""
+        that runs it, inside :func:`~minigrad.nn.module.eval_mode` (which other threads do not
+        see)."""
         if id(self) in _eval_mode_here():
             return False
         return self.__dict__.get("_training", True)
@@ -553,9 +554,10 @@ def eval_mode(module):
     """Run the block with ``module`` and every module below it in evaluation behaviour
     (Dropout off, BatchNormalization on its moving statistics) and without recording
     gradients -- in this thread only: nothing shared changes, so other threads (another
-    ``predict``, or a training loop) keep seeing the module's own mode (:attr:`Module.training`,
-    set by :meth:`Module.train` / :meth:`Module.eval`). What ``predict`` and ``evaluate`` run
-    under, which makes them safe to call from several threads at once.
+    ``predict``, or a training loop) keep seeing the module's own mode
+    (:attr:`~minigrad.nn.Module.training`, set by :meth:`~minigrad.nn.Module.train` /
+    :meth:`~minigrad.nn.Module.eval`). What ``predict`` and ``evaluate`` run under, which makes
+    them safe to call from several threads at once.
 
     >>> layer = mg.nn.Dropout(0.5)
     >>> with mg.nn.module.eval_mode(layer):
