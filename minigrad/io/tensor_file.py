@@ -12,12 +12,12 @@ go in. What this module guarantees for every file it writes or reads:
   file before an array is made, and any problem is a :class:`ModelFileError` that names the
   file.
 
-Format versions. Version 2 (what this minigrad writes): ``sha256`` is the
-sha256 of the file's bytes as written, with the 64 characters of the digest itself replaced by
-64 ``"0"`` (the writer signs the file that way, the reader undoes it). Version 1 (earlier
-releases): ``sha256`` covered the arrays only (:func:`checksum`). Version 1 files are still
-read, with a :class:`ModelFileWarning`, since their header is not protected: saving them again
-writes version 2.
+Format versions. Version 2 (what this minigrad writes): ``sha256`` is the sha256 of the
+file's bytes as written, with the 64 characters of the digest itself replaced by 64 ``"0"``
+(the writer signs the file that way, the reader undoes it). Version 1 (earlier releases):
+``sha256`` covered the arrays only (:func:`~minigrad.io.checksum`). Version 1 files are still
+read, with a :class:`ModelFileWarning`, since their header is not protected: saving them
+again writes version 2.
 """
 
 import contextlib
@@ -36,7 +36,8 @@ from .regular_file import UnreadableFileError, open_regular_file
 FORMAT = "minigrad"
 #: The format version this minigrad writes.
 FORMAT_VERSION = "2"
-#: The versions :func:`read_tensor_file` reads ("1": only the arrays are checksummed).
+#: The versions :func:`~minigrad.io.read_tensor_file` reads ("1": only the arrays are
+#: checksummed).
 READABLE_VERSIONS = ("1", "2")
 #: Headers larger than this are refused before they are parsed (safetensors' own limit).
 MAX_HEADER_BYTES = 100 * 2 ** 20
