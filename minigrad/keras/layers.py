@@ -1,12 +1,14 @@
 """``keras.layers``: every layer of :mod:`minigrad.nn` (the same classes), with ``Input``,
 ``InputLayer`` and ``Layer`` (the base class for your own layers: define ``build`` and
-``call``)."""
+``call``). ``Sigmoid`` and ``Tanh`` are minigrad's (Keras spells them
+``Activation("sigmoid")``)."""
 
 from ..nn import (GRU, LSTM, Activation, Add, Average, AveragePooling2D, BatchNormalization,
                   Bidirectional, Concatenate, Conv2D, Dense, Dropout, Embedding, Flatten,
                   GlobalAveragePooling1D, GlobalAveragePooling2D, Input, InputLayer, Layer,
                   LeakyReLU, MaxPooling2D, Maximum, Minimum, Multiply, Permute, ReLU, Reshape,
-                  SimpleRNN, Softmax, SpatialDropout1D, SpatialDropout2D, Subtract)
+                  Sigmoid, SimpleRNN, Softmax, SpatialDropout1D, SpatialDropout2D, Subtract,
+                  Tanh)
 
 # Keras's other spellings of the same layers.
 Convolution2D = Conv2D
@@ -21,4 +23,4 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "Bat
            "InputLayer", "LSTM", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maximum",
            "Minimum", "Multiply", "Permute", "ReLU", "Reshape", "SimpleRNN", "Softmax",
            "Subtract", "GlobalAveragePooling1D", "GlobalAvgPool1D", "SpatialDropout1D",
-           "SpatialDropout2D"]
+           "SpatialDropout2D", "Sigmoid", "Tanh"]
