@@ -119,7 +119,9 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # the access log, on stderr
     print(f"serving {model_file} as 'mnist' on http://{serving.host}:{serving.port} "
           "(Ctrl-C stops)")
-    mg.serve.serve(app, host=serving.host, port=serving.port, threads=serving.threads)
+    cut = mg.serve.serve(app, host=serving.host, port=serving.port, threads=serving.threads)
+    if cut:  # requests still unanswered at the shutdown deadline: say so in the exit status
+        raise SystemExit(1)
     return None
 
 
