@@ -6,8 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+
+from ._specs import NO_TORCH, hypothesis_settings
 
 TOLERANCES = {"float16": dict(rtol=1e-3, atol=0), "float32": dict(rtol=1e-6, atol=0),
               "float64": dict(rtol=1e-13, atol=0)}
@@ -174,3 +178,46 @@ def test_gelu_takes_pytorchs_spelling_of_approximate():
     np.testing.assert_array_equal(mg.gelu(x, approximate="none").numpy(), mg.gelu(x).numpy())
     with pytest.raises(ValueError, match="approximate must be True/False.*got 'erf'"):
         mg.gelu(x, approximate="erf")
+
+
+# --- property: any shape, any float dtype, values from the tails to the kinks ------------------
+
+_TORCH_ACTIVATIONS = {
+    "gelu": lambda T, a: T.nn.functional.gelu(a),
+    "gelu_tanh": lambda T, a: T.nn.functional.gelu(a, approximate="tanh"),
+    "silu": lambda T, a: T.nn.functional.silu(a),
+    "selu": lambda T, a: T.nn.functional.selu(a),
+    "relu6": lambda T, a: T.nn.functional.relu6(a),
+    "hard_sigmoid": lambda T, a: T.nn.functional.hardsigmoid(a),
+    "hard_silu": lambda T, a: T.nn.functional.hardswish(a),
+    "softsign": lambda T, a: T.nn.functional.softsign(a),
+    "mish": lambda T, a: T.nn.functional.mish(a),
+}
+
+
+def _ours(name):
+    return (lambda x: mg.gelu(x, approximate=True)) if name == "gelu_tanh" else getattr(mg, name)
+
+
+@hypothesis_settings(max_examples=60)
+@given(name=st.sampled_from(sorted(_TORCH_ACTIVATIONS)), dtype=st.sampled_from(["float32",
+                                                                               "float64"]),
+       values=hnp.arrays(np.float64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=4),
+                         elements=st.one_of(st.floats(-60, 60), st.sampled_from(
+                             [0.0, -3.0, 3.0, 6.0, -1e4, 1e4]))))
+def test_new_activations_match_torch_for_any_shape_and_value(name, dtype, values, device):
+    """Kinks included (0, +-3, 6: PyTorch's gradient conventions there) and large magnitudes."""
+    torch = pytest.importorskip("torch", reason=NO_TORCH)
+    x = mg.tensor(values, dtype=dtype, device=device, requires_grad=True)
+    y = _ours(name)(x)
+    y.sum().backward()
+    t = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+    expected = _TORCH_ACTIVATIONS[name](torch, t)
+    expected.sum().backward()
+    assert y.shape == x.shape and y.dtype == x.grad.dtype == dtype
+    tolerance = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10,
+                                                                           atol=1e-12)
+    np.testing.assert_allclose(y.numpy(), expected.detach().numpy(), **tolerance)
+    if name == "hard_sigmoid":  # PyTorch's backward multiplies by a float32 1/6, in float64 too
+        tolerance = dict(rtol=1e-7, atol=0)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), **tolerance)
