@@ -6,8 +6,9 @@ A backup is one file of :mod:`minigrad.io`'s format, written atomically: the arr
 ``weights/<name>`` (``model.state_dict()``), ``optimizer/<path>`` (its moments) and
 ``state/<path>`` (arrays of metric states), and the metadata ``content`` ("training backup"),
 ``optimizer`` (JSON: the optimizer's state with its step counts and schedule position) and
-``training_state`` (JSON: epoch, batch, the generators' states, the running epoch averages,
-the History so far).
+``training_state`` (JSON: epoch, batch, the generators' states -- the data's, the backends'
+and those of layers made with a ``seed`` --, the running epoch averages, the History so far and
+the other callbacks' states).
 """
 
 import copy
@@ -17,6 +18,7 @@ import os
 import numpy as np
 
 from ..backends.registry import get_rng_state, set_rng_state
+from ..functional.dropout import SeedGenerator
 from ..io import ModelFileError, join_arrays, read_tensor_file, split_arrays, write_tensor_file
 from .saving import stored_weights, weight_arrays
 
@@ -122,6 +124,13 @@ class TrainingState:
         self.history.history = {k: list(v) for k, v in saved["history"]["history"].items()}
 
 
+def _layer_generators(model):
+    """``{layer name: SeedGenerator}``: the random streams of layers made with a ``seed``
+    (``Dropout(0.5, seed=1)``), which draw apart from the backends' generators."""
+    return {name: module.generator for name, module in model.named_modules()
+            if isinstance(getattr(module, "generator", None), SeedGenerator)}
+
+
 def _keyed(callbacks):
     """``{"EarlyStopping/0": callback, ...}``: each callback by its class and its place among
     those of its class, so that a resumed fit finds the state of each (other callbacks, such
@@ -154,9 +163,11 @@ def write_backup(path, model, state, epoch_logs=None):
     """Write ``model``'s weights, its optimizer's state and ``state`` (see
     :meth:`TrainingState.describe`) to ``path``, atomically."""
     arrays = weight_arrays(model)
+    described = dict(state.describe(epoch_logs),
+                     layer_generators={name: generator.get_state() for name, generator
+                                       in _layer_generators(model).items()})
     metadata = {"content": CONTENT,
-                "training_state": json.dumps(split_arrays(state.describe(epoch_logs), "state",
-                                                          arrays))}
+                "training_state": json.dumps(split_arrays(described, "state", arrays))}
     optimizer_state = model.get_optimizer_state()
     if optimizer_state is not None:
         metadata["optimizer"] = json.dumps({
@@ -185,6 +196,12 @@ def read_backup(path, model, state):
                 raise ValueError(f"it was written with optimizer {optimizer['class_name']}")
             model.set_optimizer_state(join_arrays(optimizer["state"], arrays))
         state.restore(saved)
+        generators = _layer_generators(model)
+        if set(saved["layer_generators"]) != set(generators):
+            raise ValueError(f"it has seeded layers {sorted(saved['layer_generators'])}, the "
+                             f"model {sorted(generators)}")
+        for name, generator in generators.items():
+            generator.set_state(saved["layer_generators"][name])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: this backup does not fit the model or the fit being "
                              f"resumed: {exc}") from None

@@ -101,7 +101,9 @@ def data(n=60, seed=0):
 
 def model_and_fit(x, y, callbacks, seed=0, **fit_args):
     mg.manual_seed(seed)
+    # one Dropout draws from the global generator, one from a stream of its own (seed=)
     model = mg.Sequential([mg.nn.Dense(8, activation="relu"), mg.nn.Dropout(0.5),
+                           mg.nn.Dense(8, activation="relu"), mg.nn.Dropout(0.3, seed=4),
                            mg.nn.Dense(2, activation="softmax")])
     model.compile(mg.optim.SGD(lr=mg.optim.StepLR(0.1, step_size=4, gamma=0.7), momentum=0.9),
                   "sparse_categorical_crossentropy", metrics=["accuracy"])
