@@ -230,10 +230,11 @@ class HardSiLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved
-        # d(x (x + 3) / 6)/dx = x / 3 + 1/2 on [-3, 3] (both ends included, as PyTorch's
-        # hardswish), 0 below, 1 above
+        # d(x (x + 3) / 6)/dx = x / 3 + 1/2 inside (-3, 3), 0 below, 1 above; at the kinks the
+        # outer piece's (0 at -3, 1 at 3), as PyTorch's hardswish and x * relu6(x + 3) / 6
+        # differentiated with relu6' = 0 at its kinks
         xp = ctx.xp
-        return grad * xp.where(x < -3, 0, xp.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype)
+        return grad * xp.where(x >= 3, 1, xp.where(x > -3, x / 3 + 0.5, 0)).astype(x.dtype)
 
 
 class Softsign(Function):

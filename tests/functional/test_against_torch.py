@@ -76,6 +76,15 @@ KINKS = {
                            lambda T, a: T.nn.functional.leaky_relu(a, 0.2),
                            [np.array([0.0, -1.0, 1.0])]),
     "elu_at_zero": (mg.elu, lambda T, a: T.nn.functional.elu(a), [np.array([0.0, -1.0, 1.0])]),
+    # the piecewise activations Keras users name: the gradient at a kink is the outer piece's
+    "selu_at_zero": (mg.selu, lambda T, a: T.nn.functional.selu(a),
+                     [np.array([0.0, -1.0, 1.0])]),
+    "relu6_at_0_and_6": (mg.relu6, lambda T, a: T.nn.functional.relu6(a),
+                         [np.array([0.0, 6.0, -1.0, 3.0, 7.0])]),
+    "hard_sigmoid_at_3": (mg.hard_sigmoid, lambda T, a: T.nn.functional.relu6(a + 3) / 6,
+                          [np.array([-3.0, 3.0, -4.0, 1.5, 4.0])]),
+    "hard_silu_at_3": (mg.hard_silu, lambda T, a: T.nn.functional.hardswish(a),
+                       [np.array([-3.0, 3.0, -4.0, 1.5, 4.0])]),
     "pow_zero_base": (mg.pow, lambda T, a, b: a ** b,
                       [np.array([0.0, 0.0, 2.0]), np.array([2.0, 3.0, 0.0])]),
 }
