@@ -3,8 +3,9 @@
 ``keras.optimizers.SGD(learning_rate=0.01)`` takes no parameter list: ``compile`` hands the
 model's parameters to it once the layers have their weights (see
 :meth:`minigrad.train.Model.build_optimizer`). Each class is a subclass of minigrad's optimizer
-of the same name (the same update formulas, which are PyTorch's), so a model saved with one
-loads with minigrad's. Keras's arguments map as ``beta_1, beta_2 -> betas``, ``epsilon ->
+of the same name made with ``formulas="keras"`` (Keras 3's update formulas: where epsilon goes,
+the learning rate inside momentum, decoupled weight decay), so a model saved with one loads
+with minigrad's. Keras's arguments map as ``beta_1, beta_2 -> betas``, ``epsilon ->
 eps``, ``rho -> alpha``; Keras's defaults are kept (``epsilon=1e-7``, RMSprop ``rho=0.9``,
 Adagrad ``initial_accumulator_value=0.1``).
 """
@@ -34,7 +35,8 @@ class SGD(optim.SGD):
         clipping = _clipping(options)
         _no_more("SGD", options)
         super().__init__(None, lr=learning_rate, momentum=momentum, nesterov=nesterov,
-                         weight_decay=weight_decay or 0.0, **clipping)
+                         weight_decay=weight_decay or 0.0, formulas="keras",
+                         **clipping)
 
 
 class Adam(optim.Adam):
@@ -46,7 +48,8 @@ class Adam(optim.Adam):
         clipping = _clipping(options)
         _no_more("Adam", options)
         super().__init__(None, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
-                         amsgrad=amsgrad, weight_decay=weight_decay or 0.0, **clipping)
+                         amsgrad=amsgrad, weight_decay=weight_decay or 0.0, formulas="keras",
+                         **clipping)
 
 
 class AdamW(optim.AdamW):
@@ -58,7 +61,8 @@ class AdamW(optim.AdamW):
         clipping = _clipping(options)
         _no_more("AdamW", options)
         super().__init__(None, lr=learning_rate, betas=(beta_1, beta_2), eps=epsilon,
-                         weight_decay=weight_decay, amsgrad=amsgrad, **clipping)
+                         weight_decay=weight_decay, amsgrad=amsgrad, formulas="keras",
+                         **clipping)
 
 
 class RMSprop(optim.RMSprop):
@@ -70,7 +74,8 @@ class RMSprop(optim.RMSprop):
         clipping = _clipping(options)
         _no_more("RMSprop", options)
         super().__init__(None, lr=learning_rate, alpha=rho, eps=epsilon, momentum=momentum,
-                         centered=centered, weight_decay=weight_decay or 0.0, **clipping)
+                         centered=centered, weight_decay=weight_decay or 0.0, formulas="keras",
+                         **clipping)
 
 
 class Adagrad(optim.Adagrad):
@@ -83,7 +88,8 @@ class Adagrad(optim.Adagrad):
         _no_more("Adagrad", options)
         super().__init__(None, lr=learning_rate,
                          initial_accumulator_value=initial_accumulator_value, eps=epsilon,
-                         weight_decay=weight_decay or 0.0, **clipping)
+                         weight_decay=weight_decay or 0.0, formulas="keras",
+                         **clipping)
 
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get"]

@@ -21,6 +21,8 @@ class Adagrad(Optimizer):
         initial_accumulator_value: the starting value of ``sum``, >= 0 (Keras uses 0.1).
         eps: added to the denominator, >= 0.
         clipnorm, clipvalue, global_clipnorm: gradient clipping (see :class:`Optimizer`).
+        formulas: ``"keras"`` for Keras's ``sqrt(sum + eps)`` in place of ``sqrt(sum) + eps``
+            and decoupled ``weight_decay`` (see :class:`Optimizer`).
 
     >>> w = mg.nn.Parameter(mg.tensor([1.0, -2.0], dtype="float64"))
     >>> opt = mg.optim.Adagrad([w], lr=0.1)
@@ -32,12 +34,13 @@ class Adagrad(Optimizer):
 
     def __init__(self, params=None, lr=0.01, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, *, learning_rate=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None):
+                 clipnorm=None, clipvalue=None, global_clipnorm=None, formulas="pytorch"):
         lr = resolve_lr(lr, learning_rate, 0.01, "Adagrad")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps),
-                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         formulas=formulas)
 
     def _check_options(self, options):
         super()._check_options(options)
@@ -58,5 +61,8 @@ class Adagrad(Optimizer):
             grad = grad + group["weight_decay"] * param.data           # g += wd * w
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])  # lr_t
         state["sum"] += grad * grad                                      # s += g^2
-        std = xp.sqrt(state["sum"]) + group["eps"]                       # sqrt(s) + eps
+        if self.formulas == "keras":
+            std = xp.sqrt(state["sum"] + group["eps"])                   # sqrt(s + eps)
+        else:
+            std = xp.sqrt(state["sum"]) + group["eps"]                   # sqrt(s) + eps
         param.data -= lr * (grad / std)                                  # w -= lr_t * g / ...

@@ -23,6 +23,9 @@ class Adam(Optimizer):
             decoupled form).
         amsgrad: use the running maximum of the second moment (Reddi et al., 2018).
         clipnorm, clipvalue, global_clipnorm: gradient clipping (see :class:`Optimizer`).
+        formulas: ``"keras"`` for Keras's placement of ``eps``:
+            ``param -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``, and
+            decoupled ``weight_decay`` (see :class:`Optimizer`).
 
     >>> w = mg.nn.Parameter(mg.tensor([1.0, -2.0], dtype="float64"))
     >>> opt = mg.optim.Adam([w], lr=0.1)
@@ -37,11 +40,12 @@ class Adam(Optimizer):
 
     def __init__(self, params=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, learning_rate=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
+                 global_clipnorm=None, formulas="pytorch"):
         lr = resolve_lr(lr, learning_rate, 0.001, type(self).__name__)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad),
-                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         formulas=formulas)
 
     def _check_options(self, options):
         super()._check_options(options)
@@ -75,11 +79,14 @@ class Adam(Optimizer):
             calls.setdefault(key, []).append(k)
         for (backend, step), ks in calls.items():
             picked = [states[k] for k in ks]
+            eps = group["eps"]
+            if self.formulas == "keras":  # Keras adds eps after the bias correction of v
+                eps = eps / (1.0 - group["betas"][1] ** step) ** 0.5
             backend.adam_step(
                 [params[k].data for k in ks], [grads[k] for k in ks],
                 [s["exp_avg"] for s in picked], [s["exp_avg_sq"] for s in picked],
                 [s["max_exp_avg_sq"] for s in picked] if group["amsgrad"] else None, step=step,
-                lr=group["lr"], betas=group["betas"], eps=group["eps"],
+                lr=group["lr"], betas=group["betas"], eps=eps,
                 weight_decay=group["weight_decay"], decoupled=self._decoupled,
                 amsgrad=group["amsgrad"])
 
@@ -106,8 +113,8 @@ class AdamW(Adam):
 
     def __init__(self, params=None, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
                  amsgrad=False, *, learning_rate=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
+                 global_clipnorm=None, formulas="pytorch"):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, learning_rate=learning_rate, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, formulas=formulas)
 

@@ -54,10 +54,13 @@ def _floats(values):
     return result
 
 
-def norm_scale(norm, max_norm):
+def norm_scale(norm, max_norm, tiny=1e-6):
     """The factor that brings gradients of norm ``norm`` down to ``max_norm`` (1.0 if they are
-    already within it), as PyTorch computes it: ``min(1, max_norm / (norm + 1e-6))``."""
-    return min(1.0, max_norm / (norm + 1e-6))
+    already within it), as PyTorch computes it: ``min(1, max_norm / (norm + tiny))``; Keras's
+    ``max_norm / max(norm, max_norm)`` is ``tiny=0``."""
+    if tiny == 0.0:
+        return max_norm / max(norm, max_norm)
+    return min(1.0, max_norm / (norm + tiny))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):

@@ -29,6 +29,13 @@ class Optimizer:
         clipvalue: clip every gradient element to ``[-clipvalue, clipvalue]`` (Keras).
         global_clipnorm: scale all gradients together so that their joint L2 norm is at most
             this (Keras). At most one of the three clipping options may be set.
+        formulas: ``"pytorch"`` (the default: each class's formula, as ``torch.optim``) or
+            ``"keras"``: Keras 3's formulas, which ``compile(optimizer="adam")`` and
+            ``minigrad.keras.optimizers`` use -- epsilon where Keras puts it (Adam:
+            ``sqrt(v) + eps`` before the bias correction; RMSprop and Adagrad:
+            ``sqrt(v + eps)``), the learning rate inside the momentum buffer (SGD, RMSprop),
+            decoupled weight decay for every optimizer (``param -= lr * weight_decay * param``
+            before the update) and clipping to ``clipnorm / max(norm, clipnorm)``.
 
     Attributes:
         param_groups: the list of groups, each a dict with ``"params"`` (a list of parameters)
@@ -37,8 +44,12 @@ class Optimizer:
         iterations: the number of :meth:`step` calls so far (Keras's ``optimizer.iterations``).
     """
 
-    def __init__(self, params, defaults, clipnorm=None, clipvalue=None, global_clipnorm=None):
+    def __init__(self, params, defaults, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 formulas="pytorch"):
         name = type(self).__name__
+        if formulas not in FORMULAS:
+            raise ValueError(f"{name} expected formulas='pytorch' or 'keras', got {formulas!r}")
+        self.formulas = formulas
         lr = defaults["lr"]
         if isinstance(lr, dict):  # a schedule described by get_config() (a model file)
             lr = deserialize(lr)
@@ -195,6 +206,8 @@ class Optimizer:
                 states.append(self.state.setdefault(id(param), {}))
                 _follow_parameter(states[-1], param)
             if updated:
+                if self.formulas == "keras" and group["weight_decay"]:
+                    group = _decay_decoupled(updated, group)
                 self._update_group(updated, [grads[id(p)] for p in updated], states, group)
         self.iterations += 1
         if self._schedule is not None:
@@ -204,11 +217,12 @@ class Optimizer:
         """``{id(param): gradient array}``, clipped by the Keras options (new arrays: the
         parameters' ``.grad`` are not changed)."""
         grads = [p.grad.data for p in params]
+        tiny = 0.0 if self.formulas == "keras" else 1e-6  # Keras adds nothing to the norm
         if self.clipnorm is not None:
-            grads = [g * clip.norm_scale(norm, self.clipnorm)
+            grads = [g * clip.norm_scale(norm, self.clipnorm, tiny)
                      for g, norm in zip(grads, clip.norms(grads))]
         elif self.global_clipnorm is not None:
-            scale = clip.norm_scale(clip.total_norm(grads), self.global_clipnorm)
+            scale = clip.norm_scale(clip.total_norm(grads), self.global_clipnorm, tiny)
             grads = [g * scale for g in grads]
         elif self.clipvalue is not None:
             grads = [p._backend.xp.clip(g, -self.clipvalue, self.clipvalue)
@@ -341,6 +355,8 @@ class Optimizer:
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
                 config[key] = getattr(self, key)
+        if self.formulas != "pytorch":  # left out: files written before the option load alike
+            config["formulas"] = self.formulas
         return config
 
     def __repr__(self):
@@ -354,6 +370,18 @@ class Optimizer:
             lines.append("no parameters yet; defaults: " + ", ".join(
                 f"{key}={value}" for key, value in sorted(self.defaults.items())))
         return "\n".join(lines) + "\n)"
+
+
+#: The values of ``formulas=``: whose update formulas an optimizer follows.
+FORMULAS = ("pytorch", "keras")
+
+
+def _decay_decoupled(params, group):
+    """Keras's weight decay, before the update: ``param -= lr * weight_decay * param`` for
+    each of ``params``; returns ``group`` with ``weight_decay`` 0 for the update itself."""
+    for param in params:
+        param.data -= param.data * (group["weight_decay"] * group["lr"])
+    return {**group, "weight_decay": 0.0}
 
 
 def _as_list(params, name):

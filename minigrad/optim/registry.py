@@ -15,6 +15,16 @@ OPTIMIZERS = {
     "adagrad": (Adagrad, 0.001),
 }
 
+#: name -> Keras 3's defaults for the options whose PyTorch defaults differ (a name gives
+#: Keras's optimizer: these and ``formulas="keras"``).
+KERAS_DEFAULTS = {
+    "sgd": {},
+    "adam": {"eps": 1e-7},
+    "adamw": {"eps": 1e-7, "weight_decay": 0.004},
+    "rmsprop": {"alpha": 0.9, "eps": 1e-7},
+    "adagrad": {"eps": 1e-7, "initial_accumulator_value": 0.1},
+}
+
 
 def get(identifier, params=None, **options):
     """Return an optimizer for ``identifier``, as Keras's ``optimizers.get``.
@@ -27,8 +37,12 @@ def get(identifier, params=None, **options):
             :meth:`Optimizer.add_param_group`.
         **options: options of the optimizer, e.g. ``lr=0.01``.
 
-    A name gives Keras's default learning rate: 0.01 for ``"sgd"``, 0.001 for the others
-    (the classes' own defaults are PyTorch's). The other options have the classes' defaults.
+    A name gives Keras's optimizer, as ``compile(optimizer="adam")`` does in Keras: Keras's
+    default learning rate (0.01 for ``"sgd"``, 0.001 for the others), Keras's other defaults
+    (``epsilon=1e-7``; RMSprop ``rho=0.9``; Adagrad ``initial_accumulator_value=0.1``; AdamW
+    ``weight_decay=0.004``) and Keras's formulas (``formulas="keras"``, see
+    :class:`Optimizer`); the classes' own defaults and formulas are PyTorch's. A config dict
+    gives its options and the classes' defaults for the rest.
 
     Raises ``ValueError`` for an unknown name and ``TypeError`` for anything else.
 
@@ -45,6 +59,7 @@ def get(identifier, params=None, **options):
                 raise ValueError("get() got parameters for an optimizer that already has them")
             identifier.add_param_group(params)
         return identifier
+    named = isinstance(identifier, str)
     if isinstance(identifier, dict):
         if "class_name" not in identifier:
             raise ValueError(f"get() expected a dict with 'class_name' and 'config', got keys "
@@ -61,4 +76,6 @@ def get(identifier, params=None, **options):
     cls, default_lr = OPTIMIZERS[key]
     if "lr" not in options and "learning_rate" not in options:
         options["lr"] = default_lr
+    if named:
+        options = {**KERAS_DEFAULTS[key], "formulas": "keras", **options}
     return cls(params, **options)

@@ -26,6 +26,10 @@ class RMSprop(Optimizer):
         centered: divide by an estimate of the gradient's variance instead of its second
             moment.
         clipnorm, clipvalue, global_clipnorm: gradient clipping (see :class:`Optimizer`).
+        formulas: ``"keras"`` for Keras's formula: ``avg = sqrt(v + eps)`` (centered:
+            ``sqrt(v - m * m + eps)``), the learning rate inside the momentum buffer
+            (``buf = momentum * buf + lr * g / avg; param -= buf``) and decoupled
+            ``weight_decay`` (see :class:`Optimizer`).
 
     >>> w = mg.nn.Parameter(mg.tensor([1.0, -2.0], dtype="float64"))
     >>> opt = mg.optim.RMSprop([w], lr=0.01)
@@ -37,11 +41,12 @@ class RMSprop(Optimizer):
 
     def __init__(self, params=None, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False, *, learning_rate=None, clipnorm=None,
-                 clipvalue=None, global_clipnorm=None):
+                 clipvalue=None, global_clipnorm=None, formulas="pytorch"):
         lr = resolve_lr(lr, learning_rate, 0.01, "RMSprop")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered),
-                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm)
+                         clipnorm=clipnorm, clipvalue=clipvalue, global_clipnorm=global_clipnorm,
+                         formulas=formulas)
 
     def _check_options(self, options):
         super()._check_options(options)
@@ -68,14 +73,24 @@ class RMSprop(Optimizer):
         square_avg = state["square_avg"]
         square_avg *= alpha                                               # v = a * v
         square_avg += (1.0 - alpha) * grad * grad                         #   + (1 - a) g^2
+        keras = self.formulas == "keras"
         if group["centered"]:
             grad_avg = state["grad_avg"]
             grad_avg *= alpha                                             # m = a * m
             grad_avg += (1.0 - alpha) * grad                              #   + (1 - a) g
-            avg = xp.sqrt(square_avg - grad_avg * grad_avg) + group["eps"]  # sqrt(v - m^2) + eps
+            variance = square_avg - grad_avg * grad_avg                   # v - m^2
         else:
-            avg = xp.sqrt(square_avg) + group["eps"]                      # sqrt(v) + eps
-        if momentum > 0:
+            variance = square_avg
+        if keras:
+            avg = xp.sqrt(variance + group["eps"])                        # sqrt(v + eps)
+        else:
+            avg = xp.sqrt(variance) + group["eps"]                        # sqrt(v) + eps
+        if momentum > 0 and keras:
+            buf = state["momentum_buffer"]
+            buf *= momentum                                               # b = mu * b
+            buf += group["lr"] * grad / avg                               #   + lr * g / avg
+            param.data -= buf                                             # w -= b
+        elif momentum > 0:
             buf = state["momentum_buffer"]
             buf *= momentum                                               # b = mu * b
             buf += grad / avg                                             #   + g / avg
