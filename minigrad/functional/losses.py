@@ -429,7 +429,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     Arguments in PyTorch's order, ``(y_pred, y_true)``, are refused where that can be told
     reliably: a second argument that holds exact one-hot labels beside a first one that is not
     a probability distribution (logits) is an error; beside soft probabilities, a warning (a
-    saturated softmax can give exact 0s and 1s, so it may be right).
+    saturated softmax can give exact 0s and 1s, so it may be right). A ``y_pred`` that requires
+    grad (a training step) is not checked: there a swap shows as a ``y_true`` that requires
+    grad, which is refused.
 
     >>> y_true = mg.tensor([[0.0, 1.0, 0.0]])
     >>> round(float(mg.categorical_crossentropy(y_true, mg.tensor([[0.2, 0.5, 0.3]]))), 4)
@@ -567,6 +569,10 @@ def _check_not_swapped(y_true, y_pred, axis, from_logits, name):
     exact 0s and 1s): a warning; beside logits that happen to be 0s and 1s (a toy example),
     nothing. Soft labels beside real predictions or logits pass: those are never all exactly
     one-hot."""
+    if y_pred.requires_grad:
+        # a computed prediction: swapped labels would not require grad (and a y_true that does
+        # is refused earlier), so training steps skip the check and its device sync
+        return
     xp = y_pred._backend.xp
     p = y_pred.data
     one_hot = ((p == 0) | (p == 1)) & (p.sum(axis=axis, keepdims=True) == 1)

@@ -96,3 +96,13 @@ def test_label_smoothing_does_not_hide_a_swap():
     with pytest.raises(ValueError, match=ORDER):
         mg.categorical_crossentropy(np.array([[2.0, -1.0, 0.5]]), _one_hot([2]),
                                     from_logits=True, label_smoothing=0.1)
+
+
+def test_a_prediction_that_requires_grad_is_never_checked_for_a_swap(recwarn):
+    """In training y_pred is computed (requires grad); labels passed there never are. So a
+    saturated softmax beside soft labels in a training step raises no alarm (and costs no
+    device sync)."""
+    saturated = mg.tensor(_one_hot([0, 1]), requires_grad=True)
+    soft = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05]], np.float32)
+    mg.categorical_crossentropy(soft, saturated).backward()
+    assert not [w for w in recwarn if "one-hot" in str(w.message)]
