@@ -32,7 +32,7 @@ def erfc(xp, x):
     """``erfc(x) = 1 - erf(x)`` of a float32 or float64 array ``x`` of module ``xp`` (NumPy or
     CuPy); same shape and dtype."""
     if xp is np:
-        return _numba_erfc()(x)
+        return np.asarray(_numba_erfc()(x))  # a ufunc gives a NumPy scalar for a 0-d array
     from cupyx.scipy import special
 
     return special.erfc(x)
