@@ -9,7 +9,9 @@ repeatable.
 Building a model from a file runs under :func:`allocation_budget`: every initializer checks the
 shape it is asked for against the weights the file stores *before* it allocates, so that a
 file whose architecture asks for ``Dense(10**12)`` fails at once, naming the shape, instead of
-exhausting memory.
+exhausting memory. With the weights and the build input bounded, so is what the one-sample
+build pass computes from them, up to what the layers make of the input (a convolution with
+many filters over a 4096x4096 input still computes its output).
 """
 
 import contextlib

@@ -308,3 +308,20 @@ def test_save_keeps_the_permissions_and_writes_through_a_symlink(tmp_path):
     model.save(link)
     assert link.is_symlink() and (target.stat().st_mode & 0o777) == 0o644
     np.testing.assert_array_equal(mg.load_model(target).predict(x), model.predict(x))
+
+
+def test_the_allocation_budget_binds_only_the_thread_that_loads():
+    import threading
+
+    built = []
+    with mg.nn.init.allocation_budget([(3, 2)]):
+        with pytest.raises(mg.nn.init.AllocationBudgetError, match=r"shape \(3, 5\)"):
+            nn.Dense(5, use_bias=False).build((None, 3))
+        worker = threading.Thread(target=lambda: built.append(nn.Dense(5).build((None, 3))))
+        worker.start()
+        worker.join()
+        nn.Dense(2, use_bias=False).build((None, 3))      # the one weight the budget holds
+        with pytest.raises(mg.nn.init.AllocationBudgetError, match="weights left: none"):
+            nn.Dense(2, use_bias=False).build((None, 3))
+    assert built == [None]  # another thread built freely meanwhile
+    nn.Dense(5).build((None, 3))  # and after the block, this one too
