@@ -388,7 +388,7 @@ def kl_divergence(y_true, y_pred, sample_weight=None, reduction="mean"):
     return _pointwise(KLDivergence, "kl_divergence", y_true, y_pred, sample_weight, reduction)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1,
                         sample_weight=None, reduction="mean"):
     """Binary cross-entropy, Keras's ``binary_crossentropy``: per element
     ``-(t log p + (1 - t) log(1 - p))``, averaged over the last axis per sample, then weighted
@@ -399,7 +399,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
     logit). ``y_true`` holds targets in [0, 1], of ``y_pred``'s shape or that shape without a
     last axis of size 1 (labels ``(N,)`` for a model with one sigmoid unit, ``(N, 1)``).
     ``label_smoothing`` in [0, 1] squeezes the targets towards 0.5 first, as Keras does:
-    ``t * (1 - label_smoothing) + label_smoothing / 2``.
+    ``t * (1 - label_smoothing) + label_smoothing / 2``. ``axis``: the axis of the mean; only
+    the last one (Keras's default) is supported.
 
     >>> y_true = mg.tensor([1.0, 0.0])
     >>> loss = mg.binary_crossentropy(y_true, mg.tensor([1e4, -1e4]), from_logits=True)
@@ -408,6 +409,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
     """
     name = "binary_crossentropy"
     smoothing = _label_smoothing(label_smoothing, name)
+    ndim = getattr(y_pred, "ndim", np.ndim(y_pred))
+    if not isinstance(axis, (int, np.integer)) or axis not in (-1, max(ndim - 1, 0)):
+        raise ValueError(f"{name}: only axis=-1 (the last axis, Keras's default) is supported, "
+                         f"got axis={axis!r}")
     op = SigmoidBinaryCrossentropy if from_logits else ClippedBinaryCrossentropy
     smooth = (lambda t: t * (1 - smoothing) + 0.5 * smoothing) if smoothing else None
     return _pointwise(op, name, y_true, y_pred, sample_weight, reduction, smooth=smooth)

@@ -204,7 +204,8 @@ class KLDivergence(_FusedLoss):
 
 
 class _CrossentropyLoss(_FusedLoss):
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="mean", name=None):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="mean",
+                 name=None):
         super().__init__(reduction=reduction, name=name)
         self.from_logits = bool(from_logits)
         smoothing = float(label_smoothing)
@@ -212,14 +213,16 @@ class _CrossentropyLoss(_FusedLoss):
             raise ValueError(f"{type(self).__name__}: label_smoothing must be a number in "
                              f"[0, 1], got {label_smoothing!r}")
         self.label_smoothing = smoothing
+        self.axis = axis
 
     def _options(self):
-        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing}
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
 
     def get_config(self):
-        """``name``, ``reduction``, ``from_logits`` and ``label_smoothing``."""
+        """``name``, ``reduction``, ``from_logits``, ``label_smoothing`` and ``axis``."""
         return {"name": self.name, "reduction": self.reduction, "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing}
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
 
 
 class BinaryCrossentropy(_CrossentropyLoss):
@@ -230,6 +233,7 @@ class BinaryCrossentropy(_CrossentropyLoss):
         from_logits: ``y_pred`` holds logits (no sigmoid on the last layer) instead of
             probabilities; more accurate, and finite for any logit.
         label_smoothing: in [0, 1]; the targets become ``t * (1 - s) + s / 2`` (Keras's rule).
+        axis: the axis the mean is over; only the last (-1, Keras's default) is supported.
 
     >>> bce = mg.nn.losses.BinaryCrossentropy(from_logits=True)
     >>> round(float(bce(mg.tensor([[1.0], [0.0]]), mg.tensor([[0.0], [0.0]]))), 4)
@@ -238,9 +242,9 @@ class BinaryCrossentropy(_CrossentropyLoss):
 
     _fn = staticmethod(F.binary_crossentropy)
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, reduction="mean",
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="mean",
                  name="binary_crossentropy"):
-        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing,
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
                          reduction=reduction, name=name)
 
 
@@ -263,16 +267,8 @@ class CategoricalCrossentropy(_CrossentropyLoss):
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="mean",
                  name="categorical_crossentropy"):
-        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing,
+        super().__init__(from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
                          reduction=reduction, name=name)
-        self.axis = axis
-
-    def _options(self):
-        return {**super()._options(), "axis": self.axis}
-
-    def get_config(self):
-        """``name``, ``reduction``, ``from_logits``, ``label_smoothing`` and ``axis``."""
-        return {**super().get_config(), "axis": self.axis}
 
 
 class SparseCategoricalCrossentropy(_FusedLoss):
@@ -360,7 +356,7 @@ def serialize(loss):
 
     >>> mg.nn.losses.serialize(mg.nn.losses.BinaryCrossentropy(from_logits=True))
     {'class_name': 'BinaryCrossentropy', 'config': {'name': 'binary_crossentropy', \
-'reduction': 'mean', 'from_logits': True, 'label_smoothing': 0.0}}
+'reduction': 'mean', 'from_logits': True, 'label_smoothing': 0.0, 'axis': -1}}
     """
     loss = get(loss)
     if type(loss) not in BUILTIN_LOSSES:

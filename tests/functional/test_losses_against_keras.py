@@ -242,3 +242,12 @@ def test_huber_needs_a_positive_delta(delta):
 def test_new_options_round_trip_through_serialize(loss):
     restored = nn.losses.get(nn.losses.serialize(loss))
     assert type(restored) is type(loss) and restored.get_config() == loss.get_config()
+
+
+def test_binary_crossentropy_takes_keras_axis_argument_for_the_last_axis_only():
+    y_true, y_pred = [[1.0, 0.0]], mg.tensor([[0.8, 0.3]], dtype="float64")
+    assert float(mg.binary_crossentropy(y_true, y_pred, axis=-1)) == \
+        float(mg.binary_crossentropy(y_true, y_pred, axis=1))
+    assert nn.losses.BinaryCrossentropy(axis=-1).get_config()["axis"] == -1
+    with pytest.raises(ValueError, match="only axis=-1 .* is supported, got axis=0"):
+        mg.binary_crossentropy(y_true, y_pred, axis=0)
