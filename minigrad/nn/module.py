@@ -355,8 +355,8 @@ class Module:
         (Keras's name), which this then runs."""
         call = getattr(self, "call", None)
         if call is None:
-            raise NotImplementedError(f"{type(self).__name__} defines neither forward() nor "
-                                      "call()")
+            raise NotImplementedError(f"{type(self).__name__} does not define forward() (nor "
+                                      "Keras's call())")
         return call(*inputs, **kwargs)
 
     def __call__(self, *inputs, **kwargs):

@@ -252,7 +252,8 @@ def test_subclass_with_call_works_and_forward_still_does():
             return self.dense(x)
 
     assert Torchy()(mg.ones(4, 3)).shape == (4, 2)
-    with pytest.raises(NotImplementedError, match="defines neither forward\\(\\) nor call\\(\\)"):
+    with pytest.raises(NotImplementedError,
+                       match=r"does not define forward\(\) \(nor Keras's call\(\)\)"):
         mg.nn.Module()(mg.ones(1))
 
 
