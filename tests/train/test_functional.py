@@ -329,3 +329,24 @@ def test_embedding_lstm_graph_with_masks_matches_keras(real_keras):
         ids[row, :start] = 0
     np.testing.assert_allclose(ours.predict(ids), theirs.predict(ids, verbose=0), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_a_crafted_functional_architecture_is_refused_naming_the_file(tmp_path):
+    from minigrad.io import ModelFileError, write_tensor_file
+
+    model = mlp("c")
+    path = tmp_path / "good.safetensors"
+    model.save(path)
+    arrays, metadata = read_tensor_file(path)
+    bad = tmp_path / "bad.safetensors"
+    for edit, message in [
+            (lambda a: a["config"]["layers"][0]["config"].update(shape=[10 ** 9]),
+             "more than 16777216 elements"),
+            (lambda a: a["config"]["nodes"][0].update(inputs=["node", 5, 0]), r"\(5, 0\)"),
+            (lambda a: a["config"]["nodes"][0].update(layer="nope"), "nope")]:
+        architecture = json.loads(metadata["architecture"])
+        edit(architecture)
+        write_tensor_file(bad, arrays, {**metadata, "architecture": json.dumps(architecture)})
+        with pytest.raises(ModelFileError, match=f"bad.safetensors: the architecture cannot be "
+                                                 f"rebuilt: .*{message}"):
+            mg.load_model(bad)

@@ -18,6 +18,7 @@ import numpy as np
 from ... import dtypes
 from ...autograd.tensor import Tensor
 from ...backends import get_backend
+from .. import init
 from ..module import Layer, eval_mode, symbolic_inputs
 
 
@@ -97,6 +98,10 @@ class InputLayer(Layer):
             raise ValueError("InputLayer needs a shape, e.g. InputLayer(shape=(784,))")
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         shape = tuple(None if d is None else int(d) for d in shape)
+        if any(d is not None and d <= 0 for d in shape):
+            raise ValueError(f"InputLayer shape takes positive sizes (or None), got {shape}")
+        # A model loaded from a file makes its probes within the file's allocation budget.
+        init.check_input_shape((1, *(2 if d is None else d for d in shape)), "an Input's shape")
         super().__init__(name=name or None, **kwargs)
         self.dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.default_float
         self.shape, self.batch_size = shape, batch_size
