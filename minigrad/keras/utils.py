@@ -9,7 +9,7 @@ def to_categorical(y, num_classes=None):
     """One-hot rows for integer labels, as Keras's: labels of shape (N,) (or (N, 1)) give a
     float32 array (N, num_classes); ``num_classes`` defaults to the largest label + 1.
 
-    >>> to_categorical([0, 2])
+    >>> mg.keras.utils.to_categorical([0, 2])
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)
     """

@@ -242,7 +242,7 @@ class Functional(Model):
     # --- several outputs in compile / fit ---------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 **kwargs):
-        """As :meth:`Model.compile`; with several outputs, ``loss`` is one loss for all, a list
+        """As :meth:`minigrad.train.Model.compile`; with several outputs, ``loss`` is one loss for all, a list
         (one per output) or a dict by output name, ``loss_weights`` weighs them in the sum
         that is minimized, and ``metrics`` is a list or dict with an entry (a metric or list
         of metrics) per output, logged as ``<output>_<metric>`` (Keras's names)."""

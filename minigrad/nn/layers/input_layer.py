@@ -41,10 +41,14 @@ class KerasTensor(Tensor):
     ``node`` is the call that made it (None for an Input). Only layers can be applied to it;
     arithmetic on it would not be recorded in the model, so it raises TypeError."""
 
+    #: True for a placeholder (a layer called on one records the call instead of computing).
     is_symbolic = True
 
     @classmethod
     def make(cls, probe, alternate, shape, node=None, index=0, name=None):
+        """A placeholder of symbolic ``shape`` around the tensor ``probe`` (its batch of 1);
+        ``alternate``: the second probe's array (unknown sizes 2) or None; ``node``/``index``:
+        the call that made it and which of its outputs it is."""
         tensor = cls._make(probe.data, probe._backend)
         tensor.alternate = alternate  # the second probe (unknown sizes 2), or None
         tensor.symbolic_shape = tuple(shape)

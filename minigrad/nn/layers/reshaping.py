@@ -1,5 +1,5 @@
 """Reshaping layers: ``Reshape`` and ``Permute`` (Keras's), on every axis but the batch axis.
-(``Flatten`` is in :mod:`~minigrad.nn.layers.core`.) Each is one existing op, so the backward
+(``Flatten`` is in ``minigrad/nn/layers/core.py``.) Each is one existing op, so the backward
 is that op's."""
 
 import math
