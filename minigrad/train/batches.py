@@ -1,6 +1,7 @@
 """Feeding ``fit``/``evaluate``/``predict``: NumPy arrays (or tensors) cut into batches, or any
 iterable of batches such as a DataLoader."""
 
+import collections.abc
 import itertools
 import numbers
 
@@ -62,11 +63,18 @@ class ArrayBatches:
 
 
 class IterableBatches:
-    """Batches from an iterable (e.g. a DataLoader) yielding ``x``, ``(x, y)`` or
-    ``(x, y, sample_weight)``; re-iterated every epoch."""
+    """Batches from an iterable (a DataLoader, a generator, any iterator) yielding ``x``,
+    ``(x, y)`` or ``(x, y, sample_weight)``.
 
-    def __init__(self, iterable):
+    A re-iterable (a DataLoader) gives a fresh pass each time it is iterated; a one-shot
+    iterator (a generator: ``one_shot``) is a single stream that :class:`Epochs` shares out
+    across the epochs. ``class_weight`` adds per-sample weights computed from each batch's y.
+    """
+
+    def __init__(self, iterable, class_weight=None):
         self.iterable = iterable
+        self.class_weight = class_weight
+        self.one_shot = isinstance(iterable, collections.abc.Iterator)
 
     def __len__(self):
         try:
@@ -79,25 +87,195 @@ class IterableBatches:
         return itertools.islice(iter(self), step, None)
 
     def __iter__(self):
-        for batch in self.iterable:
-            if not isinstance(batch, (tuple, list)):
-                batch = (batch,)
-            if not 1 <= len(batch) <= 3:
-                raise ValueError(f"a batch must be x, (x, y) or (x, y, sample_weight); got "
-                                 f"{len(batch)} items")
-            yield tuple(batch) + (None,) * (3 - len(batch))
+        return (_standard_batch(batch, self.class_weight) for batch in self.iterable)
 
 
-def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None):
-    """``ArrayBatches`` for arrays, ``IterableBatches`` for anything else iterable."""
+class SequenceBatches(IterableBatches):
+    """Batches ``dataset[0]``, ``dataset[1]``, ... of an object with ``__getitem__`` and
+    ``__len__`` (or a ``num_batches`` that is None when it never ends), as Keras's
+    ``PyDataset``/``Sequence``. ``shuffle`` visits the batches of each pass in a new order
+    drawn from ``rng`` (Keras shuffles a PyDataset's batch order too); ``on_epoch_end()`` of
+    the dataset, if it has one, is called after every epoch."""
+
+    def __init__(self, dataset, shuffle=False, rng=None, class_weight=None):
+        super().__init__(dataset, class_weight)
+        self.one_shot = False
+        self.shuffle = shuffle
+        self.rng = rng or np.random.default_rng()
+
+    def __len__(self):
+        count = getattr(self.iterable, "num_batches", None) if not hasattr(
+            self.iterable, "__len__") else len(self.iterable)
+        return None if count is None else int(count)
+
+    def __iter__(self):
+        count = len(self)
+        if count is None:
+            indices = itertools.count()
+        else:
+            indices = self.rng.permutation(count) if self.shuffle else range(count)
+        return (_standard_batch(self.iterable[int(i)], self.class_weight) for i in indices)
+
+    def on_epoch_end(self):
+        hook = getattr(self.iterable, "on_epoch_end", None)
+        if callable(hook):
+            hook()
+
+
+def _standard_batch(batch, class_weight=None):
+    """A batch as the triple (x, y, sample_weight), None where absent; with ``class_weight``
+    the weights come from y's classes."""
+    if not isinstance(batch, (tuple, list)):
+        batch = (batch,)
+    if not 1 <= len(batch) <= 3:
+        raise ValueError(f"a batch must be x, (x, y) or (x, y, sample_weight); got "
+                         f"{len(batch)} items")
+    x, y, weight = tuple(batch) + (None,) * (3 - len(batch))
+    if class_weight is not None:
+        if weight is not None:
+            raise ValueError("give class_weight or sample_weight, not both: the batches "
+                             "already carry sample weights")
+        if y is None:
+            raise ValueError("class_weight needs batches (x, y) that carry the targets")
+        weight = class_weights_to_sample_weights(y, class_weight)
+    return x, y, weight
+
+
+class Epochs:
+    """The batches of each epoch, from a source of batches (``ArrayBatches``,
+    ``IterableBatches``, ...), as Keras's ``steps_per_epoch`` shares them out.
+
+    Without ``steps``, an epoch is one whole pass over the source. With ``steps``, an epoch is
+    the next ``steps`` batches of a pass that goes on across epochs: a generator yields
+    ``steps * epochs`` batches in all, and a source that restarts (arrays, a DataLoader)
+    begins a new pass where the last one ended. An epoch during which a pass ends is shorter
+    (``ran_short``), as in Keras. A one-shot source (a generator) that has nothing left is
+    ``exhausted``: fit stops there.
+
+    ``len()`` is the number of batches of an epoch, None while unknown (a generator without
+    ``steps``: learnt from the first whole pass).
+    """
+
+    def __init__(self, source, steps=None, name="steps"):
+        self.source = source
+        self.steps = None if steps is None else check_count(steps, name, minimum=1)
+        self.one_shot = getattr(source, "one_shot", False)
+        self.exhausted = False
+        self.ran_short = False
+        self.taken = 0  # batches of the last epoch
+        self._pass_length = None  # learnt from a whole pass when the source has no len()
+        self._stream = None  # the pass under way
+        self._pending = []  # a batch drawn by has_more() and not yet given out
+
+    def __len__(self):
+        if self.steps is not None:
+            return self.steps
+        length = len(self.source)
+        return self._pass_length if length is None else length
+
+    def __iter__(self):
+        return self.iter_from(0)
+
+    def has_more(self):
+        """Whether another epoch can start: False once a one-shot source has nothing left
+        (draws one batch ahead to know)."""
+        if self.exhausted:
+            return False
+        if self.one_shot and not self._pending:
+            try:
+                self._pending.append(next(self._current()))
+            except StopIteration:
+                self.exhausted = True
+        return not self.exhausted
+
+    def _current(self):
+        if self._stream is None:
+            self._stream = iter(self.source)
+        return self._stream
+
+    def iter_from(self, step):
+        """The batches of one epoch from batch ``step`` on (``step`` > 0: a resumed epoch)."""
+        self.ran_short, self.taken = False, step
+        if self.steps is None and not self.one_shot:
+            for batch in self.source.iter_from(step):  # a whole pass, the source's order
+                self.taken += 1
+                yield batch
+            if len(self.source) is None:
+                self._pass_length = self.taken
+            return
+        stream, restarted = self._current(), False
+        while self.steps is None or self.taken < self.steps:
+            if self._pending:
+                batch = self._pending.pop()
+            else:
+                try:
+                    batch = next(stream)
+                except StopIteration:
+                    self._stream = None
+                    if self.one_shot:
+                        self.exhausted = True
+                        self._pass_length = self._pass_length or self.taken
+                        self.ran_short = self.steps is not None
+                        return
+                    if self.taken == step and not restarted:  # the last pass ended with
+                        stream, restarted = self._current(), True  # the last epoch
+                        continue
+                    self.ran_short = True
+                    return
+            self.taken += 1
+            yield batch
+
+    def end_epoch(self):
+        """Tell the source an epoch ended (a PyDataset's ``on_epoch_end``)."""
+        hook = getattr(self.source, "on_epoch_end", None)
+        if callable(hook):
+            hook()
+
+    def close(self):
+        """End a pass left under way (a DataLoader's prefetching thread); a generator the
+        user passed is left as it is, to be read on."""
+        if self._stream is not None and not self.one_shot and hasattr(self._stream, "close"):
+            self._stream.close()
+        self._stream = None
+
+
+def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None,
+            class_weight=None):
+    """``ArrayBatches`` for arrays, ``SequenceBatches`` for a PyDataset-like object (batches by
+    index), ``IterableBatches`` for anything else iterable (a DataLoader, a generator)."""
     if structures.is_structure(x) or structures.is_structure(y):  # several inputs/outputs
         return structures.StructuredBatches(x, y, sample_weight, batch_size, shuffle, rng)
     if isinstance(x, (np.ndarray, Tensor)) or np.isscalar(x):
         return ArrayBatches(x, y, sample_weight, batch_size, shuffle, rng)
-    if y is not None:
-        raise ValueError("y must be None when x is an iterable of batches (the batches carry "
-                         "the targets)")
-    return IterableBatches(x)
+    if y is not None or sample_weight is not None:
+        raise ValueError("y and sample_weight must be None when x is an iterable of batches "
+                         "(the batches carry the targets and weights: (x, y) or "
+                         "(x, y, sample_weight))")
+    if x is None or isinstance(x, (str, bytes, dict)):
+        raise TypeError(f"x must be arrays or an iterable of batches, got "
+                        f"{type(x).__name__}")
+    if is_sequence_of_batches(x):
+        return SequenceBatches(x, shuffle, rng, class_weight)
+    if not isinstance(x, collections.abc.Iterable):
+        raise TypeError(f"x must be arrays, an iterable of batches (a generator, a DataLoader) "
+                        f"or an object with __getitem__ and __len__, got {type(x).__name__}")
+    return IterableBatches(x, class_weight)
+
+
+def is_sequence_of_batches(x):
+    """Whether ``x`` gives its batches by index (``x[i]``) as Keras's PyDataset: it has
+    ``__getitem__`` and ``__len__`` (or ``num_batches``) and is no list, tuple or array."""
+    if isinstance(x, (list, tuple, np.ndarray, Tensor)):
+        return False
+    if _is_sample_dataset(x):
+        raise TypeError(f"x is a {type(x).__name__}, a dataset of single samples; wrap it in "
+                        "mg.data.DataLoader(dataset, batch_size=...) to feed batches")
+    return hasattr(x, "__getitem__") and (hasattr(x, "__len__") or hasattr(x, "num_batches"))
+
+
+def _is_sample_dataset(x):
+    from ..data.dataset import Dataset
+    return isinstance(x, Dataset)
 
 
 def check_batch_size(batch_size):

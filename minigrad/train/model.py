@@ -1,8 +1,11 @@
 """``Model``: a :class:`~minigrad.nn.Module` with the Keras training API — ``compile``,
 ``fit``, ``evaluate``, ``predict``, ``save`` — on top of the PyTorch-style module."""
 
+import collections.abc
 import copy
+import itertools
 import numbers
+import warnings
 import time
 
 import numpy as np
@@ -54,24 +57,32 @@ class Model(Module):
             self.name = name
 
     # --- compile ----------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, weighted_metrics=None):
         """Choose the optimizer (a name such as ``"adam"`` or an optimizer object), the loss (a
         name such as ``"sparse_categorical_crossentropy"``, a loss object or a function
         ``loss(y_true, y_pred)``) and the metrics (names such as ``"accuracy"`` or metric
-        objects) that ``fit`` and ``evaluate`` use."""
+        objects) that ``fit`` and ``evaluate`` use.
+
+        As in Keras 3, ``metrics`` ignore ``sample_weight`` and ``class_weight``; the metrics of
+        ``weighted_metrics`` count each sample with its weight. A weighted metric whose name
+        is already taken is logged as ``weighted_<name>`` (``compile(metrics=["accuracy"],
+        weighted_metrics=["accuracy"])`` logs ``accuracy`` and ``weighted_accuracy``)."""
         if loss is None:
             raise ValueError("compile() needs a loss, e.g. loss='sparse_categorical_crossentropy'")
+        metrics = _metric_list(metrics, "metrics")
+        weighted_metrics = _metric_list(weighted_metrics, "weighted_metrics")
         self.loss = losses_module.get(loss)
         warn_if_probabilities_as_logits(self, self.loss)
         # A misspelt optimizer or metric fails here, not after the first batch of fit.
         optim.get(optimizer)
-        for spec in metrics or []:
+        for spec in metrics + weighted_metrics:
             metrics_module.get(spec, loss=loss)
         self.optimizer = optimizer
         self._optimizer_ready = False
-        self._metric_specs = list(metrics or [])
+        self._metric_specs = metrics + weighted_metrics
+        self._unweighted_count = len(metrics)  # the first ones; the rest are weighted
         self._loss_identifier = loss
-        self._compile_config = _compile_config(optimizer, loss, self._metric_specs)
+        self._compile_config = _compile_config(optimizer, loss, metrics, weighted_metrics)
         self.compiled = True
 
     def _require_compiled(self, method):
@@ -123,18 +134,43 @@ class Model(Module):
         return getattr(self, "_compile_config", None)
 
     def _make_metrics(self, output_shape, copies=False):
-        """Fresh metrics for one epoch (or one evaluate): a metric object the user passed is
-        reused, so its counts are reset first -- or, with ``copies`` (evaluate, which threads
-        may run at once), copied so that each call counts on its own."""
+        """Fresh metrics for one epoch (or one evaluate), those of ``metrics`` then those of
+        ``weighted_metrics``: a metric object the user passed is reused, so its counts are
+        reset first -- or, with ``copies`` (evaluate, which threads may run at once), copied so
+        that each call counts on its own."""
         made = []
-        for spec in self._metric_specs:
-            if copies and isinstance(spec, metrics_module.Metric):
+        for index, spec in enumerate(self._metric_specs):
+            if isinstance(spec, metrics_module.Metric) and (
+                    copies or spec in self._metric_specs[:index]):  # one object in both lists
                 spec = copy.deepcopy(spec)
             metric = metrics_module.get(spec, loss=self._loss_identifier,
                                               output_shape=output_shape)
             metric.reset_state()
             made.append(metric)
         return made
+
+    def _update_metrics(self, metrics, y, y_pred, sample_weight):
+        """Add a batch to the metrics made by :meth:`_make_metrics`: only the weighted ones
+        see ``sample_weight`` (Keras 3)."""
+        plain = getattr(self, "_unweighted_count", len(metrics))
+        for index, metric in enumerate(metrics):
+            metric.update_state(y, y_pred, sample_weight=sample_weight if index >= plain
+                                else None)
+
+    def _metric_logs(self, metrics):
+        """``{name: value}`` of the metrics, named as Keras names them: a repeated name gets
+        ``_1``, ``_2``, ...; a weighted metric whose name is taken becomes ``weighted_<name>``."""
+        plain = getattr(self, "_unweighted_count", len(metrics))
+        logs = {"loss": None}
+        for index, metric in enumerate(metrics):
+            name = metric.name
+            if name in logs and index >= plain:
+                name = f"weighted_{name}"
+            if name in logs:
+                name = next(f"{name}_{n}" for n in itertools.count(1) if f"{name}_{n}" not in logs)
+            logs[name] = metric.result()
+        del logs["loss"]
+        return logs
 
     # --- the steps --------------------------------------------------------------------------
     def __call__(self, *inputs, **kwargs):
@@ -179,7 +215,8 @@ class Model(Module):
     @threads.trains_alone  # inference from other threads is refused while fit runs
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, seed=None):
+            sample_weight=None, initial_epoch=0, seed=None, steps_per_epoch=None,
+            validation_steps=None):
         """Train for ``epochs`` epochs on ``x`` and ``y`` (NumPy arrays or tensors, cut into
         batches of ``batch_size``, default 32), or on an iterable of ``(x, y)`` batches such as
         a DataLoader (then ``y`` is None). Returns a
@@ -188,7 +225,17 @@ class Model(Module):
         validation_data: ``(x_val, y_val)`` evaluated after each epoch; validation_split: the
         fraction of the arrays (taken from the end, before shuffling) to hold out instead.
         shuffle: a new order each epoch (seeded by ``seed``). class_weight: ``{class: weight}``
-        turned into per-sample weights. verbose: 0 silent, 1 progress bar, 2 a line per epoch.
+        turned into per-sample weights (also for batches (x, y) of an iterable). verbose: 0
+        silent, 1 progress bar, 2 a line per epoch.
+
+        ``x`` may also be a generator (or any iterator), a DataLoader, or an object with
+        ``__getitem__`` and ``__len__`` giving batches by index (Keras's ``PyDataset``), each
+        batch ``x``, ``(x, y)`` or ``(x, y, sample_weight)``. ``steps_per_epoch``: an epoch is
+        that many batches, taken from a pass that goes on across epochs (an endless generator
+        needs it; without it an epoch reads until the data ends). A generator that runs out
+        before ``steps_per_epoch * epochs`` batches ends training with a warning, after the
+        epoch it ran out in. ``validation_data`` may be such an iterable too, and
+        ``validation_steps`` the batches of it evaluated after each epoch.
 
         Arguments out of range (``batch_size=0``, ``epochs=-1``, empty data, ``x`` and ``y``
         of different lengths, ...) are a ValueError naming the argument. When training ends
@@ -215,20 +262,25 @@ class Model(Module):
                                  f"{type(class_weight).__name__}")
             if sample_weight is not None:
                 raise ValueError("give class_weight or sample_weight, not both")
-            if y is None:
-                raise ValueError("class_weight needs array targets y")
-            sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
+            if arrays:
+                sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
+                class_weight = None  # done; an iterable's batches get theirs one by one
         if validation_data is not None:
             validation_data = _validation_arrays(validation_data)
         elif validation_split:
             (x, y, sample_weight), validation_data = batching.split_validation(
                 x, y, sample_weight, validation_split)
         rng = np.random.default_rng(seed)
-        train_batches = batching.batches(x, y, sample_weight, batch_size, shuffle, rng)
+        train_batches = batching.Epochs(
+            batching.batches(x, y, sample_weight, batch_size, shuffle, rng, class_weight),
+            steps_per_epoch, "steps_per_epoch")
+        validation = None if validation_data is None else batching.Epochs(
+            batching.batches(*validation_data, batch_size=batch_size), validation_steps,
+            "validation_steps")
         backend, float_dtype = self.backend_and_dtype()
         if arrays and not self._optimizer_ready:
             # Build before on_train_begin, so that a backup can be loaded into the weights.
-            first = structures.map_structure(lambda a: a[:batch_size], train_batches.x)
+            first = structures.map_structure(lambda a: a[:batch_size], train_batches.source.x)
             self._prepare(batching.to_tensor(first, backend, float_dtype))
             backend, float_dtype = self.backend_and_dtype()
 
@@ -246,20 +298,30 @@ class Model(Module):
             state.restore_callbacks()  # from a backup, if one was loaded
             while state.epoch < epochs and not self.stop_training:
                 epoch = state.epoch
+                if state.step == 0 and epoch > initial_epoch and not train_batches.has_more():
+                    _warn_ran_out("x", epoch, steps_per_epoch, epochs - initial_epoch)
+                    break  # a generator used up: no empty epoch
                 state.begin_epoch()
                 callback_list.call("on_epoch_begin", epoch, {})
                 logs, progress, seconds = self._train_epoch(train_batches, state, epochs,
                                                             verbose, callback_list, backend,
                                                             float_dtype)
-                if validation_data is not None and not self.stop_training:
-                    x_val, y_val, w_val = validation_data
-                    val = self.evaluate(x_val, y_val, batch_size=batch_size, verbose=0,
-                                        sample_weight=w_val, return_dict=True)
+                if train_batches.ran_short:
+                    _warn_ran_out("x", epoch, steps_per_epoch, epochs - initial_epoch,
+                                  train_batches)
+                    self.stop_training = self.stop_training or train_batches.exhausted
+                if validation is not None and not self.stop_training:
+                    val = self._evaluate_batches(validation, 0, "Validate")
+                    if validation.ran_short or not val:
+                        _warn_ran_out("validation_data", epoch, validation_steps, None,
+                                      validation)
+                        self.stop_training = self.stop_training or validation.exhausted
                     logs.update({f"val_{name}": value for name, value in val.items()})
                 progress.close(logs, seconds)  # one line per epoch, validation included (Keras)
                 callback_list.call("on_epoch_end", epoch, logs)
                 history.append(epoch, logs)
                 state.end_epoch()
+                train_batches.end_epoch()
             state.finished = True
         except BaseException as exc:
             # Keep what was done, close what callbacks opened, then let the exception go on.
@@ -272,6 +334,9 @@ class Model(Module):
         finally:
             self._guard_nonfinite = False
             self.training_state = None
+            train_batches.close()
+            if validation is not None:
+                validation.close()
         return history
 
     def _train_epoch(self, train_batches, state, epochs, verbose, callback_list, backend,
@@ -296,10 +361,8 @@ class Model(Module):
             loss_value = loss.item()  # one copy from the device per batch, used twice
             state.loss_mean.update_state(loss_value, sample_weight=batch_size)
             with no_grad():
-                for metric in state.metrics:
-                    metric.update_state(yb, y_pred.detach(), sample_weight=wb)
-            logs = {"loss": state.loss_mean.result(),
-                    **{m.name: m.result() for m in state.metrics}}
+                self._update_metrics(state.metrics, yb, y_pred.detach(), wb)
+            logs = {"loss": state.loss_mean.result(), **self._metric_logs(state.metrics)}
             state.step, state.logs = step + 1, logs
             progress.update(logs)
             callback_list.call("on_train_batch_end", step, dict(logs, loss=loss_value))
@@ -310,20 +373,40 @@ class Model(Module):
         return dict(logs), progress, time.perf_counter() - start
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False):
+                 steps=None, return_dict=False):
         """The loss and metrics over ``x`` and ``y`` (exact over all samples, not an average of
         batch values), in evaluation mode without gradients. Returns the loss alone if there
         are no metrics, else ``[loss, metric, ...]``, or a dict with ``return_dict=True``.
+
+        ``x`` may be an iterable of batches as in :meth:`fit`; ``steps``: evaluate that many
+        batches only (an endless generator needs it; one that runs out first is a warning).
 
         Safe to call from several threads at once, as :meth:`predict`; metric objects given
         to ``compile`` are copied for each call (``fit`` updates them, evaluate does not)."""
         self._require_compiled("evaluate")
         verbose = resolve_verbose(verbose)
-        eval_batches = batching.batches(x, y, sample_weight, batch_size or 32, False)
+        eval_batches = batching.Epochs(batching.batches(
+            x, y, sample_weight, batching.check_batch_size(batch_size), False), steps)
+        try:
+            logs = self._evaluate_batches(eval_batches, verbose, "Evaluate")
+        finally:
+            eval_batches.close()
+        if eval_batches.ran_short:
+            _warn_ran_out("x", None, steps, None, eval_batches, "evaluate()")
+        if not logs:
+            raise ValueError("evaluate() got no samples")
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_batches(self, eval_batches, verbose, description):
+        """The logs (loss and metrics) over one epoch of ``eval_batches`` (an
+        :class:`~minigrad.train.batches.Epochs`); {} when it gave no batch."""
         backend, float_dtype = self.backend_and_dtype()
         loss_mean = metrics_module.Mean(name="loss")
         metrics = None
-        progress = Progress(verbose, len(eval_batches), "Evaluate")
+        progress = Progress(verbose, len(eval_batches), description)
         start = time.perf_counter()
         logs = {}
         with threads.inference(self, "evaluate()"), eval_mode(self):
@@ -334,37 +417,40 @@ class Model(Module):
                 if metrics is None:
                     metrics = self._make_metrics(tuple(y_pred.shape), copies=True)
                 loss_mean.update_state(loss.item(), sample_weight=structures.batch_length(xb))
-                for metric in metrics:
-                    metric.update_state(yb, y_pred, sample_weight=wb)
-                logs = {"loss": loss_mean.result(), **{m.name: m.result() for m in metrics}}
+                self._update_metrics(metrics, yb, y_pred, wb)
+                logs = {"loss": loss_mean.result(), **self._metric_logs(metrics)}
                 progress.update(logs)
         progress.close(logs, time.perf_counter() - start)
-        if not logs:
-            raise ValueError("evaluate() got no samples")
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return logs
 
-    def predict(self, x, batch_size=None, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
         """The model's outputs for ``x`` (an array, a tensor or an iterable of batches), batch by
         batch in evaluation mode without gradients, as one NumPy array on the host.
 
         Safe to call from any number of threads at once: the evaluation mode is per thread
         (:func:`~minigrad.nn.module.eval_mode`), nothing in the model changes, and each call
         gives bitwise the answer of a call alone. While ``fit`` trains the model in another
-        thread, predict raises RuntimeError (see :mod:`minigrad.train.threads`)."""
+        thread, predict raises RuntimeError (see :mod:`minigrad.train.threads`).
+
+        ``steps``: predict that many batches only (an endless generator needs it); batches
+        ``(x, y)`` of an iterable give the outputs for their x."""
         verbose = resolve_verbose(verbose)
-        predict_batches = batching.batches(x, None, None, batch_size or 32, False)
+        predict_batches = batching.Epochs(batching.batches(
+            x, None, None, batching.check_batch_size(batch_size), False), steps)
         backend, float_dtype = self.backend_and_dtype()
         progress = Progress(verbose, len(predict_batches), "Predict")
         start = time.perf_counter()
         outputs = []
-        with threads.inference(self, "predict()"), eval_mode(self):
-            for xb, _, _ in predict_batches:
-                outputs.append(self(batching.to_tensor(xb, backend, float_dtype)).numpy())
-                progress.update({})
+        try:
+            with threads.inference(self, "predict()"), eval_mode(self):
+                for xb, _, _ in predict_batches:
+                    outputs.append(self(batching.to_tensor(xb, backend, float_dtype)).numpy())
+                    progress.update({})
+        finally:
+            predict_batches.close()
         progress.close({}, time.perf_counter() - start)
+        if predict_batches.ran_short:
+            _warn_ran_out("x", None, steps, None, predict_batches, "predict()")
         if not outputs:
             raise ValueError("predict() got no samples")
         return structures.concatenate(outputs)
@@ -436,7 +522,19 @@ def _summary_rows(model):
                                    for child, m in module.named_children()]))
 
 
-def _compile_config(optimizer, loss, metrics):
+def _metric_list(metrics, name):
+    """compile()'s ``metrics``/``weighted_metrics`` as a list (None: empty)."""
+    if metrics is None:
+        return []
+    if isinstance(metrics, (list, tuple)):
+        return list(metrics)
+    if isinstance(metrics, (str, metrics_module.Metric)) or callable(metrics):
+        return [metrics]  # one metric
+    raise ValueError(f"{name} must be a list of metrics (names such as 'accuracy' or metric "
+                     f"objects), got {metrics!r}")
+
+
+def _compile_config(optimizer, loss, metrics, weighted_metrics=()):
     """compile()'s arguments as JSON, so that load_model can compile again; None when one of
     them is an object or function that has no name."""
     def describe(value):
@@ -449,8 +547,10 @@ def _compile_config(optimizer, loss, metrics):
 
     described = {"optimizer": describe(optimizer), "loss": describe(loss),
                  "metrics": [describe(m) for m in metrics]}
+    if weighted_metrics:
+        described["weighted_metrics"] = [describe(m) for m in weighted_metrics]
     if described["optimizer"] is None or described["loss"] is None or \
-            any(m is None for m in described["metrics"]):
+            any(m is None for m in described["metrics"] + described.get("weighted_metrics", [])):
         return None
     return described
 
@@ -467,6 +567,38 @@ def _finite_step(loss, parameters):
 
 
 def _validation_arrays(validation_data):
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+    """``validation_data`` as (x, y, sample_weight): arrays in a tuple, or an iterable of
+    batches (a generator, a DataLoader, a PyDataset) as x."""
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) and (
+            isinstance(validation_data[0], (np.ndarray, Tensor))
+            or structures.is_structure(validation_data[0])):
         return tuple(validation_data) + (None,) * (3 - len(validation_data))
-    raise ValueError("validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
+    if isinstance(validation_data, (tuple, list, np.ndarray, Tensor, str, dict)) or \
+            not (isinstance(validation_data, collections.abc.Iterable)
+                 or batching.is_sequence_of_batches(validation_data)):
+        raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, "
+                         "sample_weight) or an iterable of such batches (a generator, a "
+                         f"DataLoader), got {type(validation_data).__name__}")
+    return validation_data, None, None
+
+
+def _warn_ran_out(what, epoch, steps, epochs, batches=None, call="fit()"):
+    """Keras's warning when the data ends before the steps asked for; in fit, when a
+    generator (read once) is used up, training stops after the epoch it ran out in."""
+    if call != "fit()":
+        message = (f"{call}: {what} ran out of batches after {batches.taken} of steps={steps}; "
+                   "the result is over those")
+    elif batches is not None and not batches.exhausted:  # a new pass begins next epoch
+        message = (f"{what} ran out of batches in epoch {epoch + 1}, after {batches.taken} of "
+                   f"{'validation_steps' if what != 'x' else 'steps_per_epoch'}={steps}: the "
+                   "epoch ends here and the next one starts a new pass over the data (as "
+                   "Keras does); choose steps that divide the batches of a pass to keep "
+                   "epochs whole")
+    else:
+        need = f"steps_per_epoch * epochs = {steps * epochs} batches" if steps and epochs \
+            else "a pass per epoch"
+        message = (f"{what} ran out of data in epoch {epoch + 1}: interrupting training (a "
+                   f"generator is read once and must give {need}; make it endless and pass "
+                   "steps_per_epoch, or pass a DataLoader or PyDataset, read afresh each "
+                   "epoch)")
+    warnings.warn(message, UserWarning, stacklevel=3)
