@@ -11,9 +11,10 @@ nothing above :mod:`minigrad.autograd`).
 from .atomic import atomic_write_bytes, remove_stale_temporaries
 from .regular_file import UnreadableFileError, open_regular_file, read_regular_file
 from .tensor_file import (ModelFileError, ModelFileWarning, checksum, file_errors, host_array,
-                          join_arrays, read_tensor_file, split_arrays, write_tensor_file)
+                          join_arrays, peek_metadata, read_tensor_file, split_arrays,
+                          write_tensor_file)
 
 __all__ = ["atomic_write_bytes", "remove_stale_temporaries", "ModelFileError",
            "ModelFileWarning", "file_errors", "write_tensor_file", "read_tensor_file",
-           "checksum", "host_array", "split_arrays", "join_arrays", "read_regular_file",
+           "checksum", "host_array", "peek_metadata", "split_arrays", "join_arrays", "read_regular_file",
            "open_regular_file", "UnreadableFileError"]

@@ -138,6 +138,32 @@ def read_tensor_file(path):
     return arrays, metadata
 
 
+def peek_metadata(path):
+    """The metadata of a minigrad file from its header alone (the arrays are not read or
+    verified), or None for anything that is not a regular file in minigrad's format. Cheap:
+    for recognising model files by their content, whatever their names (``model.h5``,
+    ``model``), e.g. when a folder of models is served; :func:`read_tensor_file` verifies."""
+    try:
+        file, size = open_regular_file(path)
+    except (OSError, UnreadableFileError):
+        return None
+    with file:
+        start = file.read(8)
+        if len(start) < 8:
+            return None
+        (header_size,) = struct.unpack("<Q", start)
+        if header_size > min(size - 8, MAX_HEADER_BYTES):
+            return None
+        try:
+            header = json.loads(file.read(header_size).decode("utf-8"))
+        except (ValueError, RecursionError):
+            return None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        return None
+    return metadata
+
+
 # --- reading, step by step ------------------------------------------------------------------
 def _read(path):
     """The file's bytes (a bytearray, so the arrays made from it are writable)."""

@@ -13,7 +13,8 @@ On disk (Triton's model-repository layout, with minigrad files)::
         cifar.safetensors
 
 A model folder holds one ``.safetensors`` file, or numbered version folders that each hold one.
-Only files inside the path given are read: a link that leads outside it is refused.
+A file that ``model.save`` wrote under another name (``model.h5``, ``model.keras``, ``model``) is
+recognised by its content and counts as a model file too (named after its stem). Only files inside the path given are read: a link that leads outside it is refused.
 """
 
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import no_grad
+from ..io import peek_metadata
 from ..train import batches, load_model
 from .errors import ServeError
 from .tensors import TensorSpec, datatype_of
@@ -76,11 +78,23 @@ def _is_version(path):
     return path.is_dir() and path.name.isdigit()
 
 
+def _is_model_file(path):
+    """A ``.safetensors`` file, or a file of another name that ``model.save`` wrote (read
+    from its header; hidden files such as a save's temporaries are never taken)."""
+    if path.name.startswith(".") or not path.is_file():
+        return False
+    if path.suffix == SUFFIX:
+        return True
+    metadata = peek_metadata(path)
+    return metadata is not None and metadata.get("content") == "model"
+
+
 def _model_file(folder, root):
     """The one model file in ``folder``, or an error naming the folder."""
-    files = sorted(p for p in folder.iterdir() if p.suffix == SUFFIX and p.is_file())
+    files = sorted(p for p in folder.iterdir() if _is_model_file(p))
     if len(files) != 1:
-        raise ValueError(f"{folder}: a model folder must hold exactly one {SUFFIX} file, "
+        raise ValueError(f"{folder}: a model folder must hold exactly one model file ({SUFFIX}, "
+                         "or another name model.save wrote), "
                          f"found {len(files)}")
     return _inside(files[0], root)
 
@@ -104,7 +118,7 @@ def _versions_of(folder, root):
 
 def _is_model_folder(folder):
     return any(_is_version(p) for p in folder.iterdir()) or any(
-        p.suffix == SUFFIX and p.is_file() for p in folder.iterdir())
+        _is_model_file(p) for p in folder.iterdir())
 
 
 def find_models(path, name=None):
@@ -116,12 +130,12 @@ def find_models(path, name=None):
         raise FileNotFoundError(f"{path}: no such model file or folder")
     root = path.resolve() if path.is_dir() else path.resolve().parent
     if path.is_file():
-        if path.suffix != SUFFIX:
-            raise ValueError(f"{path}: not a minigrad model file (expected a {SUFFIX} file "
-                             "written by model.save)")
+        if not _is_model_file(path):
+            raise ValueError(f"{path}: not a minigrad model file (expected a file written by "
+                             "model.save, usually named *.safetensors)")
         return {name or path.stem: {"1": _inside(path, root)}}
     subfolders = [p for p in sorted(path.iterdir()) if p.is_dir()]
-    loose = [p for p in sorted(path.iterdir()) if p.is_file() and p.suffix == SUFFIX]
+    loose = [p for p in sorted(path.iterdir()) if _is_model_file(p)]
     single = any(_is_version(p) for p in subfolders) or (len(loose) == 1 and not any(
         _is_model_folder(p) for p in subfolders))
     if single:

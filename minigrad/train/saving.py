@@ -10,6 +10,9 @@ non-array state). :mod:`minigrad.train.loading` rebuilds models from them.
 """
 
 import json
+import os
+import warnings
+from pathlib import PurePath
 
 from ..io import file_errors, host_array, read_tensor_file, split_arrays, write_tensor_file
 
@@ -25,9 +28,45 @@ def stored_weights(arrays):
             if name.startswith("weights/")}
 
 
+#: The suffix of minigrad's files.
+SUFFIX = ".safetensors"
+#: Suffixes of other frameworks' formats, as the classic Keras and PyTorch scripts pass them.
+FOREIGN_FORMATS = {".h5": "HDF5 (Keras 2's format)", ".hdf5": "HDF5 (Keras 2's format)",
+                   ".keras": "a .keras archive (Keras 3's format)",
+                   ".pt": "a PyTorch pickle", ".pth": "a PyTorch pickle"}
+_warned_suffixes = set()
+
+
+def warn_about_file_name(path, what):
+    """Warn, once per suffix and process, when ``path`` does not end in ``.safetensors``.
+
+    The file is still written under the name given, so that a classic script calling
+    ``model.save("model.h5")`` keeps running and ``load_model``, ``minigrad serve`` and
+    ``ModelCheckpoint`` read it back (they recognise minigrad files by content); the warning
+    says that it holds minigrad's format and which name says so."""
+    path = os.fspath(path)
+    suffix = PurePath(path).suffix.lower()
+    if suffix == SUFFIX or (what, suffix) in _warned_suffixes:
+        return
+    _warned_suffixes.add((what, suffix))
+    better = f"{path[:len(path) - len(suffix)]}{SUFFIX}"
+    if suffix in FOREIGN_FORMATS:
+        written = (f"wrote minigrad's format (safetensors with a JSON header) to {path!r}, "
+                   f"not {FOREIGN_FORMATS[suffix]}: Keras and other tools cannot read it")
+    elif suffix:
+        written = f"wrote minigrad's format (safetensors with a JSON header) to {path!r}"
+    else:
+        written = (f"wrote minigrad's format (safetensors with a JSON header) to the file "
+                   f"{path!r}, which has no suffix")
+    warnings.warn(f"{what}: {written}. minigrad reads it back (load_model, minigrad serve, "
+                  f"ModelCheckpoint); name it {better!r} to say what it holds.", UserWarning,
+                  stacklevel=4)
+
+
 def save_weights(model, path):
     """Write ``model.state_dict()`` to ``path`` (safetensors), atomically."""
     write_tensor_file(path, weight_arrays(model), {"content": "weights"})
+    warn_about_file_name(path, "save_weights")
 
 
 def save_model(model, path, include_optimizer=True):
@@ -44,6 +83,7 @@ def save_model(model, path, include_optimizer=True):
     if compile_config is not None:
         metadata["compile"] = json.dumps(compile_config)
     write_tensor_file(path, arrays, metadata)
+    warn_about_file_name(path, "save")
 
 
 def load_weights(model, path):

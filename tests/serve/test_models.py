@@ -66,7 +66,7 @@ def test_an_empty_repository_is_an_error(tmp_path, make, message):
 def test_a_version_folder_with_two_files_is_an_error(tmp_path):
     save(tmp_path / "m" / "1" / "a.safetensors")
     save(tmp_path / "m" / "1" / "b.safetensors")
-    with pytest.raises(ValueError, match="exactly one .safetensors file, found 2"):
+    with pytest.raises(ValueError, match=r"exactly one model file .*found 2"):
         find_models(tmp_path / "m")
 
 
@@ -76,6 +76,32 @@ def test_missing_and_foreign_files_are_named(tmp_path):
     (tmp_path / "model.pkl").write_bytes(b"\x80\x04")
     with pytest.raises(ValueError, match="model.pkl: not a minigrad model file"):
         find_models(tmp_path / "model.pkl")
+
+
+@pytest.mark.filterwarnings("ignore:save. wrote minigrad's format")
+@pytest.mark.parametrize("file_name", ["model.h5", "model.keras", "model"])
+def test_every_file_save_writes_is_served_whatever_its_name(tmp_path, file_name):
+    file = save(tmp_path / "dir" / file_name)
+    assert find_models(file) == {"model": {"1": file.resolve()}}
+    assert find_models(tmp_path / "dir") == {"dir": {"1": file.resolve()}}
+    (tmp_path / "repository" / "digits").mkdir(parents=True)
+    file.rename(tmp_path / "repository" / "digits" / file_name)
+    save(tmp_path / "repository" / "other.safetensors")
+    (tmp_path / "repository" / "notes.txt").write_text("not a model")
+    found = find_models(tmp_path / "repository")
+    assert set(found) == {"digits", "other"}
+    served = {m.name: m for m in load_models(tmp_path / "repository")}
+    assert set(served) == {"digits", "other"} and served["digits"].version == "1"
+
+
+@pytest.mark.filterwarnings("ignore:save_weights. wrote minigrad's format")
+def test_weights_files_and_foreign_content_are_not_models(tmp_path):
+    make_mlp().save_weights(tmp_path / "weights.bin")
+    with pytest.raises(ValueError, match="not a minigrad model file"):
+        find_models(tmp_path / "weights.bin")
+    (tmp_path / "model.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(ValueError, match="model.h5: not a minigrad model file"):
+        find_models(tmp_path / "model.h5")
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
