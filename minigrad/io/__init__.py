@@ -16,5 +16,5 @@ from .tensor_file import (ModelFileError, ModelFileWarning, checksum, file_error
 
 __all__ = ["atomic_write_bytes", "remove_stale_temporaries", "ModelFileError",
            "ModelFileWarning", "file_errors", "write_tensor_file", "read_tensor_file",
-           "checksum", "host_array", "peek_metadata", "split_arrays", "join_arrays", "read_regular_file",
-           "open_regular_file", "UnreadableFileError"]
+           "checksum", "host_array", "peek_metadata", "split_arrays", "join_arrays",
+           "read_regular_file", "open_regular_file", "UnreadableFileError"]

@@ -14,7 +14,8 @@ On disk (Triton's model-repository layout, with minigrad files)::
 
 A model folder holds one ``.safetensors`` file, or numbered version folders that each hold one.
 A file that ``model.save`` wrote under another name (``model.h5``, ``model.keras``, ``model``) is
-recognised by its content and counts as a model file too (named after its stem). Only files inside the path given are read: a link that leads outside it is refused.
+recognised by its content and counts as a model file too (named after its stem). Only files
+inside the path given are read: a link that leads outside it is refused.
 """
 
 from pathlib import Path
