@@ -105,7 +105,15 @@ def _monitored(logs, monitor, who):
 
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved by ``min_delta`` for ``patience``
-    epochs; with ``restore_best_weights`` the model ends with the weights of its best epoch."""
+    epochs; with ``restore_best_weights`` the model ends with the weights of its best epoch
+    (the first monitored epoch's if none was better).
+
+    As Keras 3: the patience count starts again only at an epoch that beats both the best so
+    far and ``baseline``, so a run that never reaches the baseline stops after ``patience``
+    epochs without improvement on the best (and restores the best of them). Epochs before
+    ``start_from_epoch`` are not monitored. ``stopped_epoch`` is the epoch at which training
+    stopped, 0 if it did not stop early.
+    """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
@@ -115,7 +123,7 @@ class EarlyStopping(Callback):
         self.mode = _monitor_mode(monitor, mode)
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
-        self.stopped_epoch = None
+        self.stopped_epoch = 0
 
     def _improved(self, value, reference):
         if reference is None:
@@ -125,22 +133,28 @@ class EarlyStopping(Callback):
         return value > reference + self.min_delta
 
     def on_train_begin(self, logs=None):
-        self.wait, self.best, self.best_weights, self.stopped_epoch = 0, None, None, None
+        self.wait, self.best, self.best_weights, self.stopped_epoch = 0, None, None, 0
         self.best_epoch = None
+
+    def _keep_weights(self, epoch):
+        self.best_epoch = epoch
+        if self.restore_best_weights:
+            self.best_weights = {k: v.numpy().copy() for k, v in self.model.state_dict().items()}
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_from_epoch:
             return
         value = _monitored(logs, self.monitor, "EarlyStopping")
-        reference = self.best if self.best is not None else self.baseline
-        if self._improved(value, reference):
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_weights = {k: v.numpy().copy()
-                                     for k, v in self.model.state_dict().items()}
-            return
+        if self.restore_best_weights and self.best_weights is None:
+            self._keep_weights(epoch)  # the first monitored epoch is the best so far
         self.wait += 1
-        if self.wait >= max(self.patience, 1):  # patience 0: stop at the first miss
+        if self._improved(value, self.best):
+            self.best = value
+            self._keep_weights(epoch)
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:  # patience 0: stop at the first miss
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -229,7 +243,8 @@ class ReduceLROnPlateau(Callback):
                 if self.verbose:
                     print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
                           f"{new:.3g}")
-            self.cooldown_counter, self.wait = self.cooldown, 0
+                # at min_lr the count goes on and no cooldown starts (Keras)
+                self.cooldown_counter, self.wait = self.cooldown, 0
 
 
 class LearningRateScheduler(Callback):
