@@ -241,11 +241,12 @@ class Functional(Model):
 
     # --- several outputs in compile / fit ---------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                **kwargs):
+                weighted_metrics=None, **kwargs):
         """As :meth:`minigrad.train.Model.compile`; with several outputs, ``loss`` is one loss for all, a list
         (one per output) or a dict by output name, ``loss_weights`` weighs them in the sum
         that is minimized, and ``metrics`` is a list or dict with an entry (a metric or list
-        of metrics) per output, logged as ``<output>_<metric>`` (Keras's names)."""
+        of metrics) per output, logged as ``<output>_<metric>`` (Keras's names);
+        ``weighted_metrics`` likewise (a taken name becomes ``<output>_weighted_<metric>``)."""
         if len(self.outputs) == 1 or loss is None:
             if isinstance(loss, (list, tuple)) and len(loss) == 1:
                 loss = loss[0]
@@ -253,19 +254,27 @@ class Functional(Model):
                 loss = loss[self.output_names[0]]
             if isinstance(metrics, dict):
                 metrics = metrics.get(self.output_names[0])
-            return super().compile(optimizer, loss=loss, metrics=metrics, **kwargs)
+            if isinstance(weighted_metrics, dict):
+                weighted_metrics = weighted_metrics.get(self.output_names[0])
+            return super().compile(optimizer, loss=loss, metrics=metrics,
+                                   weighted_metrics=weighted_metrics, **kwargs)
         losses = self._per_output(loss, "loss", required=True)
         weights = self._per_output(loss_weights, "loss_weights", default=1.0)
-        specs = self._per_output(metrics, "metrics", default=None)
-        wrapped = [OutputMetric(spec, i, self.output_names[i], losses[i])
-                   for i, spec_list in enumerate(specs)
-                   for spec in (spec_list if isinstance(spec_list, (list, tuple))
-                                else [spec_list] if spec_list is not None else [])]
-        super().compile(optimizer, loss=MultiOutputLoss(losses, weights), metrics=wrapped,
-                        **kwargs)
+        def wrap(value):
+            specs = self._per_output(value, "metrics", default=None)
+            return [OutputMetric(spec, i, self.output_names[i], losses[i])
+                    for i, spec_list in enumerate(specs)
+                    for spec in (spec_list if isinstance(spec_list, (list, tuple))
+                                 else [spec_list] if spec_list is not None else [])]
+
+        super().compile(optimizer, loss=MultiOutputLoss(losses, weights), metrics=wrap(metrics),
+                        weighted_metrics=wrap(weighted_metrics), **kwargs)
         self._loss_identifier = loss
-        self._compile_config = _describe({"optimizer": optimizer, "loss": loss,
-                                          "metrics": metrics, "loss_weights": loss_weights})
+        config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
+                  "loss_weights": loss_weights}
+        if weighted_metrics is not None:
+            config["weighted_metrics"] = weighted_metrics
+        self._compile_config = _describe(config)
 
     def _per_output(self, value, what, required=False, default=None):
         count = len(self.outputs)
@@ -419,6 +428,7 @@ class OutputMetric(metrics_module.Metric):
 
     def __init__(self, spec, index, output_name, loss):
         self.spec, self.index, self.loss = spec, index, loss
+        self.output_name = output_name  # for Keras's <output>_weighted_<metric>
         self.inner = None
         label = spec if isinstance(spec, str) else getattr(spec, "name", "metric")
         super().__init__(name=f"{output_name}_{label}")

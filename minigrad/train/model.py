@@ -165,7 +165,9 @@ class Model(Module):
         for index, metric in enumerate(metrics):
             name = metric.name
             if name in logs and index >= plain:
-                name = f"weighted_{name}"
+                output = getattr(metric, "output_name", None)  # a model with several outputs
+                name = f"{output}_weighted_{name[len(output) + 1:]}" if output \
+                    else f"weighted_{name}"
             if name in logs:
                 name = next(f"{name}_{n}" for n in itertools.count(1) if f"{name}_{n}" not in logs)
             logs[name] = metric.result()
@@ -311,7 +313,9 @@ class Model(Module):
                                   train_batches)
                     self.stop_training = self.stop_training or train_batches.exhausted
                 if validation is not None and not self.stop_training:
+                    validation.close()  # a new pass each time (Keras): not for a generator
                     val = self._evaluate_batches(validation, 0, "Validate")
+                    validation.end_epoch()
                     if validation.ran_short or not val:
                         _warn_ran_out("validation_data", epoch, validation_steps, None,
                                       validation)
