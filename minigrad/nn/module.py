@@ -2,6 +2,7 @@
 builds its weights lazily from the first input it sees (Keras-style)."""
 
 import functools
+import inspect
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -357,13 +358,18 @@ class Module:
         if call is None:
             raise NotImplementedError(f"{type(self).__name__} does not define forward() (nor "
                                       "Keras's call())")
+        if "training" not in kwargs and "training" in inspect.signature(call).parameters:
+            kwargs["training"] = self.training  # Keras's call(self, inputs, training=None)
         return call(*inputs, **kwargs)
 
-    def __call__(self, *inputs, **kwargs):
+    def __call__(self, *inputs, training=None, **kwargs):
         if inputs and symbolic_inputs(inputs[0]):  # building a functional model (keras.Input)
             from .layers.input_layer import call_symbolically
-            return call_symbolically(self, inputs[0], inputs[1:], kwargs)
-        return self.forward(*inputs, **kwargs)
+            return call_symbolically(self, inputs[0], inputs[1:],
+                                     kwargs if training is None else {**kwargs,
+                                                                      "training": training})
+        with training_mode(self, training):  # Keras's model(x, training=False)
+            return self.forward(*inputs, **kwargs)
 
     def extra_repr(self):
         """The text inside the parentheses of this module's repr."""
@@ -479,17 +485,19 @@ class Layer(Module):
             self._regularized.append((parameter, regularizer))
         return parameter
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x, *args, training=None, **kwargs):
         if symbolic_inputs(x):  # building a functional model (keras.Input)
             from .layers.input_layer import call_symbolically
-            return call_symbolically(self, x, args, kwargs)
+            return call_symbolically(self, x, args, kwargs if training is None else
+                                     {**kwargs, "training": training})
         if not self.built:
             with _building:  # two threads calling at once must not make two sets of weights
                 if not self.built:
                     self._check_input_shape(x)
                     self.build(tuple(x.shape))
                     self.built = True
-        output = self.forward(x, *args, **kwargs)
+        with training_mode(self, training):  # Keras's layer(x, training=True)
+            output = self.forward(x, *args, **kwargs)
         first = output[0] if isinstance(output, (tuple, list)) else output
         self.output_shape = (None,) + tuple(first.shape[1:])
         return output
@@ -547,6 +555,40 @@ def _eval_mode_here():
     if depths is None:
         depths = _eval_modes.depths = {}
     return depths
+
+
+@contextmanager
+def training_mode(module, training):
+    """Keras's ``training=`` argument of a call: the block runs with ``module`` and every module
+    below it in training (True) or evaluation (False) behaviour, in this thread (as
+    :func:`eval_mode`, but recording gradients); None changes nothing. ``training=True`` on a
+    module that was switched off with :meth:`Module.eval` flips its shared flag for the block."""
+    if training is None:
+        yield module
+        return
+    modules = list(module.modules())
+    depths = _eval_mode_here()
+    if not training:
+        for m in modules:
+            depths[id(m)] = depths.get(id(m), 0) + 1
+        try:
+            yield module
+        finally:
+            for m in modules:
+                depths[id(m)] -= 1
+                if not depths[id(m)]:
+                    del depths[id(m)]
+        return
+    hidden = {id(m): depths.pop(id(m)) for m in modules if id(m) in depths}
+    switched_off = [m for m in modules if not m.__dict__.get("_training", True)]
+    for m in switched_off:
+        m.__dict__["_training"] = True
+    try:
+        yield module
+    finally:
+        depths.update(hidden)
+        for m in switched_off:
+            m.__dict__["_training"] = False
 
 
 @contextmanager

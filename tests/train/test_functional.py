@@ -350,3 +350,41 @@ def test_a_crafted_functional_architecture_is_refused_naming_the_file(tmp_path):
         with pytest.raises(ModelFileError, match=f"bad.safetensors: the architecture cannot be "
                                                  f"rebuilt: .*{message}"):
             mg.load_model(bad)
+
+
+def test_keras_training_argument_in_call_and_in_calls():
+    """Keras's subclass example: call(inputs, training=False) handing training= to Dropout."""
+    class WithDropout(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = keras.layers.Dense(16, activation="relu")
+            self.dropout = keras.layers.Dropout(0.5)
+            self.out = keras.layers.Dense(1)
+
+        def call(self, inputs, training=False):
+            self.seen = training
+            return self.out(self.dropout(self.dense(inputs), training=training))
+
+    model = WithDropout()
+    x = np.ones((4, 3), np.float32)
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((4, 1), np.float32), epochs=1, verbose=0)
+    assert model.seen is True  # fit trains
+    model.predict(x)
+    assert model.seen is False  # predict does not
+    first = model(mg.tensor(x), training=False).numpy()
+    np.testing.assert_array_equal(model(mg.tensor(x), training=False).numpy(), first)
+    assert model.training  # the call's mode did not stick
+    dropout = keras.layers.Dropout(0.5)
+    dropout.eval()
+    assert (dropout(mg.ones(1000), training=True).numpy() == 0).mean() > 0.3
+    assert not dropout.training and (dropout(mg.ones(1000)).numpy() == 1).all()
+
+
+def test_training_true_on_a_symbolic_call_is_replayed_and_saved(tmp_path):
+    inputs = keras.Input(shape=(200,))
+    model = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs, training=True))  # MC dropout
+    assert (model.predict(np.ones((2, 200), np.float32)) == 0).mean() > 0.3
+    model.save(tmp_path / "mc.safetensors")
+    restored = mg.load_model(tmp_path / "mc.safetensors")
+    assert (restored.predict(np.ones((2, 200), np.float32)) == 0).mean() > 0.3

@@ -19,7 +19,7 @@ class _Merge(Layer):
     #: The fewest inputs the layer takes.
     min_inputs = 2
 
-    def __call__(self, inputs, *args, **kwargs):
+    def __call__(self, inputs, *args, training=None, **kwargs):
         if symbolic_inputs(inputs):
             return super().__call__(inputs, *args, **kwargs)  # recorded in a functional graph
         inputs = self._check_inputs(inputs)
