@@ -76,7 +76,8 @@ class IterableBatches:
         self.class_weight = class_weight
         self.one_shot = isinstance(iterable, collections.abc.Iterator)
 
-    def __len__(self):
+    def batch_count(self):
+        """Batches in a pass: ``len()`` of the iterable, None when it has none."""
         try:
             return len(self.iterable)
         except TypeError:
@@ -103,13 +104,14 @@ class SequenceBatches(IterableBatches):
         self.shuffle = shuffle
         self.rng = rng or np.random.default_rng()
 
-    def __len__(self):
+    def batch_count(self):
+        """``len(dataset)``, or its ``num_batches`` (None: endless)."""
         count = getattr(self.iterable, "num_batches", None) if not hasattr(
             self.iterable, "__len__") else len(self.iterable)
         return None if count is None else int(count)
 
     def __iter__(self):
-        count = len(self)
+        count = self.batch_count()
         if count is None:
             indices = itertools.count()
         else:
@@ -152,8 +154,8 @@ class Epochs:
     (``ran_short``), as in Keras. A one-shot source (a generator) that has nothing left is
     ``exhausted``: fit stops there.
 
-    ``len()`` is the number of batches of an epoch, None while unknown (a generator without
-    ``steps``: learnt from the first whole pass).
+    ``batch_count()`` is the number of batches of an epoch, None while unknown (a generator
+    without ``steps``: learnt from the first whole pass).
     """
 
     def __init__(self, source, steps=None, name="steps"):
@@ -167,10 +169,11 @@ class Epochs:
         self._stream = None  # the pass under way
         self._pending = []  # a batch drawn by has_more() and not yet given out
 
-    def __len__(self):
+    def batch_count(self):
+        """The batches of an epoch (for the progress bar), None while unknown."""
         if self.steps is not None:
             return self.steps
-        length = len(self.source)
+        length = _batch_count(self.source)
         return self._pass_length if length is None else length
 
     def __iter__(self):
@@ -200,7 +203,7 @@ class Epochs:
             for batch in self.source.iter_from(step):  # a whole pass, the source's order
                 self.taken += 1
                 yield batch
-            if len(self.source) is None:
+            if _batch_count(self.source) is None:
                 self._pass_length = self.taken
             return
         stream, restarted = self._current(), False
@@ -237,6 +240,13 @@ class Epochs:
         if self._stream is not None and not self.one_shot and hasattr(self._stream, "close"):
             self._stream.close()
         self._stream = None
+
+
+def _batch_count(source):
+    """Batches in a pass of a source: ``batch_count()`` where it may be unknown, else
+    ``len()`` (arrays)."""
+    counter = getattr(source, "batch_count", None)
+    return counter() if counter is not None else len(source)
 
 
 def batches(x, y=None, sample_weight=None, batch_size=32, shuffle=False, rng=None,

@@ -349,7 +349,7 @@ class Model(Module):
         resumed epoch starts past 0); returns (logs, progress display, seconds)."""
         self.train()
         first_step = state.step
-        progress = Progress(verbose, len(train_batches), f"Epoch {state.epoch + 1}/{epochs}")
+        progress = Progress(verbose, train_batches.batch_count(), f"Epoch {state.epoch + 1}/{epochs}")
         start = time.perf_counter()
         logs = dict(state.logs)
         for step, (xb, yb, wb) in enumerate(train_batches.iter_from(first_step), first_step):
@@ -410,7 +410,7 @@ class Model(Module):
         backend, float_dtype = self.backend_and_dtype()
         loss_mean = metrics_module.Mean(name="loss")
         metrics = None
-        progress = Progress(verbose, len(eval_batches), description)
+        progress = Progress(verbose, eval_batches.batch_count(), description)
         start = time.perf_counter()
         logs = {}
         with threads.inference(self, "evaluate()"), eval_mode(self):
@@ -442,7 +442,7 @@ class Model(Module):
         predict_batches = batching.Epochs(batching.batches(
             x, None, None, batching.check_batch_size(batch_size), False), steps)
         backend, float_dtype = self.backend_and_dtype()
-        progress = Progress(verbose, len(predict_batches), "Predict")
+        progress = Progress(verbose, predict_batches.batch_count(), "Predict")
         start = time.perf_counter()
         outputs = []
         try:
