@@ -245,7 +245,8 @@ class Functional(Model):
         """As :meth:`minigrad.train.Model.compile`; with several outputs, ``loss`` is one loss for all, a list
         (one per output) or a dict by output name, ``loss_weights`` weighs them in the sum
         that is minimized, and ``metrics`` is a list or dict with an entry (a metric or list
-        of metrics) per output, logged as ``<output>_<metric>`` (Keras's names);
+        of metrics) per output, logged as ``<output>_<metric>`` after each output's own loss
+        ``<output>_loss`` (Keras 3's names);
         ``weighted_metrics`` likewise (a taken name becomes ``<output>_weighted_<metric>``)."""
         if len(self.outputs) == 1 or loss is None:
             if isinstance(loss, (list, tuple)) and len(loss) == 1:
@@ -267,7 +268,10 @@ class Functional(Model):
                     for spec in (spec_list if isinstance(spec_list, (list, tuple))
                                  else [spec_list] if spec_list is not None else [])]
 
-        super().compile(optimizer, loss=MultiOutputLoss(losses, weights), metrics=wrap(metrics),
+        own_losses = [OutputLoss(i, name, loss)  # <output>_loss, first (Keras 3's logs)
+                      for i, (name, loss) in enumerate(zip(self.output_names, losses))]
+        super().compile(optimizer, loss=MultiOutputLoss(losses, weights),
+                        metrics=own_losses + wrap(metrics),
                         weighted_metrics=wrap(weighted_metrics), **kwargs)
         self._loss_identifier = loss
         config = {"optimizer": optimizer, "loss": loss, "metrics": metrics,
@@ -421,6 +425,20 @@ class MultiOutputLoss(losses_module.Loss):
             value = loss(target, prediction, sample_weight=sample_weight) * weight
             total = value if total is None else total + value
         return total
+
+
+class OutputLoss(metrics_module.Mean):
+    """The loss of one output alone (unweighted), logged as ``<output>_loss`` as Keras 3 does:
+    the mean over the samples of the batches' losses."""
+
+    def __init__(self, index, output_name, loss):
+        super().__init__(name=f"{output_name}_loss")
+        self.index, self.loss = index, losses_module.get(loss)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        prediction = _flat(y_pred)[self.index]
+        value = self.loss(_flat(y_true)[self.index], prediction, sample_weight=sample_weight)
+        super().update_state(float(value.item()), sample_weight=len(prediction))
 
 
 class OutputMetric(metrics_module.Metric):

@@ -145,10 +145,14 @@ def test_fit_evaluate_predict_with_several_inputs_and_outputs_learns():
     history = model.fit([xa, xb], [reg, cls], epochs=15, batch_size=16, verbose=0, seed=0,
                         validation_data=([xa, xb], [reg, cls]))
     logs = history.history
-    assert set(logs) == {"loss", "f_reg_mae", "f_cls_accuracy", "val_loss", "val_f_reg_mae",
-                         "val_f_cls_accuracy"}
+    assert list(logs) == ["loss", "f_reg_loss", "f_cls_loss", "f_reg_mae", "f_cls_accuracy",
+                          "val_loss", "val_f_reg_loss", "val_f_cls_loss", "val_f_reg_mae",
+                          "val_f_cls_accuracy"]
+    np.testing.assert_allclose(logs["val_loss"],
+                               np.array(logs["val_f_reg_loss"]) +
+                               0.5 * np.array(logs["val_f_cls_loss"]), rtol=1e-5)
     assert logs["loss"][-1] < 0.5 * logs["loss"][0]
-    loss, mae, accuracy = model.evaluate([xa, xb], [reg, cls], verbose=0)
+    loss, _, _, mae, accuracy = model.evaluate([xa, xb], [reg, cls], verbose=0)
     np.testing.assert_allclose(loss, logs["val_loss"][-1], rtol=1e-6)
     predicted_reg, predicted_cls = model.predict([xa, xb])
     np.testing.assert_allclose(mae, np.abs(predicted_reg - reg).mean(), rtol=1e-5)
@@ -159,10 +163,12 @@ def test_losses_by_output_name_and_one_loss_for_all():
     model = two_in_two_out(prefix="n")
     model.compile("sgd", loss={"n_reg": "mse", "n_cls": "sparse_categorical_crossentropy"})
     xa, xb, reg, cls = data(16)
-    total = model.evaluate([xa, xb], [reg, cls], verbose=0, batch_size=16)
+    total, reg_loss, cls_loss = model.evaluate([xa, xb], [reg, cls], verbose=0, batch_size=16)
     p_reg, p_cls = model.predict([xa, xb])
     expected = ((p_reg - reg) ** 2).mean() - np.log(p_cls[np.arange(16), cls]).mean()
     np.testing.assert_allclose(total, expected, rtol=1e-5)
+    np.testing.assert_allclose(reg_loss, ((p_reg - reg) ** 2).mean(), rtol=1e-5)
+    np.testing.assert_allclose(reg_loss + cls_loss, total, rtol=1e-5)
     with pytest.raises(ValueError, match=r"names outputs \['nope'\]; the model's outputs are "
                                          r"\['n_reg', 'n_cls'\]"):
         model.compile("sgd", loss={"nope": "mse"})
@@ -306,9 +312,11 @@ def test_predict_and_sgd_steps_match_keras_for_a_graph_model(real_keras):
     theirs.compile(optimizer=real_keras.optimizers.SGD(learning_rate=0.1), **settings)
     ours.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), **settings)
     fit = dict(epochs=3, batch_size=8, shuffle=False, verbose=0)
-    expected = theirs.fit([xa, xb], [reg, cls], **fit).history["loss"]
-    got = ours.fit([xa, xb], [reg, cls], **fit).history["loss"]
-    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    expected = theirs.fit([xa, xb], [reg, cls], **fit).history
+    got = ours.fit([xa, xb], [reg, cls], **fit).history
+    assert set(got) == set(expected)  # loss, k_reg_loss, k_cls_loss
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-5, err_msg=key)
     for layer in theirs.layers:
         for a, b in zip(getattr(ours, layer.name).get_weights(), layer.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
