@@ -258,6 +258,7 @@ class Model(Module):
             raise ValueError("fit() needs targets y with array inputs x")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise ValueError(f"seed must be an integer or None, got {seed!r}")
+        unweighted_validation = False
         if class_weight is not None:
             if not isinstance(class_weight, dict):
                 raise ValueError(f"class_weight must be a dict {{class: weight}}, got "
@@ -267,11 +268,14 @@ class Model(Module):
             if arrays:
                 sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
                 class_weight = None  # done; an iterable's batches get theirs one by one
+                unweighted_validation = True
         if validation_data is not None:
             validation_data = _validation_arrays(validation_data)
         elif validation_split:
             (x, y, sample_weight), validation_data = batching.split_validation(
                 x, y, sample_weight, validation_split)
+            if unweighted_validation:  # class_weight weighs the training samples only (Keras)
+                validation_data = validation_data[:2] + (None,)
         rng = np.random.default_rng(seed)
         train_batches = batching.Epochs(
             batching.batches(x, y, sample_weight, batch_size, shuffle, rng, class_weight),
