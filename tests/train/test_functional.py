@@ -396,3 +396,18 @@ def test_training_true_on_a_symbolic_call_is_replayed_and_saved(tmp_path):
     model.save(tmp_path / "mc.safetensors")
     restored = mg.load_model(tmp_path / "mc.safetensors")
     assert (restored.predict(np.ones((2, 200), np.float32)) == 0).mean() > 0.3
+
+
+def test_a_compiled_graph_model_deep_copies_and_pickles():
+    import copy
+    import pickle
+
+    model = two_in_two_out(prefix="p")
+    model.compile("adam", loss=["mse", "sparse_categorical_crossentropy"])
+    xa, xb, reg, cls = data(16)
+    model.fit([xa, xb], [reg, cls], epochs=1, verbose=0)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        for ours, theirs in zip(clone.predict([xa, xb]), model.predict([xa, xb])):
+            np.testing.assert_array_equal(ours, theirs)
+        clone.fit([xa, xb], [reg, cls], epochs=1, verbose=0)  # trains its own weights
+        assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
