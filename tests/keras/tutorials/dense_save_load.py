@@ -28,8 +28,8 @@ model.summary()
 history = model.fit(train_images, train_labels, epochs=5,
                     validation_data=(test_images, test_labels))
 
-model.save("my_model.safetensors")
-new_model = tf.keras.models.load_model("my_model.safetensors")
+model.save("my_model.keras")
+new_model = tf.keras.models.load_model("my_model.keras")
 new_model.summary()
 loss, acc = new_model.evaluate(test_images, test_labels, verbose=2)
 print("Restored model, accuracy: {:5.2f}%".format(100 * acc))
