@@ -353,3 +353,14 @@ def test_fit_waits_for_the_predictions_in_flight_which_see_the_weights_before_it
     assert "error" not in outcome and holder.started.is_set()
     assert _bitwise_equal(predicted["out"], reference)
     assert weights_of(model)[0].tobytes() != before[0].tobytes()  # fit did train
+
+
+def test_a_fit_that_fails_gives_the_model_back():
+    model, x, y = trained(conv_model)
+    with pytest.raises(ValueError):
+        model.fit(x, y, batch_size=0, verbose=0)
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(model.predict(x)))
+    thread.start()
+    thread.join()
+    assert len(answers) == 1 and answers[0].shape == (len(x), 3)
