@@ -198,6 +198,32 @@ def test_accuracy_of_several_sigmoid_units_is_binary_accuracy_unlike_keras_3():
         np.testing.assert_allclose(got.history[key], expected.history[key], **HISTORY)
 
 
+@pytest.mark.parametrize("regularizer", ["l2", "l1", "L1L2"])
+def test_weight_penalties_in_the_loss(regularizer):
+    def build(k):
+        penalty = regularizer if regularizer != "L1L2" else (
+            keras.regularizers.L1L2(0.01, 0.02) if k is keras else mg.nn.regularizers.L1L2(
+                0.01, 0.02))
+        return k.Sequential([k.Input(shape=(6,)), k.layers.Dense(8, activation="relu",
+                                                                 kernel_regularizer=penalty),
+                             k.layers.Dense(3, activation="softmax")])
+    theirs, ours = build(keras), build(mk)
+    ours.set_weights(theirs.get_weights())
+    x, y = _data("sparse")
+    for model in (theirs, ours):
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    fit = dict(FIT, epochs=3, validation_split=0.2)
+    _assert_same_history(ours.fit(x, y, **fit), theirs.fit(x, y, **fit))
+    _assert_same_model(ours, theirs, x, y)
+    weights = np.linspace(0.1, 2.0, len(x)).astype(np.float32)
+    expected = theirs.evaluate(x, y, batch_size=5, sample_weight=weights, verbose=0,
+                               return_dict=True)
+    got = ours.evaluate(x, y, batch_size=5, sample_weight=weights, return_dict=True)
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], **HISTORY, err_msg=key)
+
+
 # --- batches, weights, validation -----------------------------------------------------------
 
 @pytest.mark.parametrize("batch_size", [5, 8, 12, 36, 37, 64])
@@ -256,6 +282,7 @@ EARLY_STOPPING = {
     "baseline": dict(monitor="val_loss", baseline=0.5, patience=2),
     "baseline_reached": dict(monitor="loss", baseline=5.0, patience=1, min_delta=0.02),
     "start_from_epoch": dict(monitor="loss", min_delta=0.05, start_from_epoch=3),
+    "val_mae_auto": dict(monitor="val_mae", patience=1, min_delta=0.01),
 }
 
 
@@ -272,7 +299,8 @@ def test_early_stopping(name):
         validation_split=0.3, callbacks=callbacks)
     assert got.epoch == expected.epoch
     _assert_same_history(got, expected)
-    assert stoppers[mk].stopped_epoch == stoppers[keras].stopped_epoch
+    assert stoppers[mk].stopped_epoch == stoppers[keras].stopped_epoch > 0  # each case stops
+    assert stoppers[mk].best_epoch == stoppers[keras].best_epoch
     _assert_same_model(ours, theirs, x, y)
 
 
