@@ -26,6 +26,10 @@ OPTIMIZERS = {
     "adamw": (lambda p: mg.optim.AdamW(p, lr=0.02, betas=(0.8, 0.95), eps=1e-6), "adam_step"),
     "adamw_amsgrad_clipnorm": (lambda p: mg.optim.AdamW(p, lr=0.01, amsgrad=True,
                                                         global_clipnorm=0.1), "adam_step"),
+    # Keras's epsilon (scaled per step) and decoupled weight decay (before the launch)
+    "adam_keras_formulas": (lambda p: mg.optim.Adam(p, lr=0.01, eps=1e-3, weight_decay=0.05,
+                                                    amsgrad=True, formulas="keras"),
+                            "adam_step"),
 }
 
 
