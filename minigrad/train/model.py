@@ -237,7 +237,9 @@ class Model(Module):
         needs it; without it an epoch reads until the data ends). A generator that runs out
         before ``steps_per_epoch * epochs`` batches ends training with a warning, after the
         epoch it ran out in. ``validation_data`` may be such an iterable too, and
-        ``validation_steps`` the batches of it evaluated after each epoch.
+        ``validation_steps`` the batches of it evaluated after each epoch. With arrays,
+        ``steps_per_epoch`` and no ``batch_size``, the batches are the arrays cut in
+        ``steps_per_epoch`` (Keras).
 
         Arguments out of range (``batch_size=0``, ``epochs=-1``, empty data, ``x`` and ``y``
         of different lengths, ...) are a ValueError naming the argument. When training ends
@@ -247,13 +249,16 @@ class Model(Module):
         """
         self._require_compiled("fit")
         verbose = resolve_verbose(verbose)
+        arrays = isinstance(x, (np.ndarray, Tensor)) or structures.is_structure(x)
+        if batch_size is None and arrays and steps_per_epoch:  # Keras: the arrays in N steps
+            steps = batching.check_count(steps_per_epoch, "steps_per_epoch", minimum=1)
+            batch_size = max(1, -(-structures.batch_length(x) // steps))
         batch_size = batching.check_batch_size(batch_size)
         epochs = batching.check_count(epochs, "epochs")
         initial_epoch = batching.check_count(initial_epoch, "initial_epoch")
         validation_split = batching.check_fraction(validation_split)
         if x is None:
             raise ValueError("fit() needs training data x (arrays, or an iterable of batches)")
-        arrays = isinstance(x, (np.ndarray, Tensor)) or structures.is_structure(x)
         if arrays and y is None:
             raise ValueError("fit() needs targets y with array inputs x")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):

@@ -358,3 +358,18 @@ def test_bad_arguments_are_refused_with_a_message(call, error, message):
     model, _ = models()
     with pytest.raises(error, match=message):
         call(model)
+
+
+@pytest.mark.parametrize("batch_size, steps", [(None, 3), (8, 3), (8, 7)])
+def test_arrays_with_steps_per_epoch_match_keras(batch_size, steps):
+    # no batch_size: the 40 samples cut in 3 steps (14 each); 8 a batch and 3 steps: the pass
+    # of 5 batches goes on across epochs; 7 steps of 5 batches: every epoch runs short
+    keras = keras_or_skip()
+    ours, theirs = models(keras)
+    fit = dict(batch_size=batch_size, steps_per_epoch=steps, epochs=4, verbose=0,
+               shuffle=False, sample_weight=W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = theirs.fit(X, Y, **fit)
+        got = ours.fit(X, Y, **fit)
+    assert_same_history(got, expected)
