@@ -116,10 +116,8 @@ def test_optimizer_defaults_are_keras(real_keras, name):
     lambda k: k.optimizers.SGD(learning_rate=0.1),
     lambda k: k.optimizers.SGD(learning_rate=0.05, momentum=0.9),
     lambda k: k.optimizers.Adam(learning_rate=0.01),
-    # Keras divides by sqrt(v + epsilon), minigrad (as PyTorch) by sqrt(v) + epsilon: the two
-    # agree where v >> epsilon, so this case takes a tiny epsilon (with Keras's 1e-7 a weight
-    # whose gradient is near 0 moves ~1e-4 differently; see docs/keras.rst).
-    lambda k: k.optimizers.RMSprop(learning_rate=0.01, epsilon=1e-12),
+    # Keras's epsilon, inside the square root as Keras has it (formulas="keras")
+    lambda k: k.optimizers.RMSprop(learning_rate=0.01),
     lambda k: k.optimizers.Adagrad(learning_rate=0.1),
 ], ids=["sgd", "sgd_momentum", "adam", "rmsprop", "adagrad"])
 def test_fit_with_keras_optimizer_objects_matches_keras(real_keras, make):
