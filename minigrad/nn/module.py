@@ -40,10 +40,11 @@ class Module:
     @property
     def training(self):
         """True in training mode (the default), False after :meth:`eval` -- or, in the thread
-        that runs it, inside :func:`~minigrad.nn.module.eval_mode` (which other threads do not
-        see)."""
-        if id(self) in _eval_mode_here():
-            return False
+        that runs it, what :func:`~minigrad.nn.module.eval_mode` or a call's ``training=``
+        argument says (which other threads do not see)."""
+        modes = _modes_here().get(id(self))
+        if modes:
+            return modes[-1]
         return self.__dict__.get("_training", True)
 
     @training.setter
@@ -546,49 +547,46 @@ Layer.build = _marks_built(Layer.build)
 # wrapper (Bidirectional, Module.build) calls the layers inside it.
 _building = threading.RLock()
 
-# Per thread: {id(module): depth} of the modules inside eval_mode() in this thread.
-_eval_modes = threading.local()
+# Per thread: {id(module): [mode, ...]}, the modes that eval_mode() and training= arguments
+# set in this thread, innermost last; they hide the module's own flag from this thread only.
+_thread_modes = threading.local()
 
 
-def _eval_mode_here():
-    depths = getattr(_eval_modes, "depths", None)
-    if depths is None:
-        depths = _eval_modes.depths = {}
-    return depths
+def _modes_here():
+    modes = getattr(_thread_modes, "modes", None)
+    if modes is None:
+        modes = _thread_modes.modes = {}
+    return modes
+
+
+@contextmanager
+def _mode_in_this_thread(module, training):
+    """The block runs with ``module`` and every module below it in mode ``training`` as seen
+    from this thread; nothing shared changes."""
+    modes = _modes_here()
+    keys = [id(m) for m in module.modules()]
+    for key in keys:
+        modes.setdefault(key, []).append(bool(training))
+    try:
+        yield module
+    finally:
+        for key in keys:
+            stack = modes[key]
+            stack.pop()
+            if not stack:
+                del modes[key]
 
 
 @contextmanager
 def training_mode(module, training):
     """Keras's ``training=`` argument of a call: the block runs with ``module`` and every module
-    below it in training (True) or evaluation (False) behaviour, in this thread (as
-    :func:`eval_mode`, but recording gradients); None changes nothing. ``training=True`` on a
-    module that was switched off with :meth:`Module.eval` flips its shared flag for the block."""
+    below it in training (True) or evaluation (False) behaviour, in this thread only (as
+    :func:`eval_mode`, but recording gradients); None changes nothing."""
     if training is None:
         yield module
         return
-    modules = list(module.modules())
-    depths = _eval_mode_here()
-    if not training:
-        for m in modules:
-            depths[id(m)] = depths.get(id(m), 0) + 1
-        try:
-            yield module
-        finally:
-            for m in modules:
-                depths[id(m)] -= 1
-                if not depths[id(m)]:
-                    del depths[id(m)]
-        return
-    hidden = {id(m): depths.pop(id(m)) for m in modules if id(m) in depths}
-    switched_off = [m for m in modules if not m.__dict__.get("_training", True)]
-    for m in switched_off:
-        m.__dict__["_training"] = True
-    try:
+    with _mode_in_this_thread(module, training):
         yield module
-    finally:
-        depths.update(hidden)
-        for m in switched_off:
-            m.__dict__["_training"] = False
 
 
 @contextmanager
@@ -608,15 +606,5 @@ def eval_mode(module):
     >>> layer.training
     True
     """
-    depths = _eval_mode_here()
-    ids = [id(m) for m in module.modules()]
-    for key in ids:
-        depths[key] = depths.get(key, 0) + 1
-    try:
-        with no_grad():
-            yield module
-    finally:
-        for key in ids:
-            depths[key] -= 1
-            if not depths[key]:
-                del depths[key]
+    with _mode_in_this_thread(module, False), no_grad():
+        yield module

@@ -10,7 +10,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
-from minigrad.nn.module import eval_mode
+from minigrad.nn.module import eval_mode, training_mode
 
 THREADS, ROUNDS = 8, 25
 
@@ -186,6 +186,33 @@ def test_eval_mode_is_seen_only_by_the_thread_that_entered_it():
     worker.join()
     assert seen == {"inside": False, "other thread": True}
     assert layer.training
+
+
+def test_a_training_argument_is_seen_only_by_the_calling_thread():
+    # Keras's layer(x, training=True) on a layer switched to eval(): MC dropout in one thread
+    # while another serves plain predictions.
+    layer = nn.Dropout(0.5)
+    layer.eval()
+    inside, leave = threading.Event(), threading.Event()
+    seen = {}
+
+    def sample():
+        with training_mode(layer, True):
+            seen["inside"] = layer.training
+            seen["dropped"] = bool((layer(mg.ones(1000)).numpy() == 0).any())
+            inside.set()
+            leave.wait(5)
+
+    worker = threading.Thread(target=sample)
+    worker.start()
+    assert inside.wait(5)
+    seen["other thread"] = layer.training
+    seen["other thread dropped"] = bool((layer(mg.ones(1000)).numpy() == 0).any())
+    leave.set()
+    worker.join()
+    assert seen == {"inside": True, "dropped": True, "other thread": False,
+                    "other thread dropped": False}
+    assert not layer.training
 
 
 def test_a_lazy_model_built_by_many_threads_at_once_gets_one_set_of_weights():
