@@ -176,8 +176,11 @@ def test_metric_objects():
     # by name, top_k_categorical_accuracy has k=5: Keras's torch backend fails on 3 classes
     ours, theirs, got, expected, x, y = _fit_both(
         "adam", "categorical_crossentropy", lambda k: [
-            k.metrics.TopKCategoricalAccuracy(k=2), k.metrics.AUC(num_thresholds=50),
-            k.metrics.Precision(thresholds=0.3, name="p30"), k.metrics.Recall(top_k=1)],
+            # named: Keras numbers its objects' default names per process (auc, auc_1, ...)
+            k.metrics.TopKCategoricalAccuracy(k=2, name="top2"),
+            k.metrics.AUC(num_thresholds=50, name="auc50"),
+            k.metrics.Precision(thresholds=0.3, name="p30"),
+            k.metrics.Recall(top_k=1, name="recall_top1")],
         "onehot", "softmax", epochs=3, validation_split=0.25)
     _assert_same_history(got, expected)
     _assert_same_model(ours, theirs, x, y)
