@@ -6,9 +6,9 @@
 from ..nn import (GRU, LSTM, Activation, Add, Average, AveragePooling2D, BatchNormalization,
                   Bidirectional, Concatenate, Conv2D, Dense, Dropout, Embedding, Flatten,
                   GlobalAveragePooling1D, GlobalAveragePooling2D, Input, InputLayer, Layer,
-                  LeakyReLU, MaxPooling2D, Maximum, Minimum, Multiply, Permute, ReLU, Reshape,
-                  Sigmoid, SimpleRNN, Softmax, SpatialDropout1D, SpatialDropout2D, Subtract,
-                  Tanh)
+                  LeakyReLU, Masking, MaxPooling2D, Maximum, Minimum, Multiply, Permute, ReLU,
+                  Reshape, Sigmoid, SimpleRNN, Softmax, SpatialDropout1D, SpatialDropout2D,
+                  Subtract, Tanh)
 
 # Keras's other spellings of the same layers.
 Convolution2D = Conv2D
@@ -22,5 +22,5 @@ __all__ = ["Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "Bat
            "Embedding", "Flatten", "GRU", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Input",
            "InputLayer", "LSTM", "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Maximum",
            "Minimum", "Multiply", "Permute", "ReLU", "Reshape", "SimpleRNN", "Softmax",
-           "Subtract", "GlobalAveragePooling1D", "GlobalAvgPool1D", "SpatialDropout1D",
+           "Subtract", "GlobalAveragePooling1D", "GlobalAvgPool1D", "Masking", "SpatialDropout1D",
            "SpatialDropout2D", "Sigmoid", "Tanh"]

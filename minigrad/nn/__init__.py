@@ -7,8 +7,8 @@ Keras names that build their weights from the first input, initializers and regu
 
 from . import activations, init, losses, naming, regularizers, torch_weights
 from .container import Sequential
-from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, ReLU, Sigmoid,
-                          Softmax, SpatialDropout1D, SpatialDropout2D, Tanh)
+from .layers.core import (Activation, Dense, Dropout, Flatten, LeakyReLU, Masking, ReLU,
+                          Sigmoid, Softmax, SpatialDropout1D, SpatialDropout2D, Tanh)
 from .layers.conv import Conv2D
 from .layers.embedding import Embedding
 from .layers.input_layer import Input, InputLayer, KerasTensor
@@ -28,6 +28,6 @@ __all__ = ["Module", "Layer", "Parameter", "Dense", "Flatten", "Dropout", "Activ
            "activations", "losses", "naming"]
 __all__ += ["Embedding", "LSTM", "GRU", "SimpleRNN", "Bidirectional"]  # recurrent layers
 __all__ += ["load_torch_weights", "torch_weights"]  # importing PyTorch weights
-__all__ += ["SpatialDropout1D", "SpatialDropout2D", "GlobalAveragePooling1D"]
+__all__ += ["SpatialDropout1D", "SpatialDropout2D", "GlobalAveragePooling1D", "Masking"]
 __all__ += ["Input", "InputLayer", "KerasTensor", "Add", "Subtract", "Multiply", "Average",
             "Maximum", "Minimum", "Concatenate", "Reshape", "Permute"]  # functional API

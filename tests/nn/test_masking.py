@@ -345,3 +345,37 @@ def test_embedding_global_average_pooling_model_matches_keras():
     np.testing.assert_allclose(ours, theirs.history["loss"], rtol=1e-5)
     np.testing.assert_allclose(model.predict(IDS, verbose=0),
                                keras.ops.convert_to_numpy(reference(IDS)), rtol=1e-5)
+
+
+# --- Masking: padding marked by a value ---------------------------------------------------------
+
+def padded_numbers():
+    x = np.random.default_rng(5).standard_normal((3, 5, 2)).astype(np.float32)
+    x[IDS == 0] = 0.0
+    return x
+
+
+def test_masking_marks_the_steps_that_are_all_mask_value():
+    x = padded_numbers()
+    x[0, 1, 0] = 0.0  # one feature 0 is not padding: the step stays real
+    layer = nn.Masking()
+    np.testing.assert_array_equal(layer.compute_mask(mg.tensor(x)).numpy(), IDS != 0)
+    np.testing.assert_array_equal(layer(mg.tensor(x)).numpy(), x)
+    y = nn.Masking(mask_value=-1.0)(mg.tensor(np.where(IDS[..., None] == 0, -1.0, x)))
+    np.testing.assert_array_equal(y.numpy(), x)  # the masked steps come out as 0
+    assert nn.Masking.from_config(nn.Masking(2.0).get_config()).mask_value == 2.0
+
+
+def test_masking_then_lstm_matches_keras():
+    keras = keras_or_skip()
+    k = keras.layers
+    x, y = padded_numbers(), np.array([[1.0], [0.0], [1.0]], np.float32)
+    model = mg.Sequential([nn.Masking(), nn.LSTM(4), nn.Dense(1)])
+    reference = keras.Sequential([keras.Input((5, 2)), k.Masking(), k.LSTM(4), k.Dense(1)])
+    model(mg.tensor(x))
+    reference.set_weights(model.get_weights())
+    model.compile(optimizer="sgd", loss="mse")
+    reference.compile(optimizer="sgd", loss="mse")
+    ours = model.fit(x, y, epochs=3, batch_size=2, shuffle=False, verbose=0).history["loss"]
+    theirs = reference.fit(x, y, epochs=3, batch_size=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(ours, theirs.history["loss"], rtol=1e-5)

@@ -184,6 +184,37 @@ class SpatialDropout2D(SpatialDropout1D):
     _spatial_axes = 2
 
 
+class Masking(Layer):
+    """Mark the steps whose features all equal ``mask_value`` as padding (Keras's), for
+    sequences of numbers rather than token ids: the output is the input with those steps set
+    to 0, and its mask (N, T) is True where any feature differs from ``mask_value``.
+
+    Input and output: (N, T, F).
+
+    >>> x = mg.tensor([[[1.0, 2.0], [0.0, 0.0]]])
+    >>> mg.nn.Masking().compute_mask(x).tolist()
+    [[True, False]]
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def forward(self, x):
+        keep = F.any(F.ne(x, self.mask_value), axis=-1, keepdims=True)
+        return x * F.astype(keep, x.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        """(N, T) bool: True at the steps with a feature other than ``mask_value``."""
+        return F.any(F.ne(inputs, self.mask_value), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+    def extra_repr(self):
+        return f"mask_value={self.mask_value:g}"
+
+
 class Activation(Layer):
     """Apply an activation by name (``Activation("relu")``) or function; a mask passes
     through."""
