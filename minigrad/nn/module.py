@@ -369,6 +369,9 @@ class Module:
             return call_symbolically(self, inputs[0], inputs[1:],
                                      kwargs if training is None else {**kwargs,
                                                                       "training": training})
+        if inputs and not isinstance(inputs[0], Tensor):  # model(numpy_array), as in Keras
+            float_dtype = next((p.dtype for p in self.parameters()), dtypes.default_float)
+            inputs = (as_input_tensor(inputs[0], self, float_dtype), *inputs[1:])
         with training_mode(self, training):  # Keras's model(x, training=False)
             return self.forward(*inputs, **kwargs)
 
@@ -384,6 +387,30 @@ class Module:
         if len(lines) == 1:
             return lines[0] + ")"
         return "\n".join(lines) + "\n)"
+
+
+def as_input_tensor(x, module, float_dtype, keep_integers=True):
+    """``x`` as a tensor for ``module``: a Tensor as it is; a NumPy or CuPy array, a list or a
+    number (Keras's layers and models take arrays) converted onto the module's device, floats
+    and booleans in ``float_dtype``, integers kept as int64 when ``keep_integers`` (token ids
+    for an Embedding) and in ``float_dtype`` otherwise."""
+    if isinstance(x, Tensor) or x is None:
+        return x
+    if isinstance(x, dict):  # a model's inputs by name
+        return {name: as_input_tensor(item, module, float_dtype, keep_integers)
+                for name, item in x.items()}
+    if isinstance(x, (list, tuple)) and any(hasattr(item, "shape") for item in x):
+        # several inputs (Add([a, b]), a model with two inputs): each on its own
+        return type(x)(as_input_tensor(item, module, float_dtype, keep_integers) for item in x)
+    backend = module._device or get_backend("cpu")
+    array = x if hasattr(x, "dtype") and hasattr(x, "shape") else np.asarray(x)
+    kind = np.dtype(array.dtype).kind
+    if kind not in "biuf":
+        raise TypeError(f"{type(module).__name__} takes tensors or numeric arrays, got "
+                        f"{type(x).__name__} of dtype {array.dtype}")
+    integer = kind in "iu" and keep_integers
+    dtype = np.int64 if integer else float_dtype
+    return Tensor._make(backend.asarray(array, dtype=dtype), backend)
 
 
 def symbolic_inputs(inputs):
@@ -491,6 +518,10 @@ class Layer(Module):
             from .layers.input_layer import call_symbolically
             return call_symbolically(self, x, args, kwargs if training is None else
                                      {**kwargs, "training": training})
+        if not isinstance(x, Tensor):  # layer(numpy_array), as in Keras
+            input_dtype = getattr(self, "input_dtype", None)
+            x = as_input_tensor(x, self, self.dtype, keep_integers=input_dtype is not None
+                                and np.dtype(input_dtype).kind in "iu")
         if not self.built:
             with _building:  # two threads calling at once must not make two sets of weights
                 if not self.built:
