@@ -13,7 +13,7 @@ and closes its keep-alive connections as soon as they are idle: at once when the
 quiet for a second, else after that second, during which a request sent on them is refused
 with a 503 (and ``Connection: close``) rather than met with a closed socket: a client that
 sent it just before learning of the shutdown is told plainly that it was not processed.
-:func:`serve` returns the number of requests it had to cut when ``grace`` seconds
+:func:`~minigrad.serve.serve` returns the number of requests it had to cut when ``grace`` seconds
 ran out (0: none), and ``minigrad serve`` exits non-zero if there were any.
 
 waitress offers none of this through its public options (its connection limit only stops

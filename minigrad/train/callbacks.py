@@ -15,8 +15,8 @@ class Callback:
     """Base class: override the hooks you need. ``self.model`` is the model being fitted;
     ``logs`` is a dict of the current values ("loss", "accuracy", "val_loss", ...)."""
 
-    #: Called after the other callbacks at every hook (BackupAndRestore: its backup holds
-    #: what they did with the epoch).
+    #: True to be called after the other callbacks at every hook (as BackupAndRestore is, so
+    #: that its backup holds what they did with the epoch).
     runs_last = False
 
     def __init__(self):
