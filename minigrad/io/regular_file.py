@@ -72,7 +72,7 @@ def read_regular_file(path, max_bytes=None):
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.bin"
     >>> _ = path.write_bytes(b"abc")
-    >>> read_regular_file(path)
+    >>> mg.io.read_regular_file(path)
     b'abc'
     """
     file, size = open_regular_file(path, max_bytes)
