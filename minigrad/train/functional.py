@@ -14,12 +14,11 @@ The architecture saves as JSON (:meth:`Functional.get_architecture`,
 :func:`from_architecture`), never as pickled code.
 """
 
-import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..nn import losses as losses_module
 from ..nn.container import attach_mask, call_with_mask, output_mask, takes_mask
-from ..nn.layers.input_layer import InputLayer, KerasTensor
+from ..nn.layers.input_layer import KerasTensor
 from ..nn.module import Layer
 from ..nn.naming import unique_layer_name
 from ..nn.serialization import deserialize, serialize
@@ -242,10 +241,10 @@ class Functional(Model):
     # --- several outputs in compile / fit ---------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, **kwargs):
-        """As :meth:`minigrad.train.Model.compile`; with several outputs, ``loss`` is one loss for all, a list
-        (one per output) or a dict by output name, ``loss_weights`` weighs them in the sum
-        that is minimized, and ``metrics`` is a list or dict with an entry (a metric or list
-        of metrics) per output, logged as ``<output>_<metric>`` after each output's own loss
+        """As :meth:`minigrad.train.Model.compile`; with several outputs, ``loss`` is one loss
+        for all, a list (one per output) or a dict by output name, ``loss_weights`` weighs them
+        in the sum that is minimized, and ``metrics`` is a list or dict with an entry (a metric
+        or list of metrics) per output, logged as ``<output>_<metric>`` after each output's own loss
         ``<output>_loss`` (Keras 3's names);
         ``weighted_metrics`` likewise (a taken name becomes ``<output>_weighted_<metric>``)."""
         if len(self.outputs) == 1 or loss is None:

@@ -358,7 +358,8 @@ class Model(Module):
         resumed epoch starts past 0); returns (logs, progress display, seconds)."""
         self.train()
         first_step = state.step
-        progress = Progress(verbose, train_batches.batch_count(), f"Epoch {state.epoch + 1}/{epochs}")
+        progress = Progress(verbose, train_batches.batch_count(),
+                            f"Epoch {state.epoch + 1}/{epochs}")
         start = time.perf_counter()
         logs = dict(state.logs)
         for step, (xb, yb, wb) in enumerate(train_batches.iter_from(first_step), first_step):

@@ -2,7 +2,6 @@
 # tf.keras: Input of variable length, Embedding, two stacked Bidirectional LSTMs, a sigmoid.
 # The test changes only `import tensorflow as tf` -> `from minigrad import keras` and
 # `tf.keras.` -> `keras.`.
-import numpy as np
 import tensorflow as tf
 
 max_features = 20000  # the vocabulary: the most frequent words
