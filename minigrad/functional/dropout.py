@@ -122,8 +122,9 @@ def dropout(x, rate, training=True, noise_shape=None, generator=None):
         noise_shape: the shape of the mask, broadcast over ``x`` (Keras's): e.g.
             ``(None, 1, None)`` on (N, T, F) drops the same features at every step; None
             entries are ``x``'s sizes. Default: ``x``'s shape.
-        generator: a :class:`SeedGenerator` to draw the mask from (reproducible whatever else
-            draws numbers), or None for the global generator (``mg.manual_seed``).
+        generator: a :class:`~minigrad.functional.dropout.SeedGenerator` to draw the mask
+            from (reproducible whatever else draws numbers), or None for the global generator
+            (``mg.manual_seed``).
     """
     if not 0 <= rate < 1:
         raise ValueError(f"dropout rate must be in [0, 1), got {rate}")

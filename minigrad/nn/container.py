@@ -47,7 +47,8 @@ def takes_mask(layer):
 
 def output_mask(layer, inputs, mask):
     """The mask of ``layer``'s output for ``inputs`` with ``mask`` (the rules of
-    :func:`call_with_mask`), warning when a mask ends at a layer that does not support one."""
+    :func:`~minigrad.nn.container.call_with_mask`), warning when a mask ends at a layer that
+    does not support one."""
     compute_mask = getattr(layer, "compute_mask", None)
     if compute_mask is not None:
         return compute_mask(inputs, mask)
@@ -79,7 +80,8 @@ def attach_mask(output, mask):
 
 
 def mask_of(tensor):
-    """The mask a model attached to ``tensor`` (see :func:`attach_mask`), or None."""
+    """The mask a model attached to ``tensor`` (see
+    :func:`~minigrad.nn.container.attach_mask`), or None."""
     return getattr(tensor, "_keras_mask", None)
 
 
@@ -150,7 +152,8 @@ class Sequential(Module):
 
         ``mask`` (N, T), optional, is the input's mask (as a layer's ``mask=``). The mask of the
         output, if any (``Embedding(mask_zero=True)`` then layers that keep it), is attached to
-        the output tensor, where losses and metrics read it (see :func:`mask_of`).
+        the output tensor, where losses and metrics read it (see
+        :func:`~minigrad.nn.container.mask_of`).
         """
         output, output_mask = self.forward_and_mask(x, mask)
         if output_mask is not None or output is not x:
@@ -159,7 +162,7 @@ class Sequential(Module):
 
     def forward_and_mask(self, x, mask=None):
         """The output and its mask (or None): the layers in order, each handing its output's
-        mask to the next (:func:`call_with_mask`)."""
+        mask to the next (:func:`~minigrad.nn.container.call_with_mask`)."""
         if self.build_input_shape is None:
             self.build_input_shape = tuple(x.shape[1:])
         for layer in self._modules.values():
