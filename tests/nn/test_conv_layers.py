@@ -128,7 +128,7 @@ def test_conv2d_on_images_smaller_than_its_kernel_says_so():
 
 
 def test_layer_arguments_are_checked_when_the_layer_is_made():
-    with pytest.raises(ValueError, match="positive number of filters"):
+    with pytest.raises(ValueError, match="filters must be a positive integer"):
         nn.Conv2D(0, 3)
     with pytest.raises(ValueError, match="padding must be"):
         nn.Conv2D(2, 3, padding="causal")

@@ -48,7 +48,7 @@ def test_dense_names_the_expected_input_shape():
 
 
 def test_dense_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="positive number of units"):
+    with pytest.raises(ValueError, match="units must be a positive integer"):
         nn.Dense(0)
     with pytest.raises(ValueError, match="unknown activation 'relux'"):
         nn.Dense(2, activation="relux")

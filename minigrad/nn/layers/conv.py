@@ -5,6 +5,7 @@ from ...functional.conv import check_groups, check_images, layout_hint, pair
 from ..activations import get as get_activation
 from ..activations import name_of as activation_name
 from ..module import Layer
+from ..arguments import positive_int
 from .core import kernel_and_bias_config
 
 
@@ -46,9 +47,7 @@ class Conv2D(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  groups=1, **kwargs):
         super().__init__(**kwargs)  # named conv2d, conv2d_1, ... as in Keras
-        if int(filters) <= 0:
-            raise ValueError(f"Conv2D needs a positive number of filters, got {filters}")
-        self.filters = int(filters)
+        self.filters = positive_int(filters, "filters", "Conv2D")
         self.groups = check_groups("Conv2D", groups)
         if self.filters % self.groups:
             raise ValueError(f"Conv2D: filters={self.filters} is not divisible by "

@@ -9,6 +9,7 @@ from ..activations import name_of as activation_name
 from ..init import name_of as initializer_name
 from ..regularizers import config_of as regularizer_config
 from ..module import Layer
+from ..arguments import positive_int, non_negative_float
 
 
 class Dense(Layer):
@@ -32,9 +33,7 @@ class Dense(Layer):
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if int(units) <= 0:
-            raise ValueError(f"Dense needs a positive number of units, got {units}")
-        self.units = int(units)
+        self.units = positive_int(units, "units", "Dense")
         self.activation = get_activation(activation)
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
@@ -291,15 +290,15 @@ class Softmax(Layer):
 
 
 class LeakyReLU(Layer):
-    """``x`` if positive, else ``negative_slope * x`` (PyTorch's default slope 0.01); a mask
-    passes through."""
+    """``x`` if positive, else ``negative_slope * x``, with Keras's default slope 0.3 (the
+    function ``mg.leaky_relu`` has PyTorch's 0.01); a mask passes through."""
 
     #: A mask passes through (see :func:`minigrad.nn.container.call_with_mask`).
     supports_masking = True
 
-    def __init__(self, negative_slope=0.01, **kwargs):
+    def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = non_negative_float(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)

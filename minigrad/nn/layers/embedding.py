@@ -8,6 +8,7 @@ from ...backends import get_backend
 from ..module import Layer
 from ..init import name_of as initializer_name
 from ..regularizers import config_of as regularizer_config
+from ..arguments import positive_int
 
 
 class Embedding(Layer):
@@ -47,10 +48,8 @@ class Embedding(Layer):
         if input_length is not None and kwargs.get("input_shape") is None:
             kwargs["input_shape"] = (int(input_length),)
         super().__init__(**kwargs)
-        if int(input_dim) <= 0 or int(output_dim) <= 0:
-            raise ValueError(f"Embedding needs positive input_dim and output_dim, got "
-                             f"{input_dim} and {output_dim}")
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.input_dim = positive_int(input_dim, "input_dim", "Embedding")
+        self.output_dim = positive_int(output_dim, "output_dim", "Embedding")
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = embeddings_regularizer
         self.mask_zero = bool(mask_zero)

@@ -7,6 +7,7 @@ from .. import init as initializers
 from ..module import Layer
 from ..init import name_of as initializer_name
 from ..regularizers import config_of as regularizer_config
+from ..arguments import non_negative_float
 
 
 class BatchNormalization(Layer):
@@ -53,7 +54,8 @@ class BatchNormalization(Layer):
                             f"{axis!r}")
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization momentum must be in [0, 1], got {momentum}")
-        self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.axis, self.momentum = axis, float(momentum)
+        self.epsilon = non_negative_float(epsilon, "epsilon", "BatchNormalization")
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
         self.moving_mean_initializer = moving_mean_initializer

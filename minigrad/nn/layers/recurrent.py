@@ -25,6 +25,7 @@ from ..activations import name_of as activation_name
 from ..module import Layer
 from ..init import name_of as initializer_name
 from ..regularizers import config_of as regularizer_config
+from ..arguments import positive_int
 
 
 class _Recurrent(Layer):
@@ -43,8 +44,7 @@ class _Recurrent(Layer):
                  zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         kind = type(self).__name__
-        if int(units) <= 0:
-            raise ValueError(f"{kind} needs a positive number of units, got {units}")
+        units = positive_int(units, "units", kind)
         if not 0 <= dropout < 1:
             raise ValueError(f"{kind}: dropout must be in [0, 1), got {dropout}")
         if recurrent_dropout:
