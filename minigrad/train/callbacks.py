@@ -5,6 +5,7 @@ log."""
 import csv
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -95,11 +96,15 @@ def _monitor_mode(monitor, mode):
     return mode
 
 
-def _monitored(logs, monitor, who):
+def _monitored(logs, monitor, who, otherwise):
+    """The monitored value, or None with Keras's warning when the logs lack it (a script that
+    monitors val_loss without validation data keeps training, as in Keras)."""
     if monitor not in (logs or {}):
         available = ", ".join(logs or {}) or "nothing"
-        raise KeyError(f"{who} monitors {monitor!r}, but the logs have {available}; use one of "
-                       "those (val_* needs validation data)")
+        warnings.warn(f"{who} monitors {monitor!r}, which is not in the logs ({available}): "
+                      f"{otherwise}. Monitor one of those (val_* needs validation data).",
+                      UserWarning, stacklevel=3)
+        return None
     return logs[monitor]
 
 
@@ -144,7 +149,9 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if epoch < self.start_from_epoch:
             return
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = _monitored(logs, self.monitor, "EarlyStopping", "it does nothing this epoch")
+        if value is None:
+            return
         if self.restore_best_weights and self.best_weights is None:
             self._keep_weights(epoch)  # the first monitored epoch is the best so far
         self.wait += 1
@@ -188,12 +195,14 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
-            better = self.best is None or (value < self.best if self.mode == "min"
-                                           else value > self.best)
+            value = _monitored(logs, self.monitor, "ModelCheckpoint",
+                               "it saves this epoch's model as if save_best_only were off")
+            better = value is None or self.best is None or (
+                value < self.best if self.mode == "min" else value > self.best)
             if not better:
                 return
-            self.best = value
+            if value is not None:
+                self.best = value
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_weights_only:
             self.model.save_weights(path)
@@ -222,8 +231,10 @@ class ReduceLROnPlateau(Callback):
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
         logs["learning_rate"] = self.model.optimizer.lr
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau", "it does nothing this epoch")
+        if value is None:
+            return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0

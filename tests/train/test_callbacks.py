@@ -49,11 +49,20 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     np.testing.assert_array_equal(model[0].kernel.numpy(), seen[1])
 
 
-def test_early_stopping_names_a_missing_monitor():
+def test_a_missing_monitor_is_named_in_a_warning_and_training_goes_on(tmp_path):
+    # Keras warns and carries on: a tutorial monitoring val_loss without validation data runs.
     x, y = regression()
-    with pytest.raises(KeyError, match="monitors 'val_accuracy'.*loss"):
-        compiled().fit(x, y, epochs=1, verbose=0,
-                       callbacks=[cb.EarlyStopping(monitor="val_accuracy")])
+    callbacks = [cb.EarlyStopping(monitor="val_accuracy", patience=0),
+                 cb.ReduceLROnPlateau(monitor="val_accuracy", patience=0),
+                 cb.ModelCheckpoint(str(tmp_path / "m{epoch}.safetensors"),
+                                    monitor="val_accuracy", save_best_only=True)]
+    model = compiled()
+    with pytest.warns(UserWarning, match=r"EarlyStopping monitors 'val_accuracy', which is not "
+                                         r"in the logs \(loss"):
+        history = model.fit(x, y, epochs=3, verbose=0, callbacks=callbacks)
+    assert history.epoch == [0, 1, 2] and callbacks[0].stopped_epoch == 0
+    assert history.history["learning_rate"] == [model.optimizer.lr] * 3  # not reduced
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"m{e}.safetensors" for e in (1, 2, 3)]
 
 
 def test_model_checkpoint_saves_only_improvements(tmp_path):
