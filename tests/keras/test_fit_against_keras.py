@@ -21,9 +21,11 @@ keras = pytest.importorskip("keras", reason="Keras 3 not installed (pip install 
                                             "on the torch backend)")
 
 #: float32 all through: the histories agree to ~1e-7, the weights and outputs to ~1e-6 (Adam
-#: divides rounding differences by small second moments: some move 1e-5).
+#: divides rounding differences by small second moments: some move 1e-5, and torch's matmul
+#: sums in another order under another thread count, which moved one output 1.4e-5 after 4
+#: epochs with BatchNormalization; the differences these tests found were 1e-3 to 0.15).
 HISTORY = dict(rtol=1e-5, atol=1e-6)
-WEIGHTS = dict(rtol=1e-4, atol=1e-5)
+WEIGHTS = dict(rtol=1e-4, atol=5e-5)
 FIT = dict(epochs=4, batch_size=8, shuffle=False, verbose=0)
 
 
