@@ -50,10 +50,14 @@ def prototypes(count, shape, classes, seed, noise=40):
 
 
 def small_mnist(train, test):
+    # keras.datasets.mnist *is* mg.datasets.mnist (no copies): keep the real loader before the
+    # test patches it, or this would call itself.
+    real_load_data = mg.datasets.mnist.load_data
+
     def load_data(*args, **kwargs):
         root = os.environ.get("MINIGRAD_DATA")
         if root and (Path(root) / "mnist").is_dir():
-            (x, y), (xt, yt) = mg.datasets.mnist.load_data(root=root, download=False)
+            (x, y), (xt, yt) = real_load_data(root=root, download=False)
             return (x[:train], y[:train]), (xt[:test], yt[:test])
         x, y = prototypes(train + test, (28, 28), 10, seed=0)
         return (x[:train], y[:train]), (x[train:], y[train:])
@@ -134,7 +138,9 @@ def test_imdb_functional_bidirectional_lstm(tmp_path, monkeypatch):
 
 def test_dense_classifier_with_validation_data_and_save(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", small_mnist(400, 200))
-    # The tutorial saves as "my_model.keras": minigrad writes its own format and says so.
+    # The tutorial saves as "my_model.keras": minigrad writes its own format and says so (once
+    # per suffix and process: forget earlier tests' warnings).
+    monkeypatch.setattr(mg.train.saving, "_warned_suffixes", set())
     with pytest.warns(UserWarning, match=r"wrote minigrad's format .* to 'my_model.keras', not "
                                          r"a .keras archive"):
         result = run("dense_save_load", tmp_path, monkeypatch)
