@@ -33,7 +33,7 @@ def test_hints_name_the_declared_packages_and_the_extra_in_the_clone():
             f"reinstall: pip install -e . ({extra})"
         hint = install_hint(extra)
         assert f'in your minigrad clone: pip install -e ".[{extra}]"' in hint
-        for package in packages:
+        for package in normalized(packages):
             assert f"'{package}'" in hint
 
 
