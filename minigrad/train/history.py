@@ -10,11 +10,14 @@ class History:
         history: a dict from names ("loss", "accuracy", "val_loss", ...) to lists with one value
             per epoch, as in Keras.
         epoch: the epoch numbers (0-based) that ran.
+        params: the settings of the fit, as Keras's: ``{"verbose": ..., "epochs": ...,
+            "steps": batches per epoch (None while unknown, e.g. for a generator)}``.
     """
 
     def __init__(self):
         self.history = {}
         self.epoch = []
+        self.params = {}
 
     def append(self, epoch, logs):
         """Record the logs of one finished epoch."""

@@ -296,6 +296,8 @@ class Model(Module):
             backend, float_dtype = self.backend_and_dtype()
 
         history = History()
+        history.params = {"verbose": verbose, "epochs": epochs,
+                          "steps": train_batches.batch_count()}
         state = TrainingState(initial_epoch, [rng, getattr(x, "rng", None)], history)
         callback_list = callbacks_module.CallbackList(callbacks, self)
         self.stop_training = False

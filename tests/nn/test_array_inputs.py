@@ -56,3 +56,11 @@ def test_a_non_numeric_array_is_a_clear_error():
     with pytest.raises(TypeError, match="Dense takes tensors or numeric arrays, got ndarray of "
                                         "dtype <U1"):
         nn.Dense(2)(np.array(["a"]))
+
+
+def test_merge_layers_take_lists_of_arrays():
+    a, b = np.ones((2, 3)), np.full((2, 3), 2, np.int32)
+    added = nn.Add()([a, b])
+    assert added.dtype == np.float32
+    np.testing.assert_array_equal(added.numpy(), np.full((2, 3), 3.0))
+    assert nn.Concatenate()([a, b]).shape == (2, 6)

@@ -10,7 +10,7 @@ import functools
 
 from ... import functional as F
 from ...autograd.tensor import Tensor
-from ..module import Layer, symbolic_inputs
+from ..module import Layer, as_input_tensor, symbolic_inputs
 
 
 class _Merge(Layer):
@@ -31,6 +31,9 @@ class _Merge(Layer):
         return output
 
     def _check_inputs(self, inputs):
+        if isinstance(inputs, (list, tuple)):  # NumPy arrays become tensors, as for any layer
+            inputs = [as_input_tensor(t, self, self.dtype, keep_integers=False)
+                      if hasattr(t, "shape") else t for t in inputs]
         if not isinstance(inputs, (list, tuple)) or not all(isinstance(t, Tensor)
                                                             for t in inputs):
             raise TypeError(f"{self.name} ({type(self).__name__}) expects a list of tensors, "
