@@ -30,6 +30,7 @@ def keep_alive_client(address, body, records, failures, index):
     Connection header, body)``; ``failures`` gets ``(client, time, error)`` for requests
     that got no answer."""
     connection = http.client.HTTPConnection(address, timeout=30)
+    told_to_close = False
     while True:
         try:
             # After an answer with Connection: close, http.client opens a new connection.
@@ -39,9 +40,15 @@ def keep_alive_client(address, body, records, failures, index):
         except ConnectionRefusedError:
             break  # no longer listening: the end
         except OSError as exc:  # closed or reset while the request was unanswered
+            if told_to_close:
+                # A new connection after "Connection: close" that was still in the kernel's
+                # accept queue when the server closed its listening socket: reset there, never
+                # received by the server. Refused at the door, like ConnectionRefusedError.
+                break
             failures.append((index, time.monotonic(), repr(exc)))
             connection.close()
             continue
+        told_to_close = told_to_close or response.getheader("Connection", "").lower() == "close"
         records.append((index, time.monotonic(), response.status,
                         response.getheader("Connection", ""), answer))
     connection.close()
