@@ -24,6 +24,7 @@ from ..nn.naming import unique_layer_name
 from ..nn.serialization import deserialize, serialize
 from . import batches as batching
 from . import metrics as metrics_module
+from . import structures
 from .model import Model
 
 
@@ -57,16 +58,8 @@ class OutputDict(dict):
         return {k: t.numpy() for k, t in self.items()}
 
 
-def _flat(structure):
-    if isinstance(structure, dict):
-        return list(structure.values())
-    if isinstance(structure, (list, tuple)):
-        return list(structure)
-    return [structure]
-
-
 def _check_symbolic(structure, what):
-    for tensor in _flat(structure):
+    for tensor in structures.leaves(structure):
         if not isinstance(tensor, KerasTensor):
             raise TypeError(f"Model({what}=...) takes keras.Input tensors and layer outputs "
                             f"made from them, got {type(tensor).__name__}")
@@ -119,7 +112,7 @@ class Functional(Model):
         _check_symbolic(outputs, "outputs")
         self.name = name or unique_layer_name("Functional")
         self._input_structure, self._output_structure = inputs, outputs
-        self.inputs, self.outputs = _flat(inputs), _flat(outputs)
+        self.inputs, self.outputs = structures.leaves(inputs), structures.leaves(outputs)
         self._nodes = _sorted_nodes(self.inputs, self.outputs)
         input_layers = []
         for tensor in self.inputs:
@@ -375,7 +368,7 @@ def from_architecture(architecture):
 
     for position, node in enumerate(config["nodes"]):
         outputs = layers[node["layer"]](lookup(node["inputs"]), *node["args"], **node["kwargs"])
-        for index, tensor in enumerate(_flat(outputs)):
+        for index, tensor in enumerate(structures.leaves(outputs)):
             tensors[(position, index)] = tensor
     return Functional(lookup(config["inputs"]), lookup(config["outputs"]), name=config["name"])
 
@@ -399,7 +392,7 @@ def _run_node(node, values):
             mask = None
     else:
         output, mask = call_with_mask(layer, *values[id(node.inputs)])
-    outputs = _flat(output)
+    outputs = structures.leaves(output)
     for index, (tensor, value) in enumerate(zip(node.outputs, outputs)):
         values[id(tensor)] = (value, mask if index == 0 else None)
 
@@ -414,13 +407,13 @@ class MultiOutputLoss(losses_module.Loss):
         self.weights = [float(w) for w in weights]
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        y_true = _flat(y_true)
+        y_true = structures.leaves(y_true)
         if len(y_true) != len(self.losses):
             raise ValueError(f"a model with {len(self.losses)} outputs needs a list of "
                              f"{len(self.losses)} targets, got {len(y_true)}")
         total = None
         for loss, weight, target, prediction in zip(self.losses, self.weights, y_true,
-                                                     _flat(y_pred)):
+                                                     structures.leaves(y_pred)):
             value = loss(target, prediction, sample_weight=sample_weight) * weight
             total = value if total is None else total + value
         return total
@@ -435,8 +428,9 @@ class OutputLoss(metrics_module.Mean):
         self.index, self.loss = index, losses_module.get(loss)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        prediction = _flat(y_pred)[self.index]
-        value = self.loss(_flat(y_true)[self.index], prediction, sample_weight=sample_weight)
+        prediction = structures.leaves(y_pred)[self.index]
+        value = self.loss(structures.leaves(y_true)[self.index], prediction,
+                          sample_weight=sample_weight)
         super().update_state(float(value.item()), sample_weight=len(prediction))
 
 
@@ -451,11 +445,11 @@ class OutputMetric(metrics_module.Metric):
         super().__init__(name=f"{output_name}_{label}")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        prediction = _flat(y_pred)[self.index]
+        prediction = structures.leaves(y_pred)[self.index]
         if self.inner is None:
             self.inner = metrics_module.get(self.spec, loss=self.loss,
                                             output_shape=tuple(prediction.shape))
-        self.inner.update_state(_flat(y_true)[self.index], prediction,
+        self.inner.update_state(structures.leaves(y_true)[self.index], prediction,
                                 sample_weight=sample_weight)
 
     def result(self):

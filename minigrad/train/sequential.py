@@ -1,11 +1,7 @@
 """``Sequential``: the plain container of :mod:`minigrad.nn` with the Keras training API."""
 
-import numpy as np
-
-from ..autograd.tensor import Tensor
 from ..nn import container
 from ..nn.layers.input_layer import InputLayer, KerasTensor
-from .batches import to_tensor
 from .model import Model
 
 
@@ -22,13 +18,6 @@ class Sequential(container.Sequential, Model):
     >>> model(mg.ones(3, 4)).shape
     (3, 2)
     """
-
-    def __call__(self, x, *args, **kwargs):
-        # model(x_train[:1]) on a NumPy array, as Keras allows: made a tensor on the model's
-        # device and float dtype first.
-        if not isinstance(x, Tensor) and isinstance(x, (np.ndarray, list, float, int)):
-            x = to_tensor(np.asarray(x), *self.backend_and_dtype())
-        return super().__call__(x, *args, **kwargs)
 
     def add(self, layer):
         """Append a layer; returns the model. A ``keras.Input(shape=...)`` (or an
