@@ -25,10 +25,9 @@ import numpy as np
 from ..autograd import no_grad
 from ..io import peek_metadata
 from ..train import batches, load_model
+from ..train.saving import SUFFIX
 from .errors import ServeError
 from .tensors import TensorSpec, datatype_of
-
-SUFFIX = ".safetensors"
 
 
 class ServedModel:
