@@ -1,0 +1,5 @@
+"""A model's life after training: ONNX export (:mod:`minigrad.export.onnx`), compression
+(int8/float16 quantization, magnitude pruning).
+
+This layer reads models; nothing in training needs it (``../shared/design/ARCHITECTURE.md``).
+"""

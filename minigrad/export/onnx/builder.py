@@ -1,0 +1,80 @@
+"""The graph being built while a model is exported: nodes, weights and unique value names.
+
+Converters (:mod:`.registry`) only call :meth:`GraphBuilder.node` and
+:meth:`GraphBuilder.constant`; turning the collected pieces into an ``onnx.ModelProto`` is the
+exporter's job.
+"""
+
+import dataclasses
+import re
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Symbol:
+    """A value flowing between layers in the ONNX graph.
+
+    name: the ONNX value name. mask: the ONNX name of a boolean (batch, time) mask that travels
+    with the value (Keras's ``_keras_mask``, e.g. from ``Embedding(mask_zero=True)``), or None.
+    shape: the per-sample shape as minigrad knows it (no batch axis; None for a dynamic axis).
+    """
+
+    name: str
+    mask: str | None = None
+    shape: tuple | None = None
+
+
+class GraphBuilder:
+    """Collects ONNX nodes and initializers with names that never collide.
+
+    >>> builder = GraphBuilder(opset=17)
+    >>> w = builder.constant(np.ones((3, 2), np.float32), "dense/kernel")
+    >>> y = builder.node("MatMul", ["x", w], hint="dense/matmul")
+    >>> w, y, len(builder.nodes), len(builder.initializers)
+    ('dense/kernel', 'dense/matmul', 1, 1)
+    """
+
+    def __init__(self, opset):
+        import onnx.helper  # the onnx extra: imported only when a model is exported
+
+        self._helper = onnx.helper
+        self.opset = int(opset)
+        self.nodes = []
+        self.initializers = []
+        self._taken = set()
+
+    def fresh(self, hint):
+        """A value name not used before, derived from ``hint`` ("dense_1/kernel")."""
+        base = re.sub(r"[^A-Za-z0-9_./:-]", "_", str(hint)) or "value"
+        name, count = base, 1
+        while name in self._taken:
+            count += 1
+            name = f"{base}_{count}"
+        self._taken.add(name)
+        return name
+
+    def reserve(self, name):
+        """Mark ``name`` (a graph input or output) as taken, so no node reuses it."""
+        if name in self._taken:
+            raise ValueError(f"the ONNX value name {name!r} is used twice")
+        self._taken.add(name)
+        return name
+
+    def constant(self, array, hint):
+        """Store ``array`` (NumPy) as an initializer; returns its value name."""
+        from onnx import numpy_helper
+
+        name = self.fresh(hint)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(self, op_type, inputs, hint=None, outputs=1, domain="", **attributes):
+        """Append one ``op_type`` node reading ``inputs`` (value names; "" for an omitted
+        optional input). Returns its output name, or a list of names when ``outputs`` > 1."""
+        hint = hint or op_type.lower()
+        names = [self.fresh(hint if outputs == 1 else f"{hint}/{i}") for i in range(outputs)]
+        self.nodes.append(self._helper.make_node(op_type, list(inputs), names,
+                                                 name=self.fresh(f"{hint}/node"),
+                                                 domain=domain, **attributes))
+        return names[0] if outputs == 1 else names
