@@ -18,6 +18,7 @@ recognised by its content and counts as a model file too (named after its stem).
 inside the path given are read: a link that leads outside it is refused.
 """
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,14 @@ class ServedModel:
                 "inputs": [self.input.metadata()], "outputs": [self.output.metadata()]}
 
 
+def is_version_name(text):
+    """Whether ``text`` names a version folder: ASCII digits only (``"3"``, ``"012"``); a
+    publisher's temporary folder (``.incoming-3``) never does."""
+    return re.fullmatch(r"[0-9]{1,18}", text) is not None
+
+
 def _is_version(path):
-    return path.is_dir() and path.name.isdigit()
+    return is_version_name(path.name) and path.is_dir()
 
 
 def _is_model_file(path):
@@ -205,6 +212,11 @@ def load_models(source, name=None):
     served = []
     for model_name, versions in find_models(source, name).items():
         for version, file in versions.items():
-            served.append(ServedModel(model_name, version, load_model(file, compile=False),
-                                      path=file))
+            served.append(load_served(model_name, version, file))
     return served
+
+
+def load_served(name, version, file):
+    """The :class:`ServedModel` of one model file (the one place a file on disk becomes a
+    served model: at start and when a repository loads a new version)."""
+    return ServedModel(name, version, load_model(file, compile=False), path=file)
