@@ -164,12 +164,19 @@ def find_models(path, name=None):
 
 class ModelSet:
     """Every served model version, by name; the highest version answers when a request names
-    none."""
+    none.
 
-    def __init__(self, served):
-        self._models = {}
+    The set can change while it serves (a model repository swapping versions in): a change
+    builds a new table and replaces the old one in a single assignment (read-copy-update), so
+    a request reads one consistent table without taking a lock, and one that already holds a
+    version keeps it to its end. Changes are made one at a time by their caller.
+    """
+
+    def __init__(self, served=()):
+        models = {}
         for model in served:
-            self._models.setdefault(model.name, {})[model.version] = model
+            models.setdefault(model.name, {})[model.version] = model
+        self._models = models
 
     @property
     def names(self):
@@ -178,25 +185,42 @@ class ModelSet:
 
     def versions(self, name):
         """The versions of model ``name``, in numeric order (empty for an unknown name)."""
-        return sorted(self._models[name], key=int) if name in self._models else []
+        versions = self._models.get(name, {})
+        return sorted(versions, key=int)
+
+    def table(self, name):
+        """``{version: model}`` of model ``name`` as served now (empty when not served)."""
+        return dict(self._models.get(name, {}))
 
     def get(self, name, version=None):
         """The model ``name`` at ``version`` (default: the highest), or a 404."""
-        versions = self._models.get(name)
+        models = self._models  # one table for the whole lookup, whatever changes meanwhile
+        versions = models.get(name)
         if versions is None:
             raise ServeError(404, f"unknown model {name!r}; this server has "
-                                  f"{', '.join(map(repr, self.names)) or 'no models'}")
+                                  f"{', '.join(map(repr, sorted(models))) or 'no models'}")
         if version is None:
-            return versions[self.versions(name)[-1]]
+            return versions[max(versions, key=int)]
         if version not in versions:
             raise ServeError(404, f"model {name!r} has no version {version!r}; it has "
-                                  f"{', '.join(self.versions(name))}")
+                                  f"{', '.join(sorted(versions, key=int))}")
         return versions[version]
 
+    def replace(self, name, versions):
+        """Serve exactly ``versions`` (``{version: model}``; empty: none) of model ``name``
+        from now on, in one step."""
+        models = dict(self._models)
+        if versions:
+            models[name] = dict(versions)
+        else:
+            models.pop(name, None)
+        self._models = models
+
     def __iter__(self):
-        for name in self.names:
-            for version in self.versions(name):
-                yield self._models[name][version]
+        models = self._models
+        for name in sorted(models):
+            for version in sorted(models[name], key=int):
+                yield models[name][version]
 
 
 def load_models(source, name=None):
