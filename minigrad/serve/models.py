@@ -30,6 +30,9 @@ from ..train.saving import SUFFIX
 from .errors import ServeError
 from .tensors import TensorSpec, datatype_of
 
+#: An ONNX file is a model file too, served through onnxruntime (see onnx_model.py).
+ONNX_SUFFIX = ".onnx"
+
 
 class ServedModel:
     """One version of one model, in evaluation mode, ready for concurrent requests.
@@ -90,7 +93,7 @@ def _is_model_file(path):
     from its header; hidden files such as a save's temporaries are never taken)."""
     if path.name.startswith(".") or not path.is_file():
         return False
-    if path.suffix == SUFFIX:
+    if path.suffix in (SUFFIX, ONNX_SUFFIX):
         return True
     metadata = peek_metadata(path)
     return metadata is not None and metadata.get("content") == "model"
@@ -243,4 +246,7 @@ def load_models(source, name=None):
 def load_served(name, version, file):
     """The :class:`ServedModel` of one model file (the one place a file on disk becomes a
     served model: at start and when a repository loads a new version)."""
+    if Path(file).suffix == ONNX_SUFFIX:  # run by onnxruntime, imported only for such a file
+        from .onnx_model import OnnxServedModel
+        return OnnxServedModel(name, version, file)
     return ServedModel(name, version, load_model(file, compile=False), path=file)
