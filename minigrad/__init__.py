@@ -37,6 +37,10 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name == "onnx":  # mg.onnx.export: the onnx extra, imported only when used
+        import importlib
+
+        return importlib.import_module(".export.onnx", __name__)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 __all__ = [

@@ -35,14 +35,17 @@ class GraphBuilder:
     ('dense/kernel', 'dense/matmul', 1, 1)
     """
 
-    def __init__(self, opset):
+    def __init__(self, opset, dtype="float32"):
         import onnx.helper  # the onnx extra: imported only when a model is exported
 
         self._helper = onnx.helper
         self.opset = int(opset)
+        #: The model's float dtype (NumPy): what :meth:`weight` stores weights as.
+        self.dtype = np.dtype(dtype)
         self.nodes = []
         self.initializers = []
         self._taken = set()
+        self._transposed = {}  # output name -> (input name, perm) of each Transpose made
 
     def fresh(self, hint):
         """A value name not used before, derived from ``hint`` ("dense_1/kernel")."""
@@ -78,3 +81,41 @@ class GraphBuilder:
                                                  name=self.fresh(f"{hint}/node"),
                                                  domain=domain, **attributes))
         return names[0] if outputs == 1 else names
+
+    # --- helpers the converters share (each appends ordinary nodes) ---------------------------
+    def weight(self, array, hint):
+        """Store ``array`` as an initializer in the model's float dtype; returns its name."""
+        return self.constant(np.asarray(array, dtype=self.dtype), hint)
+
+    def ints(self, values, hint):
+        """Store ``values`` as an int64 initializer (shapes, axes, pads); returns its name."""
+        return self.constant(np.asarray(values, dtype=np.int64), hint)
+
+    def transpose(self, x, perm, hint=None):
+        """``x`` with its axes in the order ``perm``. Undoing the Transpose that made ``x``
+        returns that Transpose's input instead, so consecutive NCHW layers (Conv2D, pooling)
+        need no NHWC round trip between them; the unused Transpose is dropped with the other
+        dead nodes when the model is made."""
+        perm = [int(p) for p in perm]
+        if perm == sorted(perm):
+            return x
+        source = self._transposed.get(x)
+        if source is not None and [source[1][p] for p in perm] == sorted(perm):
+            return source[0]
+        y = self.node("Transpose", [x], hint=hint or "transpose", perm=perm)
+        self._transposed[y] = (x, perm)
+        return y
+
+    def reduce_mean(self, x, axes, keepdims, hint=None):
+        """ReduceMean over ``axes`` (an attribute before opset 18, an input from 18 on)."""
+        axes = [int(a) for a in axes]
+        if self.opset >= 18:
+            return self.node("ReduceMean", [x, self.ints(axes, f"{hint or 'mean'}/axes")],
+                             hint=hint, keepdims=int(keepdims))
+        return self.node("ReduceMean", [x], hint=hint, axes=axes, keepdims=int(keepdims))
+
+    def rename(self, x, name):
+        """An Identity node whose output is the reserved value ``name`` (a graph output)."""
+        self.nodes.append(self._helper.make_node("Identity", [x], [name],
+                                                 name=self.fresh(f"{name}/node")))
+        return name
