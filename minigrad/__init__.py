@@ -41,6 +41,10 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(".export.onnx", __name__)
+    if name == "quantize":  # mg.quantize(model): int8 / float16 weights (minigrad.export)
+        from .export.quantize import quantize
+
+        return quantize
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 __all__ = [

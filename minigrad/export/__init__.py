@@ -3,3 +3,7 @@
 
 This layer reads models; nothing in training needs it (``../shared/design/ARCHITECTURE.md``).
 """
+
+from .quantize import quantize  # mg.export.quantize(model), the same as mg.quantize
+
+__all__ = ["quantize"]

@@ -18,6 +18,8 @@ from .layers.normalization import BatchNormalization
 from .layers.pooling import (AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                              MaxPooling2D)
 from .layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .layers.quantized import (QuantizedConv2D, QuantizedDense, QuantizedEmbedding, QuantizedGRU,
+                               QuantizedLSTM, QuantizedSimpleRNN)
 from .module import Layer, Module
 from .parameter import Parameter
 from .torch_weights import load_torch_weights
@@ -31,3 +33,5 @@ __all__ += ["load_torch_weights", "torch_weights"]  # importing PyTorch weights
 __all__ += ["SpatialDropout1D", "SpatialDropout2D", "GlobalAveragePooling1D", "Masking"]
 __all__ += ["Input", "InputLayer", "KerasTensor", "Add", "Subtract", "Multiply", "Average",
             "Maximum", "Minimum", "Concatenate", "Reshape", "Permute"]  # functional API
+__all__ += ["QuantizedDense", "QuantizedConv2D", "QuantizedEmbedding", "QuantizedLSTM",
+            "QuantizedGRU", "QuantizedSimpleRNN"]  # int8 / float16 weights (mg.quantize)

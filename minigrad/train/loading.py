@@ -31,17 +31,7 @@ def load_model(path, compile=True):
     weights = stored_weights(arrays)
     with file_errors(path, "the architecture cannot be rebuilt"), \
             init.allocation_budget(array.shape for array in weights.values()):
-        architecture = _json(metadata, "architecture")
-        config = architecture["config"]
-        if architecture.get("class_name") == "Functional":  # keras.Model(inputs, outputs)
-            model = functional.from_architecture(architecture)
-        else:
-            model = Sequential([deserialize(spec) for spec in config["layers"]],
-                               name=config.get("name"))
-        if not model.built:
-            shape = [None, *architecture["build_input_shape"]]
-            init.check_input_shape(shape, "build_input_shape")
-            model.build(shape)
+        model = model_from_architecture(_json(metadata, "architecture"))
     with file_errors(path, "the weights do not fit the architecture"):
         model.load_state_dict(weights)
     if compile and "compile" in metadata:
@@ -50,6 +40,23 @@ def load_model(path, compile=True):
         if "optimizer" in metadata:
             with file_errors(path, "the optimizer state does not fit"):
                 _restore_optimizer(model, _json(metadata, "optimizer"), arrays, path)
+    return model
+
+
+def model_from_architecture(architecture):
+    """A new, built model (fresh weights) from what ``model.get_architecture()`` returned:
+    what ``load_model`` fills with the file's weights, and what :func:`minigrad.quantize`
+    rebuilds with quantized layers."""
+    config = architecture["config"]
+    if architecture.get("class_name") == "Functional":  # keras.Model(inputs, outputs)
+        model = functional.from_architecture(architecture)
+    else:
+        model = Sequential([deserialize(spec) for spec in config["layers"]],
+                           name=config.get("name"))
+    if not model.built:
+        shape = [None, *architecture["build_input_shape"]]
+        init.check_input_shape(shape, "build_input_shape")
+        model.build(shape)
     return model
 
 

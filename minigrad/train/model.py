@@ -19,7 +19,7 @@ from ..nn.module import Layer, Module, eval_mode
 from . import batches as batching
 from . import callbacks as callbacks_module
 from . import metrics as metrics_module
-from . import saving, structures, threads
+from . import distributed_fit, saving, structures, threads
 from .backup import TrainingState
 from .history import History
 from .loss_checks import warn_if_probabilities_as_logits
@@ -43,6 +43,8 @@ class Model(Module):
     #: Set to True by a callback (EarlyStopping, TerminateOnNaN) to end ``fit`` after the
     #: current batch or epoch.
     stop_training = False
+    #: The distributed side of the fit under way (a DistributedFit under mpiexec), else None.
+    _distributed_fit = None
 
     def __new__(cls, *args, **kwargs):
         # keras.Model(inputs, outputs): the functional API builds a graph model instead.
@@ -102,6 +104,12 @@ class Model(Module):
         name, or an optimizer made without parameters) on the first call; ``fit`` calls it
         once the layers have their weights. Returns ``self.optimizer``."""
         self._require_compiled("build_optimizer")
+        frozen = next((m for m in self.modules() if getattr(m, "inference_only", False)), None)
+        if frozen is not None:  # a quantized layer (mg.quantize): its weights have no gradient
+            raise TypeError(f"{getattr(self, 'name', type(self).__name__)} cannot be trained: "
+                            f"layer {frozen.name!r} ({type(frozen).__name__}) is "
+                            "inference-only (quantized weights); train the float model and "
+                            "quantize it again")
         if not self._optimizer_ready:
             spec = self.optimizer
             already_bound = isinstance(spec, optim.Optimizer) and spec.param_groups
@@ -204,6 +212,8 @@ class Model(Module):
         loss = self._loss_value(y, y_pred, sample_weight)
         self.optimizer.zero_grad()
         loss.backward()
+        if self._distributed_fit is not None:  # averaged with the other ranks' gradients
+            self._distributed_fit.average_gradients(self, loss, structures.batch_length(x))
         if guard and not _finite_step(loss, self.parameters()):
             for buffer, before in buffers:  # BatchNormalization's statistics saw the batch
                 buffer.data[...] = before
@@ -281,10 +291,16 @@ class Model(Module):
                 x, y, sample_weight, validation_split)
             if unweighted_validation:  # class_weight weighs the training samples only (Keras)
                 validation_data = validation_data[:2] + (None,)
+        run = distributed_fit.for_this_process()  # None unless started by mpiexec or srun
+        if run is not None:  # one shuffled order on every rank; each takes its slice of it
+            seed = run.shared_seed(seed)
+            if validation_data is not None:
+                validation_data = run.shard_validation(validation_data)
         rng = np.random.default_rng(seed)
-        train_batches = batching.Epochs(
-            batching.batches(x, y, sample_weight, batch_size, shuffle, rng, class_weight),
-            steps_per_epoch, "steps_per_epoch")
+        source = batching.batches(x, y, sample_weight, batch_size * (run.size if run else 1),
+                                  shuffle, rng, class_weight)
+        train_batches = batching.Epochs(source if run is None else run.shard_training(source),
+                                        steps_per_epoch, "steps_per_epoch")
         validation = None if validation_data is None else batching.Epochs(
             batching.batches(*validation_data, batch_size=batch_size), validation_steps,
             "validation_steps")
@@ -294,6 +310,9 @@ class Model(Module):
             first = structures.map_structure(lambda a: a[:batch_size], train_batches.source.x)
             self._prepare(batching.to_tensor(first, backend, float_dtype))
             backend, float_dtype = self.backend_and_dtype()
+        if run is not None:
+            run.start(self)  # rank 0's weights everywhere
+            callbacks = run.callbacks_of_this_rank(callbacks)  # files: rank 0's alone
 
         history = History()
         history.params = {"verbose": verbose, "epochs": epochs,
@@ -306,9 +325,12 @@ class Model(Module):
                                     for c in callback_list.callbacks)
         self.training_state, self.history = state, history
         state.callbacks = callback_list.callbacks
+        self._distributed_fit = run
         try:
             callback_list.call("on_train_begin", {})
             state.restore_callbacks()  # from a backup, if one was loaded
+            if run is not None:
+                run.seed_dropout_per_rank(self)
             while state.epoch < epochs and not self.stop_training:
                 epoch = state.epoch
                 if state.step == 0 and epoch > initial_epoch and not train_batches.has_more():
@@ -316,16 +338,17 @@ class Model(Module):
                     break  # a generator used up: no empty epoch
                 state.begin_epoch()
                 callback_list.call("on_epoch_begin", epoch, {})
-                logs, progress, seconds = self._train_epoch(train_batches, state, epochs,
-                                                            verbose, callback_list, backend,
-                                                            float_dtype)
+                logs, progress, seconds = self._train_epoch(
+                    train_batches, state, epochs,
+                    verbose if distributed_fit.writes_files(self) else 0, callback_list,
+                    backend, float_dtype)
                 if train_batches.ran_short:
                     _warn_ran_out("x", epoch, steps_per_epoch, epochs - initial_epoch,
                                   train_batches)
                     self.stop_training = self.stop_training or train_batches.exhausted
                 if validation is not None and not self.stop_training:
                     validation.close()  # a new pass each time (Keras): not for a generator
-                    val = self._evaluate_batches(validation, 0, "Validate")
+                    val = self._evaluate_batches(validation, 0, "Validate", across_ranks=True)
                     validation.end_epoch()
                     if validation.ran_short or not val:
                         _warn_ran_out("validation_data", epoch, validation_steps, None,
@@ -343,11 +366,14 @@ class Model(Module):
             for error in callback_list.call_all("on_train_end", {}):
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"and on_train_end raised {type(error).__name__}: {error}")
+            if run is not None:  # the other ranks would wait for this one for ever
+                run.abort(exc)
             raise
         else:
             callback_list.call("on_train_end", {})
         finally:
             self._guard_nonfinite = False
+            self._distributed_fit = None
             self.training_state = None
             train_batches.close()
             if validation is not None:
@@ -369,23 +395,32 @@ class Model(Module):
             xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
             if not self._optimizer_ready:
                 self._prepare(xb)
-            loss, y_pred = self.train_step(xb, yb, wb)
-            if state.loss_mean is None:
-                state.adopt_metrics(metrics_module.Mean(name="loss"),
-                                    self._make_metrics(tuple(y_pred.shape)))
             batch_size = structures.batch_length(xb)
-            loss_value = loss.item()  # one copy from the device per batch, used twice
-            state.loss_mean.update_state(loss_value, sample_weight=batch_size)
-            with no_grad():
-                self._update_metrics(state.metrics, yb, y_pred.detach(), wb)
-            logs = {"loss": state.loss_mean.result(), **self._metric_logs(state.metrics)}
+            run = self._distributed_fit
+            if run is not None and batch_size == 0:  # no sample of the short last batch
+                run.step_without_samples(self)
+                loss_value = logs.get("loss")
+            else:
+                loss, y_pred = self.train_step(xb, yb, wb)
+                if state.loss_mean is None:
+                    state.adopt_metrics(metrics_module.Mean(name="loss"),
+                                        self._make_metrics(tuple(y_pred.shape)))
+                loss_value = loss.item()  # one copy from the device per batch, used twice
+                state.loss_mean.update_state(loss_value, sample_weight=batch_size)
+                with no_grad():
+                    self._update_metrics(state.metrics, yb, y_pred.detach(), wb)
+                logs = {"loss": state.loss_mean.result(), **self._metric_logs(state.metrics)}
             state.step, state.logs = step + 1, logs
             progress.update(logs)
             callback_list.call("on_train_batch_end", step, dict(logs, loss=loss_value))
+            if run is not None:  # a callback on one rank stops them all
+                self.stop_training = run.agree_to_stop(self.stop_training)
             if self.stop_training:
                 break
         if state.step == 0:
             raise ValueError("fit() got no training batches: the data is empty")
+        if self._distributed_fit is not None:  # the epoch's figures over every rank's samples
+            logs = self._distributed_fit.epoch_logs(self, state)
         return dict(logs), progress, time.perf_counter() - start
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -416,9 +451,10 @@ class Model(Module):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_batches(self, eval_batches, verbose, description):
+    def _evaluate_batches(self, eval_batches, verbose, description, across_ranks=False):
         """The logs (loss and metrics) over one epoch of ``eval_batches`` (an
-        :class:`~minigrad.train.batches.Epochs`); {} when it gave no batch."""
+        :class:`~minigrad.train.batches.Epochs`); {} when it gave no batch. ``across_ranks``:
+        in a distributed fit, over every rank's part of the data."""
         backend, float_dtype = self.backend_and_dtype()
         loss_mean = metrics_module.Mean(name="loss")
         metrics = None
@@ -436,6 +472,8 @@ class Model(Module):
                 self._update_metrics(metrics, yb, y_pred, wb)
                 logs = {"loss": loss_mean.result(), **self._metric_logs(metrics)}
                 progress.update(logs)
+        if across_ranks and self._distributed_fit is not None and metrics is not None:
+            logs = self._distributed_fit.validation_logs(self, loss_mean, metrics, logs)
         progress.close(logs, time.perf_counter() - start)
         return logs
 

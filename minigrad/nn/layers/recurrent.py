@@ -25,6 +25,7 @@ from ..activations import name_of as activation_name
 from ..module import Layer
 from ..init import name_of as initializer_name
 from ..regularizers import config_of as regularizer_config
+from ..serialization import deserialize
 from ..arguments import positive_int
 
 
@@ -406,15 +407,11 @@ class Bidirectional(Layer):
     def from_config(cls, config):
         config = dict(config)
         inner = config.pop("layer")
-        layer = RECURRENT_LAYERS[inner["class_name"]].from_config(inner["config"])
+        layer = deserialize(inner)  # any recurrent layer minigrad.nn exports (QuantizedLSTM)
         return cls(layer, **config)
 
     def extra_repr(self):
         return f"merge_mode={self.merge_mode!r}"
-
-
-#: The recurrent layer classes by name (what ``Bidirectional.from_config`` rebuilds).
-RECURRENT_LAYERS = {"LSTM": LSTM, "GRU": GRU, "SimpleRNN": SimpleRNN}
 
 
 def _fused_activation(layer, argument, value, allowed):
