@@ -21,6 +21,14 @@ by more than ``--max-rss-growth-mb``, or a run hit ``--time-limit``.
     python -m benchmarks.serve_load --configs off,64:0 --clients 16 --requests 2000
     python -m benchmarks.serve_load --encoding json --threads 8
     python -m benchmarks.serve_load --configs 64:0 --server granian   # the same app on granian
+    python -m benchmarks.serve_load --model model.onnx     # onnxruntime against minigrad
+
+``--model model.onnx`` serves an ONNX file (``minigrad serve`` runs it through onnxruntime) and,
+in the same run, the same model saved by minigrad (``--native``, by default ``model.safetensors``
+beside it), configuration by configuration: each ``onnx:`` row is the exported model under the
+same load, every answer checked against the minigrad model's ``predict``, and the report gives
+the throughput of ONNX serving over native serving for each configuration. onnxruntime gets
+``--server-blas-threads`` intra-op threads, as the native server gets BLAS threads.
 
 ``--server gunicorn`` or ``--server granian`` serves the same app on gunicorn's gthread worker
 or granian's WSGI server (one process, ``--threads`` threads) instead of ``minigrad serve``'s
@@ -109,6 +117,24 @@ def prepare_model(args, folder):
     return path, images, description
 
 
+def native_of(args):
+    """The minigrad model file to compare ``--model model.onnx`` with: ``--native``, else
+    ``model.safetensors`` beside it."""
+    native = args.native or args.model.with_suffix(".safetensors")
+    if not Path(native).is_file():
+        raise SystemExit(f"--model {args.model}: an ONNX model is measured against the same model "
+                         f"served by minigrad; no {native} (name it with --native)")
+    return Path(native)
+
+
+def onnx_names(path):
+    """``(input name, output name)`` of the ONNX file ``path``, as the server reads them."""
+    from minigrad.serve.onnx_model import OnnxServedModel
+
+    served = OnnxServedModel(MODEL_NAME, 1, path, threads=1)
+    return served.input.name, served.output.name
+
+
 def floor_model(model_path, folder, seed=0):
     """The path of the cheapest model with the same request as the one at ``model_path`` and
     an answer of the same size: one linear layer (after Flatten for images) whose forward pass
@@ -140,7 +166,7 @@ def expected_outputs(model_path, images):
 
 
 # --- requests and answers on the wire -----------------------------------------------------------
-def encode_request(rows, encoding):
+def encode_request(rows, encoding, input_name="input", output_name="output"):
     """``(body, headers)`` of one inference request for the float32 batch ``rows``, byte for
     byte what tritonclient's ``InferenceServerClient.infer`` sends.
 
@@ -150,7 +176,7 @@ def encode_request(rows, encoding):
     the output as JSON too (``binary_data=False`` on both).
     """
     rows = np.ascontiguousarray(rows, dtype="<f4")
-    tensor = {"name": "input", "shape": list(rows.shape), "datatype": "FP32"}
+    tensor = {"name": input_name, "shape": list(rows.shape), "datatype": "FP32"}
     binary = encoding == "binary"
     if binary:
         raw = rows.tobytes()
@@ -158,7 +184,7 @@ def encode_request(rows, encoding):
     else:
         tensor["data"] = rows.ravel().tolist()
     request = {"inputs": [tensor],
-               "outputs": [{"name": "output", "parameters": {"binary_data": binary}}]}
+               "outputs": [{"name": output_name, "parameters": {"binary_data": binary}}]}
     header = json.dumps(request, separators=(",", ":")).encode()
     if not binary:
         return header, {"Content-Type": "application/json"}
@@ -298,7 +324,7 @@ class Server:
                    SERVE_LOAD_BATCH_TIMEOUT_MS=str(batch_timeout_ms))
         if blas_threads:
             for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                         "NUMBA_NUM_THREADS"):
+                         "NUMBA_NUM_THREADS", "MINIGRAD_ONNX_THREADS"):
                 env[name] = str(blas_threads)
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "wb")
@@ -576,8 +602,9 @@ def parse_config(text):
 
 
 def measure(config, model_path, requests, expected, args, log_path):
-    """Start a server for ``config``, warm it up, load it, check every answer."""
-    max_batch_size, timeout_ms = parse_config(config)
+    """Start a server for ``config`` (``onnx:`` before it: the ONNX model's run of it), warm
+    it up, load it, check every answer."""
+    max_batch_size, timeout_ms = parse_config(config.removeprefix("onnx:"))
     with Server(model_path, max_batch_size, timeout_ms, args.threads, args.server_blas_threads,
                 log_path, cpus=args.server_cpus, kind=args.server) as server:
         warmup = run_load(server.port, requests, args.clients, args.clients * args.warmup,
@@ -635,7 +662,24 @@ def report(results, args):
     print()
     for r in results:
         print(f"rows per forward pass, {r.config}: {r.histogram()}")
-    baseline = next((r for r in results if r.config == "off"), None)
+    native = [r for r in results if not r.config.startswith("onnx:")]
+    onnx = {r.config[len("onnx:"):]: r for r in results if r.config.startswith("onnx:")}
+    batching_ratios(native, args, "off")
+    if onnx:
+        batching_ratios(list(onnx.values()), args, "onnx:off")
+        for r in native:
+            if r.config in onnx:
+                other = onnx[r.config]
+                print(f"throughput onnx / minigrad, {r.config}: "
+                      f"{other.throughput / r.throughput:.2f}x (p50 {other.p50_ms:.2f} vs "
+                      f"{r.p50_ms:.2f} ms, server CPU/request {other.server_cpu_ms:.3f} vs "
+                      f"{r.server_cpu_ms:.3f} ms)")
+    return problems
+
+
+def batching_ratios(results, args, off):
+    """Print each batching configuration's throughput over the unbatched one (``off``)."""
+    baseline = next((r for r in results if r.config == off), None)
     if baseline is not None:
         floors = {r.config[len("floor:"):]: r for r in results if r.config.startswith("floor:")}
         for r in results:
@@ -643,14 +687,13 @@ def report(results, args):
                 continue
             ratio = r.throughput / baseline.throughput
             verdict = "ok" if ratio >= args.target_ratio else "BELOW TARGET"
-            line = (f"throughput {r.config} / off: {ratio:.2f}x (target >= "
+            line = (f"throughput {r.config} / {off}: {ratio:.2f}x (target >= "
                     f"{args.target_ratio:g}x: {verdict})")
             floor = floors.get(r.config)
             if floor is not None:
                 line += (f"; with a free model (floor:{r.config}) at most "
                          f"{floor.throughput / baseline.throughput:.2f}x")
             print(line)
-    return problems
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -705,7 +748,12 @@ def parse_args(argv=None):
                         help="throughput batching / off to reach (default 3)")
     parser.add_argument("--model", type=Path,
                         help="a saved model to serve instead of training the MNIST MLP "
-                        "(fed random inputs of its input shape)")
+                        "(fed random inputs of its input shape); an ONNX file (.onnx) is "
+                        "served by onnxruntime beside the same model served by minigrad "
+                        "(--native), configuration by configuration")
+    parser.add_argument("--native", type=Path,
+                        help="with --model model.onnx: the same model saved by minigrad "
+                        "(default: model.safetensors beside the ONNX file)")
     parser.add_argument("--data-dir", default=os.environ.get("MINIGRAD_DATA"),
                         help="folder holding mnist/ (default: $MINIGRAD_DATA)")
     parser.add_argument("--epochs", type=int, default=1,
@@ -735,6 +783,9 @@ def main(argv=None):
     args = parse_args(argv)
     import minigrad
 
+    onnx_path = None
+    if args.model is not None and args.model.suffix == ".onnx":
+        onnx_path, args.model = args.model, native_of(args)
     with tempfile.TemporaryDirectory(prefix="serve_load_") as folder:
         model_path, images, description = prepare_model(args, folder)
         if args.client_cpus:
@@ -746,13 +797,22 @@ def main(argv=None):
             outputs = expected_outputs(path, images)
             return np.stack([outputs[s:s + args.rows] for s in starts])
 
-        bodies = [encode_request(images[s:s + args.rows], args.encoding) for s in starts]
-        path = f"/v2/models/{MODEL_NAME}/infer"
-        requests = [http_request(path, body, headers) for body, headers in bodies]
-        models = {"model": (model_path, answers_of(model_path))}
+        def requests_for(*names):  # the requests, with a graph's input and output names
+            bodies = [encode_request(images[s:s + args.rows], args.encoding, *names)
+                      for s in starts]
+            path = f"/v2/models/{MODEL_NAME}/infer"
+            return bodies, [http_request(path, body, headers) for body, headers in bodies]
+
+        bodies, requests = requests_for()
+        models = {"model": (model_path, requests, answers_of(model_path))}
+        if onnx_path is not None:  # its answers must be the minigrad model's
+            models["onnx"] = (onnx_path, requests_for(*onnx_names(onnx_path))[1],
+                              models["model"][2])
         if any(config.startswith("floor:") for config in args.configs):
             floor_path = floor_model(model_path, folder, args.seed)
-            models["floor"] = (floor_path, answers_of(floor_path))
+            models["floor"] = (floor_path, requests, answers_of(floor_path))
+        if onnx_path is not None:
+            description += f"; and its export {onnx_path}, served by onnxruntime"
         print(f"{description}; minigrad {minigrad.__version__}, {os.cpu_count()} CPU(s), "
               f"load average {os.getloadavg()[0]:.2f}")
         print(f"{args.clients} clients, {args.requests} requests of {args.rows} image(s) "
@@ -762,12 +822,18 @@ def main(argv=None):
               + (f", server on CPU(s) {sorted(args.server_cpus)}" if args.server_cpus else "")
               + (f", clients on CPU(s) {sorted(args.client_cpus)}" if args.client_cpus else ""))
         results = []
+        runs = []  # (label, model): each configuration, then its ONNX twin
         for config in args.configs:
-            served, expected = models["floor" if config.startswith("floor:") else "model"]
-            figures = measure(config, served, requests, expected, args,
+            floor = config.startswith("floor:")
+            runs.append((config, "floor" if floor else "model"))
+            if onnx_path is not None and not floor:
+                runs.append((f"onnx:{config}", "onnx"))
+        for label, which in runs:
+            served, model_requests, expected = models[which]
+            figures = measure(label, served, model_requests, expected, args,
                               Path(folder) / f"server-{len(results)}.log")
             results.append(figures)
-            print(f"  {config}: {figures.throughput:.0f} req/s, p50 {figures.p50_ms:.1f} ms, "
+            print(f"  {label}: {figures.throughput:.0f} req/s, p50 {figures.p50_ms:.1f} ms, "
                   f"p99 {figures.p99_ms:.1f} ms", flush=True)
         problems = report(results, args)
     for problem in problems:

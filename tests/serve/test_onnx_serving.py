@@ -338,3 +338,27 @@ def test_without_onnxruntime_the_error_says_what_to_install(tmp_path, monkeypatc
     with pytest.raises(ImportError) as error:
         app_for(path)
     assert install_hint("onnx") in str(error.value)
+
+
+# --- benchmarks/serve_load.py --model model.onnx ----------------------------------------------
+def test_the_load_test_measures_an_export_against_the_native_model(tmp_path, mlp, capsys):
+    from benchmarks import serve_load
+
+    mlp.save(tmp_path / "tiny.safetensors", include_optimizer=False)
+    export(mlp, tmp_path / "tiny.onnx")
+    argv = ["--model", str(tmp_path / "tiny.onnx"), "--configs", "off,4:0", "--clients", "2",
+            "--requests", "20", "--warmup", "1", "--samples", "5", "--time-limit", "30"]
+    assert serve_load.main(argv) == 0
+    out = capsys.readouterr().out
+    for config in ("off", "onnx:off", "4:0", "onnx:4:0"):
+        assert re.search(rf"^{config} +20 ", out, re.M), out  # 20 requests, all answered
+    assert "throughput onnx:4:0 / onnx:off:" in out
+    assert "throughput onnx / minigrad, off:" in out and "throughput onnx / minigrad, 4:0:" in out
+
+
+def test_the_load_test_needs_the_native_model_beside_an_export(tmp_path, mlp):
+    from benchmarks import serve_load
+
+    export(mlp, tmp_path / "tiny.onnx")
+    with pytest.raises(SystemExit, match="name it with --native"):
+        serve_load.main(["--model", str(tmp_path / "tiny.onnx")])
