@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from . import backup
+from . import backup, distributed_fit
 
 
 class Callback:
@@ -19,6 +19,9 @@ class Callback:
     #: True to be called after the other callbacks at every hook (as BackupAndRestore is, so
     #: that its backup holds what they did with the epoch).
     runs_last = False
+    #: True for a callback that only writes files (checkpoints, logs): in a ``fit`` under
+    #: ``mpiexec`` only rank 0 runs it (see ``docs/distributed.rst``).
+    root_only = False
 
     def __init__(self):
         self.model = None
@@ -179,7 +182,10 @@ class ModelCheckpoint(Callback):
     """Save the model (or only its weights) after each epoch to ``filepath``, which may hold
     format fields from the logs: ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. With
     ``save_best_only`` only improvements of ``monitor`` are saved. Files are written atomically.
+    Under ``mpiexec``, rank 0 alone saves.
     """
+
+    root_only = True
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=False,
                  save_weights_only=False, mode="auto"):
@@ -279,7 +285,10 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Append one CSV row per epoch (epoch and every log value) to ``filename``."""
+    """Append one CSV row per epoch (epoch and every log value) to ``filename`` (under
+    ``mpiexec``, rank 0 alone writes it)."""
+
+    root_only = True
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
@@ -409,11 +418,14 @@ class BackupAndRestore(Callback):
             self._save((epoch, dict(logs or {})))
 
     def _save(self, epoch_logs=None):
+        if not distributed_fit.writes_files(self.model):  # rank 0 writes; every rank reads
+            return
         os.makedirs(self.backup_dir, exist_ok=True)
         backup.write_backup(self.path, self.model, self._state(), epoch_logs)
 
     def on_train_end(self, logs=None):
-        if not (self.delete_checkpoint and self._state().finished):
+        if not (self.delete_checkpoint and self._state().finished) or \
+                not distributed_fit.writes_files(self.model):
             return
         try:
             os.remove(self.path)
