@@ -6,6 +6,7 @@ exporter's job.
 """
 
 import dataclasses
+import hashlib
 import re
 
 import numpy as np
@@ -45,6 +46,7 @@ class GraphBuilder:
         self.nodes = []
         self.initializers = []
         self._taken = set()
+        self._stored = {}  # (dtype, shape, digest) -> initializer name
         self._transposed = {}  # output name -> (input name, perm) of each Transpose made
 
     def fresh(self, hint):
@@ -68,8 +70,13 @@ class GraphBuilder:
         """Store ``array`` (NumPy) as an initializer; returns its value name."""
         from onnx import numpy_helper
 
-        name = self.fresh(hint)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        array = np.ascontiguousarray(array)
+        # The same values stored once (a layer called several times in a functional graph)
+        key = (array.dtype.str, array.shape, hashlib.sha1(array.tobytes()).hexdigest())
+        if key in self._stored:
+            return self._stored[key]
+        name = self._stored[key] = self.fresh(hint)
+        self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def node(self, op_type, inputs, hint=None, outputs=1, domain="", **attributes):
