@@ -45,6 +45,10 @@ def __getattr__(name):
         from .export.quantize import quantize
 
         return quantize
+    if name in ("prune", "strip_pruning"):  # mg.prune(model, 0.8): magnitude pruning (export)
+        from .export import pruning
+
+        return getattr(pruning, name)
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")
 
 __all__ = [

@@ -15,7 +15,7 @@ from ..autograd.tensor import Tensor
 from ..backends import get_backend, split_device_and_dtype
 from ..creation import zeros
 from . import init as initializers
-from . import regularizers
+from . import pruning_masks, regularizers
 from .naming import unique_layer_name
 from .parameter import Parameter
 
@@ -174,8 +174,10 @@ class Module:
 
         With ``strict`` every name must match; otherwise missing and unexpected names are
         skipped. A shape mismatch is always an error. Raises ``KeyError``/``ValueError`` listing
-        the names at fault.
+        the names at fault. Masks of pruned weights in ``state_dict`` (``kernel_mask``) are
+        attached to the weights that lack them (:mod:`minigrad.nn.pruning_masks`).
         """
+        pruning_masks.adopt(self, state_dict)
         own = dict(self.named_parameters())
         own.update(self.named_buffers())
         missing = [name for name in own if name not in state_dict]

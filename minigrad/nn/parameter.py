@@ -13,7 +13,9 @@ class Parameter(Tensor):
     (True, (3, 2))
     """
 
-    __slots__ = ()
+    # pruning_mask: the bool mask of a pruned weight (nn/pruning_masks.py), or None; the
+    # optimizers read it, so that no update regrows a pruned entry.
+    __slots__ = ("pruning_mask",)
 
     def __init__(self, data, requires_grad=True):
         source = data
@@ -22,6 +24,7 @@ class Parameter(Tensor):
         else:
             device = None
         super().__init__(source, device=device, requires_grad=requires_grad)
+        self.pruning_mask = None
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -6,6 +6,7 @@ import math
 import numbers
 
 from ..autograd.tensor import Tensor
+from ..nn import pruning_masks
 from . import clip
 from .schedules import LRSchedule, deserialize, serialize
 
@@ -209,14 +210,16 @@ class Optimizer:
                 if self.formulas == "keras" and group["weight_decay"]:
                     group = _decay_decoupled(updated, group)
                 self._update_group(updated, [grads[id(p)] for p in updated], states, group)
+        for param in params:  # pruned weights stay zero, whatever the moments say
+            pruning_masks.reapply(param)
         self.iterations += 1
         if self._schedule is not None:
             self._schedule.step()
 
     def _clipped_grads(self, params):
-        """``{id(param): gradient array}``, clipped by the Keras options (new arrays: the
-        parameters' ``.grad`` are not changed)."""
-        grads = [p.grad.data for p in params]
+        """``{id(param): gradient array}``, zero where a weight is pruned and clipped by the
+        Keras options (new arrays: the parameters' ``.grad`` are not changed)."""
+        grads = [pruning_masks.masked_gradient(p) for p in params]
         tiny = 0.0 if self.formulas == "keras" else 1e-6  # Keras adds nothing to the norm
         if self.clipnorm is not None:
             grads = [g * clip.norm_scale(norm, self.clipnorm, tiny)

@@ -8,6 +8,7 @@ import json
 import os
 
 from ..io import ModelFileError, file_errors, join_arrays, read_tensor_file
+from ..io.packed_arrays import unpack_arrays
 from ..nn import init
 from ..nn.serialization import deserialize
 from . import functional
@@ -25,6 +26,7 @@ def load_model(path, compile=True):
     :data:`~minigrad.nn.init.MAX_BUILD_INPUT_ELEMENTS`, is refused before it is allocated."""
     arrays, metadata = read_tensor_file(path)
     path = os.fspath(path)
+    arrays = unpack_arrays(arrays, metadata, path)  # a pruned model's compact weights
     if metadata.get("content") != "model":
         raise ModelFileError(f"{path}: holds only weights (save_weights); build the model in "
                              "code and call model.load_weights(path)")

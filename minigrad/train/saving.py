@@ -15,6 +15,7 @@ import warnings
 from pathlib import PurePath
 
 from ..io import file_errors, host_array, read_tensor_file, split_arrays, write_tensor_file
+from ..io.packed_arrays import unpack_arrays
 
 
 def weight_arrays(model):
@@ -73,6 +74,13 @@ def save_model(model, path, include_optimizer=True):
     """Write architecture, weights and (if compiled and ``include_optimizer``) the optimizer's
     state to ``path``, atomically. Raises TypeError for a model that cannot describe its
     architecture (see :meth:`~minigrad.train.Model.get_architecture`)."""
+    write_tensor_file(path, *model_file_contents(model, include_optimizer))
+    warn_about_file_name(path, "save")
+
+
+def model_file_contents(model, include_optimizer=True):
+    """``(arrays, metadata)`` that :func:`save_model` writes (for writers of variants of the
+    file, such as the compact file of a pruned model)."""
     arrays = weight_arrays(model)
     metadata = {"content": "model", "architecture": json.dumps(model.get_architecture())}
     state = model.get_optimizer_state() if include_optimizer else None
@@ -82,12 +90,12 @@ def save_model(model, path, include_optimizer=True):
     compile_config = model.get_compile_config()
     if compile_config is not None:
         metadata["compile"] = json.dumps(compile_config)
-    write_tensor_file(path, arrays, metadata)
-    warn_about_file_name(path, "save")
+    return arrays, metadata
 
 
 def load_weights(model, path):
     """Load the weights in ``path`` (from save_weights or save) into ``model``."""
-    arrays, _ = read_tensor_file(path)
+    arrays, metadata = read_tensor_file(path)
+    arrays = unpack_arrays(arrays, metadata, os.fspath(path))  # a pruned model's compact file
     with file_errors(path, "the weights do not fit this model"):
         model.load_state_dict(stored_weights(arrays))
