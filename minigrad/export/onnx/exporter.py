@@ -25,7 +25,7 @@ from ... import dtypes
 from ...autograd import no_grad
 from ...backends import get_backend
 from ...nn.container import Sequential as Container
-from ...nn.container import call_with_mask, output_mask, takes_mask
+from ...nn.container import call_with_mask, output_mask
 from ...nn.module import eval_mode
 from ...train import structures
 from ...train.batches import to_tensor
