@@ -33,5 +33,6 @@ __all__ += ["load_torch_weights", "torch_weights"]  # importing PyTorch weights
 __all__ += ["SpatialDropout1D", "SpatialDropout2D", "GlobalAveragePooling1D", "Masking"]
 __all__ += ["Input", "InputLayer", "KerasTensor", "Add", "Subtract", "Multiply", "Average",
             "Maximum", "Minimum", "Concatenate", "Reshape", "Permute"]  # functional API
-__all__ += ["QuantizedDense", "QuantizedConv2D", "QuantizedEmbedding", "QuantizedLSTM",
-            "QuantizedGRU", "QuantizedSimpleRNN"]  # int8 / float16 weights (mg.quantize)
+# The quantized layers (QuantizedDense, ...: int8 / float16 weights, made by mg.quantize) are
+# exported so that load_model finds them by name, but stay out of __all__: they are not part of
+# the Keras-style set that keras.layers mirrors (Keras quantizes a Dense in place).
