@@ -27,12 +27,31 @@ def parse_args(argv, description, name, epochs, batch_size):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", type=Path, default=EXAMPLES / "output" / name,
                         help="where the model file and the training-curve PNG go")
+    parser.add_argument("--distributed", action="store_true",
+                        help="insist on training on the ranks of `mpiexec -n N` (fit finds them "
+                             "by itself); --batch-size is then per rank")
     args = parser.parse_args(argv)
+    args.rank, args.world_size = world(parser, args.distributed)
     if args.device == "cuda" and not mg.cuda.is_available():
         parser.error("--device cuda: no usable GPU (on a machine with one, install CuPy: "
                      "pip install -e \".[gpu]\" in minigrad's clone)")
     mg.manual_seed(args.seed)
     return args
+
+
+def world(parser, required):
+    """(rank, number of ranks) of this process: (0, 1) unless a launcher (mpiexec, srun)
+    started several; ``required`` (``--distributed``) makes a missing MPI world an error."""
+    size = mg.train.distributed_fit.launched_size()
+    if size < 2:
+        if required:
+            parser.error("--distributed: start the script with `mpiexec -n N python ...` (or "
+                         "srun); no MPI world found")
+        return 0, 1
+    import minigrad.distributed
+
+    started = minigrad.distributed.init()
+    return started.rank, started.size
 
 
 def load(dataset, args, **kwargs):
@@ -52,7 +71,8 @@ def load(dataset, args, **kwargs):
 
 def train_and_report(model, args, name, x_train, y_train, x_test, y_test):
     """Fit with one line per epoch (the test set as validation data, as the tutorials do),
-    print the test accuracy, save the model and the training curves; returns the accuracy."""
+    print the test accuracy, save the model and the training curves; returns the accuracy.
+    Under mpiexec every rank trains and rank 0 alone prints and saves."""
     if args.device != "cpu":
         model.to(args.device)
     start = time.perf_counter()
@@ -60,8 +80,11 @@ def train_and_report(model, args, name, x_train, y_train, x_test, y_test):
                         validation_data=(x_test, y_test), verbose=2, seed=args.seed)
     seconds = time.perf_counter() - start
     _, accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+    if args.rank != 0:  # the same weights on every rank: rank 0 reports and saves them
+        return float(accuracy)
+    ranks = f" x {args.world_size} ranks" if args.world_size > 1 else ""
     print(f"test accuracy {accuracy:.4f}  ({len(x_test)} samples; trained {args.epochs} epochs "
-          f"on {len(x_train)} samples in {seconds:.1f} s on {args.device})")
+          f"on {len(x_train)} samples in {seconds:.1f} s on {args.device}{ranks})")
 
     args.output_dir.mkdir(parents=True, exist_ok=True)
     model_path = args.output_dir / f"{name}.safetensors"

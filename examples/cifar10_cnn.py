@@ -3,6 +3,7 @@ MaxPool -> Conv2D 64 -> Flatten -> Dense 64 -> Dense 10 (logits), on channels-la
 (N, 32, 32, 3) images in [0, 1], Adam, 10 epochs; about 70% test accuracy.
 
     MINIGRAD_DATA=/path/to/datasets python examples/cifar10_cnn.py
+    MINIGRAD_DATA=/path/to/datasets mpiexec -n 2 python examples/cifar10_cnn.py --distributed
 """
 
 import numpy as np
@@ -35,7 +36,7 @@ def main(argv=None):
     model.compile(optimizer="adam",
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
-    model.summary()
+    model.summary(print_fn=print if args.rank == 0 else None)
     return train_and_report(model, args, "cifar10_cnn", x_train, y_train, x_test, y_test)
 
 

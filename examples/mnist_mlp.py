@@ -6,6 +6,9 @@ Adam's learning rate follows a cosine decay from 1e-3 to 0 over the whole run: w
 rate the model stops near 97.9%, still jumping around the minimum in the last epochs.
 
     MINIGRAD_DATA=/path/to/datasets python examples/mnist_mlp.py
+    MINIGRAD_DATA=/path/to/datasets mpiexec -n 2 python examples/mnist_mlp.py --distributed
+
+On N ranks each trains on batches of --batch-size, so a step sees N times as many samples.
 """
 
 import numpy as np
@@ -26,11 +29,12 @@ def main(argv=None):
         nn.Dense(512, activation="relu"),
         nn.Dense(10, activation="softmax"),
     ])
-    steps = -(-len(x_train) // args.batch_size) * args.epochs  # optimizer steps in the run
+    global_batch = args.batch_size * args.world_size  # per rank x ranks (mpiexec -n N)
+    steps = -(-len(x_train) // global_batch) * args.epochs  # optimizer steps in the run
     schedule = mg.optim.CosineDecay(1e-3, decay_steps=steps)
     model.compile(optimizer=mg.optim.Adam(lr=schedule, eps=1e-7),  # Keras's epsilon
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.summary()
+    model.summary(print_fn=print if args.rank == 0 else None)
     return train_and_report(model, args, "mnist_mlp", x_train, y_train, x_test, y_test)
 
 

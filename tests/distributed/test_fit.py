@@ -237,3 +237,18 @@ def test_metric_counts_are_summed_and_their_settings_kept():
     assert summed_auc.result() == pytest.approx(auc.result())  # three copies of one rank
     assert summed_accuracy.result() == pytest.approx(accuracy.result())
     assert summed_accuracy.chosen.count == 3 * accuracy.chosen.count
+
+
+@needs_mpi
+def test_the_mnist_example_trains_on_two_ranks_and_reports_once(tmp_path):
+    data_dir = os.environ.get("MINIGRAD_DATA")
+    if not data_dir or not os.path.isdir(os.path.join(data_dir, "mnist")):
+        pytest.skip("needs MINIGRAD_DATA with mnist/")
+    example = Path(__file__).resolve().parents[2] / "examples" / "mnist_mlp.py"
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(example), "--distributed",
+                           "--limit", "600", "--epochs", "1", "--output-dir", str(tmp_path)],
+                          env=clean_environment(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("Epoch 1/1") == 1 and done.stdout.count("test accuracy") == 1
+    assert "x 2 ranks" in done.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_mlp.png", "mnist_mlp.safetensors"]
