@@ -75,7 +75,6 @@ def convert_bidirectional(layer, builder, inputs):
         states.extend(final)
     mask = x.mask if layer.return_sequences else None
     units = layer.forward_layer.units
-    forward, backward = results
     hint = f"{layer.name}/{layer.merge_mode}"
     if layer.merge_mode == "concat":
         merged = [builder.node("Concat", results, hint=hint, axis=-1)]
