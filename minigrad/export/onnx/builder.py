@@ -29,6 +29,7 @@ class Symbol:
 class GraphBuilder:
     """Collects ONNX nodes and initializers with names that never collide.
 
+    >>> from minigrad.export.onnx.builder import GraphBuilder
     >>> builder = GraphBuilder(opset=17)
     >>> w = builder.constant(np.ones((3, 2), np.float32), "dense/kernel")
     >>> y = builder.node("MatMul", ["x", w], hint="dense/matmul")
@@ -41,7 +42,7 @@ class GraphBuilder:
 
         self._helper = onnx.helper
         self.opset = int(opset)
-        #: The model's float dtype (NumPy): what :meth:`weight` stores weights as.
+        #: The model's float dtype (a NumPy dtype), in which :meth:`weight` stores weights.
         self.dtype = np.dtype(dtype)
         self.nodes = []
         self.initializers = []

@@ -7,7 +7,7 @@ output back to NHWC; :meth:`~.builder.GraphBuilder.transpose` cancels the pair b
 such layers in a row, so a conv block runs in NCHW throughout.
 
 Keras's ``padding="same"`` pads ``ceil(H / stride)`` outputs' worth, the odd row or column at
-the bottom / right: explicit ``pads`` from :func:`minigrad.functional.conv.same_padding` (the
+the bottom / right: explicit ``pads`` from ``minigrad.functional.conv.same_padding`` (the
 image sizes are known); ONNX's ``auto_pad="SAME_UPPER"`` (the same rule) where they are not.
 """
 
