@@ -1,0 +1,152 @@
+"""The process's place in the job: :func:`init` and the :class:`World` it returns.
+
+A process started by ``mpiexec -n N`` (or ``srun``, or any MPI launcher) is one of N ranks;
+a process started plainly is a world of one, and never initialises MPI. MPI worlds are per
+process, so the world is too: :func:`init` makes it once and returns the same object after.
+
+When the world has several ranks, :func:`init` also makes an uncaught exception on any rank end
+the whole job (``MPI_Abort``) with a message naming the rank, instead of leaving the other
+ranks waiting forever in their next collective.
+"""
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from .communicator import Communicator
+
+#: Environment variables that launchers set in each rank: MPICH/Hydra and Intel MPI (PMI),
+#: Open MPI, Slurm's srun (a step's tasks, not the batch script's allocation).
+_LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS",
+                            "SLURM_STEP_NUM_TASKS")
+#: Seconds for MPICommunicator(timeout=...) when init() is given none.
+TIMEOUT_VARIABLE = "MINIGRAD_DISTRIBUTED_TIMEOUT"
+
+_world = None
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class World:
+    """Where this process stands: rank ``rank`` of ``size``, and ``local_rank`` of the
+    ``local_size`` ranks on this machine (one GPU each on "cuda").
+
+    Attributes:
+        comm: the :class:`~minigrad.distributed.communicator.Communicator` of all ranks for
+            CPU arrays (MPI; a single rank's stand-in when ``size == 1``).
+        device: ``"cpu"`` or ``"cuda"``: where this rank's model lives.
+    """
+
+    rank: int
+    size: int
+    local_rank: int
+    local_size: int
+    comm: Communicator = field(repr=False)
+    device: str = "cpu"
+    _gpu_comm: list = field(default_factory=list, repr=False, compare=False)
+
+    def is_distributed(self):
+        """True when there is more than one rank."""
+        return self.size > 1
+
+    def is_root(self):
+        """True on rank 0, the rank that prints and writes files."""
+        return self.rank == 0
+
+    def communicator(self, device="cpu"):
+        """The communicator for arrays of ``device``: MPI for "cpu", NCCL for "cuda" (made on
+        first use; every rank must ask for it at the same point, as it is a collective)."""
+        if device == "cpu" or self.size == 1:
+            return self.comm
+        if device != "cuda":
+            raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+        if not self._gpu_comm:
+            from .nccl import NCCLCommunicator
+            self._gpu_comm.append(NCCLCommunicator.from_mpi(self.comm))
+        return self._gpu_comm[0]
+
+
+def launched_by_mpi(environ=None):
+    """True if a launcher (mpiexec, mpirun, srun) started this process as one of several.
+
+    >>> launched_by_mpi({"PMI_SIZE": "4"}), launched_by_mpi({})
+    (True, False)
+    """
+    environ = os.environ if environ is None else environ
+    return any(environ.get(name, "1").strip() not in ("", "1")
+               for name in _LAUNCHER_SIZE_VARIABLES)
+
+
+def init(device=None, timeout=None):
+    """Join the job: read rank, size and local rank from MPI (when launched by an MPI
+    launcher) and return the :class:`World`. Idempotent: later calls return the same world.
+
+    Args:
+        device: ``"cuda"`` to give each rank of a machine its own GPU (GPU ``local_rank``,
+            modulo the GPUs visible); call ``init`` before making CUDA tensors. None or "cpu"
+            for CPU training.
+        timeout: seconds a collective may wait for the other ranks before the job is aborted
+            with a message (see :class:`~minigrad.distributed.mpi.MPICommunicator`); None
+            (default: the environment variable ``MINIGRAD_DISTRIBUTED_TIMEOUT`` if set, else
+            no limit) leaves the waiting to MPI.
+
+    >>> world = mg.distributed.init()      # a plain process: a world of one
+    >>> world.rank, world.size, world.is_distributed()
+    (0, 1, False)
+    """
+    global _world
+    with _lock:
+        if _world is not None:
+            return _world
+        device = "cpu" if device is None else str(device).lower()
+        if device not in ("cpu", "cuda", "gpu"):
+            raise ValueError(f"init(device=...) expected 'cpu' or 'cuda', got {device!r}")
+        device = "cuda" if device == "gpu" else device
+        if timeout is None and os.environ.get(TIMEOUT_VARIABLE):
+            timeout = float(os.environ[TIMEOUT_VARIABLE])
+        if launched_by_mpi():
+            from .mpi import MPICommunicator
+            comm = MPICommunicator(timeout=timeout)
+            local_rank, local_size = comm.local_rank_and_size()
+        else:
+            from .local import LocalCommunicator
+            comm = LocalCommunicator.make_group(1)[0]
+            local_rank, local_size = 0, 1
+        if device == "cuda":
+            _use_gpu(local_rank)
+        world = World(comm.rank, comm.size, local_rank, local_size, comm, device)
+        if world.is_distributed():
+            _abort_on_uncaught_exceptions(world)
+        _world = world
+        return world
+
+
+def current():
+    """The world, made by :func:`init` on first use."""
+    return _world if _world is not None else init()
+
+
+def _use_gpu(local_rank):
+    """Make GPU ``local_rank`` (modulo the visible GPUs) CuPy's current device."""
+    from ..backends import get_backend
+
+    get_backend("cuda")                # raises, saying what is missing, without CuPy or GPU
+    import cupy
+
+    count = cupy.cuda.runtime.getDeviceCount()
+    cupy.cuda.Device(local_rank % count).use()
+
+
+def _abort_on_uncaught_exceptions(world):
+    """Chain a ``sys.excepthook`` that, after the usual traceback, aborts every rank."""
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        try:
+            previous(kind, value, traceback)
+        finally:
+            world.comm.abort(f"rank {world.rank} of {world.size} stopped on an uncaught "
+                             f"{kind.__name__}: {value}; aborting every rank", 1)
+
+    sys.excepthook = hook
