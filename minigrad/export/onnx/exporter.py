@@ -31,6 +31,7 @@ from ...train import structures
 from ...train.batches import to_tensor
 from ...train.functional import Functional
 from .builder import GraphBuilder, Symbol
+from .quantized import quantized_weights
 from .registry import UnsupportedLayerError, converter_for
 
 #: The opsets that the converters are written and tested for.
@@ -137,6 +138,10 @@ def _export(model, path, opset, float_dtype, specs, input_names, output_names, d
                           getattr(model, "output_names", None), "output_names")
     for name in output_names:
         builder.reserve(name)
+    unknown = sorted(set(dynamic_axes or {}) - set(input_names) - set(output_names))
+    if unknown:
+        raise ValueError(f"export: dynamic_axes names {unknown}, which are neither inputs "
+                         f"{input_names} nor outputs {output_names}")
     time_name = next((n for axes in dynamic for n in axes.values()), None)
     graph_outputs = []
     for traced, name in zip(outputs, output_names):
@@ -175,7 +180,7 @@ def _walk(module, builder, values):
     if isinstance(module, Container):
         (value,) = values
         for layer in module.layers:
-            (value,) = _convert_layer(layer, builder, [value], as_list=False)
+            (value,) = _walk(layer, builder, [value])
         return [value]
     return _convert_layer(module, builder, values, as_list=len(values) > 1)
 
@@ -204,7 +209,9 @@ def _convert_layer(layer, builder, inputs, as_list):
     """Run ``layer`` on the probes and append its converter's nodes; returns its outputs."""
     runs = [_run(layer, [v.probes[k] for v in inputs], as_list, k)
             for k in range(len(inputs[0].probes))]
-    converted = converter_for(layer)(layer, builder, [v.symbol for v in inputs])
+    # quantized_weights: int8 weights stay int8 (a quantized layer, or one inside Bidirectional)
+    with quantized_weights(layer, builder) as layer_builder:
+        converted = converter_for(layer)(layer, layer_builder, [v.symbol for v in inputs])
     converted = [converted] if isinstance(converted, Symbol) else list(converted)
     if len(converted) != len(runs[0]):
         raise RuntimeError(f"the ONNX converter of {type(layer).__name__} gave "
@@ -311,13 +318,11 @@ def _named_axes(dynamic_axes, name):
 def _dynamic_input_axes(specs, names, dynamic_axes):
     """Per input, ``{axis: dim name}`` of the dynamic axes besides the batch axis."""
     if dynamic_axes is not None:
-        unknown = set(dynamic_axes) - set(names)
         result = [_named_axes(dynamic_axes, name) for name in names]
         for (shape, _), axes, name in zip(specs, result, names):
             if any(not 1 <= int(a) <= len(shape) for a in axes):
                 raise ValueError(f"export: dynamic_axes[{name!r}] names axes {sorted(axes)}; "
                                  f"the input has axes 1 to {len(shape)} after the batch axis")
-        del unknown  # output names are checked once the outputs are known
         return [{int(a): n for a, n in axes.items()} for axes in result]
     result = []
     for shape, dtype in specs:

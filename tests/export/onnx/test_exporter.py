@@ -64,6 +64,8 @@ def test_dynamic_axes_given():
         mg.onnx.export(fixed, None, dynamic_axes={"input": [1]})
     with pytest.raises(ValueError, match="axes 1 to 2"):
         mg.onnx.export(model, None, dynamic_axes={"input": [3]})
+    with pytest.raises(ValueError, match=r"names \['x'\], which are neither"):
+        mg.onnx.export(model, None, dynamic_axes={"x": [1]})
 
 
 @pytest.mark.parametrize("opset", range(13, 22))
@@ -126,3 +128,12 @@ def test_a_single_layer_with_its_input_shape():
     layer(mg.ones(1, 4))
     proto, _ = assert_exports(layer, vectors(2, 4), input_shape=(4,))
     assert dims(proto.graph.input[0]) == ["batch", 4]
+
+
+def test_the_plain_container_and_a_container_inside_a_model():
+    block = mg.nn.Sequential([nn.Dense(5, activation="relu"), nn.Dense(3)])
+    block(mg.ones(1, 4))
+    randomize(block)
+    assert_exports(block, vectors(2, 4), vectors(3, 4, seed=2))
+    model = mg.Sequential([nn.Dense(4, input_shape=(6,)), block, nn.Softmax()])
+    assert_exports(randomize(model), vectors(2, 6))
