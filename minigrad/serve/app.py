@@ -8,8 +8,17 @@ GET      /v2/health/live, /v2/health/ready  liveness, readiness (200 or 503, emp
 GET      /v2/models/{model}                 model metadata: inputs and outputs
 GET      /v2/models/{model}/ready           200 when the model answers (404: unknown)
 POST     /v2/models/{model}/infer           inference (JSON tensors, or binary tensor data)
+GET      /v2/models/{model}/config          the model configuration (Triton's JSON form)
+GET      /v2/models/{model}/stats           inference statistics (Triton's), all versions
+GET      /v2/models/stats                   inference statistics of every model
+POST     /v2/repository/index               the model repository's models and their states
+POST     /v2/repository/models/{model}/load    load or reload a model (explicit mode)
+POST     /v2/repository/models/{model}/unload  unload a model (explicit mode)
 GET      /metrics                           Prometheus metrics
 =======  =================================  ==============================================
+
+A model named ``stats`` cannot be served (``/v2/models/stats`` is the statistics route, as in
+Triton).
 
 Every error is ``{"error": "..."}`` with the right status. Every request leaves one JSON line
 in the ``minigrad.serve.access`` log.
@@ -28,10 +37,12 @@ import uuid
 import zlib
 
 from .. import __version__
-from .batching import DynamicBatcher
 from .errors import ServeError, bad_request
+from .deployments import Deployment
 from .metrics import ServerMetrics
+from .model_config import MAX_CONFIG_BYTES, VersionPolicy, triton_config
 from .models import ModelSet, load_models
+from .repository import DEFAULT_POLL_SECS, ModelRepository
 from .tensors import decode_input, encode_output, read_tensor_header
 
 access_log = logging.getLogger("minigrad.serve.access")
@@ -40,7 +51,8 @@ error_log = logging.getLogger("minigrad.serve")
 #: The largest request body accepted by default, in bytes counted after decompression (64 MiB).
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 
-_MODEL = r"/v2/models/(?P<model>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+_MODEL = r"/v2/models/(?P<model>(?!stats(?:/|$))[^/]+)(?:/versions/(?P<version>[^/]+))?"
+_REPOSITORY_MODEL = r"/v2/repository/models/(?P<model>[^/]+)"
 # (pattern, allowed methods, endpoint name for metrics and the handler's method name)
 _ROUTES = [
     (re.compile(r"/v2/?"), ("GET",), "server"),
@@ -49,9 +61,21 @@ _ROUTES = [
     (re.compile(_MODEL), ("GET",), "metadata"),
     (re.compile(_MODEL + r"/ready"), ("GET",), "ready"),
     (re.compile(_MODEL + r"/infer"), ("POST",), "infer"),
+    (re.compile(_MODEL + r"/config"), ("GET",), "config"),
+    (re.compile(_MODEL + r"/stats"), ("GET",), "stats"),
+    (re.compile(r"/v2/models/stats"), ("GET",), "stats_all"),
+    (re.compile(r"/v2/repository/index"), ("POST",), "repository_index"),
+    (re.compile(_REPOSITORY_MODEL + r"/load"), ("POST",), "load"),
+    (re.compile(_REPOSITORY_MODEL + r"/unload"), ("POST",), "unload"),
     (re.compile(r"/metrics"), ("GET",), "metrics"),
 ]
 _UNAUTHENTICATED = {"live", "ready_server"}  # probes of orchestrators carry no token
+# The endpoint label of the metrics, where it is not the handler's name.
+_METRIC_ENDPOINTS = {"live": "health", "ready_server": "health", "stats_all": "stats",
+                     "repository_index": "repository", "load": "repository",
+                     "unload": "repository"}
+# Repository routes name a model folder, which need not be served (yet).
+_REPOSITORY_ENDPOINTS = {"load", "unload"}
 
 _STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
                 405: "Method Not Allowed", 413: "Content Too Large",
@@ -83,19 +107,19 @@ class InferenceApp:
     """A WSGI application serving ``models`` (see :func:`create_app`)."""
 
     def __init__(self, models, token=None, max_batch_size=64, batch_timeout_ms=0.0,
-                 max_body_bytes=DEFAULT_MAX_BODY_BYTES):
-        self.models = ModelSet(models)
+                 max_body_bytes=DEFAULT_MAX_BODY_BYTES, repository=None):
         self.token = token
         self.max_body_bytes = int(max_body_bytes)
         self.metrics = ServerMetrics()
         self.max_batch_size = int(max_batch_size)
-        self._batchers = {}
-        if self.max_batch_size > 0:
-            for model in self.models:
-                observe = self.metrics.batch_size.labels(model.name).observe
-                self._batchers[model.name, model.version] = DynamicBatcher(
-                    model.predict, self.max_batch_size, timeout=batch_timeout_ms / 1000,
-                    on_batch=observe, others_busy=self._others_in_flight)
+        self.batch_timeout_ms = float(batch_timeout_ms)
+        self._closed = False
+        self.models = ModelSet([self.deploy(model) for model in models])
+        for model in self.models:
+            self.metrics.served.labels(model.name, model.version).set(1)
+        self.repository = repository
+        if repository is not None:
+            repository.start(self.models, self.deploy, self.metrics, self.model_config)
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self.accepting = True  # False while shutting down: readiness fails, work continues
@@ -117,11 +141,36 @@ class InferenceApp:
         # next() on itertools.count is atomic under the GIL: no two requests share a number.
         return f"{self._id_prefix}-{os.getpid()}-{next(self._id_counter)}"
 
+    def deploy(self, served, source=None):
+        """A :class:`~minigrad.serve.deployments.Deployment` of ``served`` with this app's
+        batching options."""
+        if served.name == "stats":
+            raise ValueError("a model cannot be named 'stats': /v2/models/stats is the "
+                             "statistics route")
+        deployment = Deployment(served, self.max_batch_size, self.batch_timeout_ms / 1000,
+                                self.metrics, self._others_in_flight, source)
+        if self._closed and deployment.batcher is not None:
+            deployment.batcher.close()
+        return deployment
+
+    def model_config(self, name, model=None):
+        """Model ``name``'s configuration in Triton's JSON form (``model``: the version whose
+        tensors it describes, default the highest)."""
+        model = model or self.models.get(name)
+        policy = (self.repository.policy(name) if self.repository is not None
+                  else VersionPolicy({"all": {}}))
+        return triton_config(model.metadata(self.models.versions(name)), policy,
+                             self.max_batch_size, self.batch_timeout_ms)
+
     def close(self):
         """Refuse new inference requests in the batchers (those already queued are still
-        answered)."""
-        for batcher in self._batchers.values():
-            batcher.close()
+        answered) and stop watching the repository."""
+        self._closed = True
+        if self.repository is not None:
+            self.repository.close()
+        for model in self.models:
+            if model.batcher is not None:
+                model.batcher.close()
 
     # --- WSGI entry -------------------------------------------------------------------------
     def __call__(self, environ, start_response):
@@ -175,18 +224,22 @@ class InferenceApp:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
-            context["endpoint"] = {"live": "health", "ready_server": "health"}.get(endpoint,
-                                                                                  endpoint)
+            context["endpoint"] = _METRIC_ENDPOINTS.get(endpoint, endpoint)
             if endpoint not in _UNAUTHENTICATED:
                 self._authenticate(environ)
             if method not in methods:
                 raise ServeError(405, f"{path} accepts {' or '.join(methods)}, not {method}",
                                  headers=[("Allow", ", ".join(methods))])
             arguments = match.groupdict()
-            if "model" in arguments:
+            if "model" in arguments and endpoint not in _REPOSITORY_ENDPOINTS:
                 model = self.models.get(arguments["model"], arguments["version"])
                 context["model"] = model.name
+                requested = arguments["version"]
                 arguments = {"model": model}
+                if endpoint == "stats":
+                    arguments["every_version"] = requested is None
+                elif endpoint == "infer":
+                    arguments["requested"] = requested
             return getattr(self, f"_{endpoint}")(environ, **arguments)
         raise ServeError(404, f"no endpoint {path[:200]!r}; see GET /v2 and the Open "
                               "Inference Protocol")
@@ -224,15 +277,98 @@ class InferenceApp:
         body, content_type = self.metrics.exposition()
         return _Response(200, body, content_type)
 
-    def _infer(self, environ, model):
+    def _config(self, environ, model):
+        return _json(self.model_config(model.name, model))
+
+    def _stats(self, environ, model, every_version):
+        versions = [model]
+        if every_version:
+            table = self.models.table(model.name)
+            versions = [table[v] for v in sorted(table, key=int)]
+        return _json({"model_stats": [m.statistics.as_json() for m in versions]})
+
+    def _stats_all(self, environ):
+        return _json({"model_stats": [m.statistics.as_json() for m in self.models]})
+
+    # --- the model repository ---------------------------------------------------------------
+    def _repository_index(self, environ):
+        request = self._json_body(environ)
+        ready = _flag(request, "ready", "the index request")
+        if self.repository is not None:
+            return _json(self.repository.index(ready))
+        return _json([{"name": m.name, "version": m.version, "state": "READY"}
+                      for m in self.models])
+
+    def _load(self, environ, model):
+        parameters = _parameters(self._json_body(environ), "the load request")
+        files = sorted(key for key in parameters if key.startswith("file:"))
+        if files:
+            raise bad_request(f"file overrides ({', '.join(files)[:200]}) are not supported: "
+                              "put the version's folder into the repository and load the "
+                              "model by name")
+        unknown = sorted(set(parameters) - {"config"})
+        if unknown:
+            raise bad_request(f"unknown load parameter(s) {', '.join(unknown)[:200]}; a load "
+                              "request takes 'config'")
+        config = parameters.get("config")
+        if config is not None:
+            if not isinstance(config, str) or len(config) > MAX_CONFIG_BYTES:
+                raise bad_request("parameter 'config' must be the model configuration as a "
+                                  f"JSON string of at most {MAX_CONFIG_BYTES} characters")
+            config = _parse_json(config)
+        self._repository_for("load").load(model, config)
+        return _json({"name": model, "versions": self.models.versions(model)})
+
+    def _unload(self, environ, model):
+        parameters = _parameters(self._json_body(environ), "the unload request")
+        _flag(parameters, "unload_dependents", "the unload request")  # no model depends on another
+        unknown = sorted(set(parameters) - {"unload_dependents"})
+        if unknown:
+            raise bad_request(f"unknown unload parameter(s) {', '.join(unknown)[:200]}")
+        self._repository_for("unload").unload(model)
+        return _json({"name": model, "versions": self.models.versions(model)})
+
+    def _repository_for(self, what):
+        if self.repository is None:
+            raise bad_request(f"explicit model {what} needs a model repository: this server "
+                              "serves fixed models (start it with --repository DIR "
+                              "--model-control-mode explicit)")
+        return self.repository
+
+    def _json_body(self, environ):
+        """A control request's JSON object body (``{}`` when the body is empty)."""
         body = self._read_body(environ)
-        header, binary = _split_binary(environ, body)
-        request = _parse_json(header)
-        rows = self._request_input(request, model, binary)
-        wanted = _requested_outputs(request, model)
-        batcher = self._batchers.get((model.name, model.version))
-        outputs = batcher.submit(rows) if batcher else model.predict(rows)
-        return _infer_response(request, model, outputs, wanted)
+        return _parse_json(body) if body.strip() else {}
+
+    # --- inference --------------------------------------------------------------------------
+    def _infer(self, environ, model, requested):
+        if not model.acquire():  # swapped out since the lookup: take its successor
+            model = self._current(model.name, requested)
+        started, timing, ok = time.monotonic(), {}, False
+        try:
+            body = self._read_body(environ)
+            header, binary = _split_binary(environ, body)
+            request = _parse_json(header)
+            rows = self._request_input(request, model, binary)
+            wanted = _requested_outputs(request, model)
+            timing["input"] = time.monotonic() - started
+            outputs = model.infer(rows, timing)
+            encoding = time.monotonic()
+            response = _infer_response(request, model, outputs, wanted)
+            timing["output"] = time.monotonic() - encoding
+            ok = True
+            return response
+        finally:
+            model.record(ok, time.monotonic() - started, timing)
+            model.release()
+
+    def _current(self, name, version):
+        """The model served now as ``name`` (at ``version`` when not None), acquired."""
+        for _ in range(100):  # a swap replaces the table before it releases the old version
+            model = self.models.get(name, version)
+            if model.acquire():
+                return model
+        raise ServeError(503, f"model {name!r} is being swapped; retry")
 
     # --- request bodies ---------------------------------------------------------------------
     def _read_body(self, environ):
@@ -414,14 +550,16 @@ def _infer_response(request, model, outputs, wanted):
                      headers=[("Inference-Header-Content-Length", str(len(header)))])
 
 
-def create_app(models, name=None, token=None, max_batch_size=64, batch_timeout_ms=0.0,
-               max_body_bytes=DEFAULT_MAX_BODY_BYTES):
+def create_app(models=None, name=None, token=None, max_batch_size=64, batch_timeout_ms=0.0,
+               max_body_bytes=DEFAULT_MAX_BODY_BYTES, repository=None,
+               model_control_mode="none", repository_poll_secs=DEFAULT_POLL_SECS, load=()):
     """A WSGI application that serves ``models`` over the Open Inference Protocol.
 
     Args:
         models: a saved model file, a model folder or a repository of them (see
             :mod:`minigrad.serve.models`), an in-memory model, or a dict
-            ``{name: model or path}``.
+            ``{name: model or path}``; served as they are for the app's lifetime. Leave it
+            out to serve a live ``repository`` instead.
         name: the name of a single model (default: the file or folder name without the
             extension, or the model's own name).
         token: when set, every endpoint but the health probes requires the header
@@ -431,11 +569,24 @@ def create_app(models, name=None, token=None, max_batch_size=64, batch_timeout_m
         batch_timeout_ms: how long the oldest request may wait for others to join its batch;
             0 merges only requests that are already waiting.
         max_body_bytes: larger request bodies are refused with 413.
+        repository: a model repository folder whose models are loaded, swapped and
+            unloaded while the app runs (see :mod:`minigrad.serve.repository`).
+        model_control_mode: ``"none"``, ``"poll"`` or ``"explicit"`` (Triton's modes).
+        repository_poll_secs: seconds between scans of the repository in poll mode.
+        load: in explicit mode, the models to load at start (``"*"``: all).
 
     >>> model = mg.Sequential([mg.nn.Dense(2, input_shape=(3,))], name="tiny")
     >>> app = mg.serve.create_app(model)
     >>> [m.name for m in app.models]
     ['tiny']
     """
-    return InferenceApp(load_models(models, name), token=token, max_batch_size=max_batch_size,
-                        batch_timeout_ms=batch_timeout_ms, max_body_bytes=max_body_bytes)
+    options = dict(token=token, max_batch_size=max_batch_size,
+                   batch_timeout_ms=batch_timeout_ms, max_body_bytes=max_body_bytes)
+    if repository is None:
+        if models is None:
+            raise ValueError("create_app needs models to serve, or a repository")
+        return InferenceApp(load_models(models, name), **options)
+    if models is not None or name is not None:
+        raise ValueError("serve either fixed models or a repository, not both")
+    return InferenceApp([], repository=ModelRepository(
+        repository, model_control_mode, repository_poll_secs, load), **options)

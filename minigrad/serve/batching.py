@@ -35,7 +35,7 @@ class _Pending:
     with an answer (state done) or to lead the next batch (state leading).
     """
 
-    __slots__ = ("rows", "arrived", "state", "wake", "result", "error")
+    __slots__ = ("rows", "arrived", "state", "wake", "result", "error", "started", "seconds")
 
     def __init__(self, rows):
         self.rows = rows
@@ -45,6 +45,7 @@ class _Pending:
         self.wake.acquire()
         self.result = None
         self.error = None
+        self.started = self.seconds = None  # when its batch began, and how long it ran
 
 
 class DynamicBatcher:
@@ -82,10 +83,12 @@ class DynamicBatcher:
         self._gathering = False  # ... and waits on _arrived for more requests
         self._closed = False
 
-    def submit(self, rows, wait=60.0):
+    def submit(self, rows, wait=60.0, timing=None):
         """The model's outputs for ``rows``, computed in a batch with whatever else is queued.
 
-        Raises ServeError 503 when the queue is full or the request waits longer than
+        ``timing``, a dict, receives ``"queue"`` (seconds from the call to the start of the
+        request's batch) and ``"infer"`` (seconds the batch's forward pass took), for
+        statistics. Raises ServeError 503 when the queue is full or the request waits longer than
         ``wait`` seconds for other requests' batches; re-raises the model's exception if its
         batch failed.
         """
@@ -115,6 +118,9 @@ class DynamicBatcher:
                 # that are ready queue their requests first (sleep(0) does just that).
                 time.sleep(0)
             self._lead()
+        if timing is not None and pending.started is not None:
+            timing["queue"] = pending.started - pending.arrived
+            timing["infer"] = pending.seconds
         if pending.error is not None:
             raise pending.error
         return pending.result
@@ -180,7 +186,13 @@ class DynamicBatcher:
                 [p.rows for p in batch])
             if self.on_batch is not None:
                 self.on_batch(len(merged))
-            outputs = self.run(merged)
+            started = time.monotonic()
+            try:
+                outputs = self.run(merged)
+            finally:
+                seconds = time.monotonic() - started
+                for pending in batch:
+                    pending.started, pending.seconds = started, seconds
         except BaseException as exc:  # every request of the batch learns of the failure
             for pending in batch:
                 pending.error = exc

@@ -6,17 +6,36 @@ import sys
 from pathlib import Path
 
 from .app import DEFAULT_MAX_BODY_BYTES
+from .repository import CONTROL_MODES, DEFAULT_POLL_SECS
 from .server import DEFAULT_CONNECTION_LIMIT, DEFAULT_IDLE_TIMEOUT, DEFAULT_READ_TIMEOUT
 
 DESCRIPTION = """Serve saved minigrad models over the Open Inference Protocol (KServe v2 REST,
 as Triton speaks it). PATH is a model file written by model.save, a model folder
-(NAME/model.safetensors or NAME/<version>/model.safetensors) or a repository of model folders."""
+(NAME/model.safetensors or NAME/<version>/model.safetensors) or a repository of model folders.
+With --repository DIR instead of PATH, the repository is live: versions are loaded, swapped and
+unloaded while the server runs (--model-control-mode poll or explicit, as in Triton)."""
 
 
 def add_arguments(parser):
     """The ``serve`` options (shared by ``minigrad serve`` and ``python -m minigrad.serve``)."""
-    parser.add_argument("path", metavar="PATH", type=Path,
-                        help="model file, model folder or model repository")
+    parser.add_argument("path", metavar="PATH", type=Path, nargs="?",
+                        help="model file, model folder or model repository, served as it is "
+                        "at start (or give --repository)")
+    parser.add_argument("--repository", "--model-repository", type=Path, metavar="DIR",
+                        help="a live model repository (DIR/<model>/<version>/model.safetensors)"
+                        ": see --model-control-mode")
+    parser.add_argument("--model-control-mode", choices=CONTROL_MODES, default="none",
+                        help="with --repository: none = load every model at start, no "
+                        "changes; poll = also load new versions and unload removed ones every "
+                        "--repository-poll-secs; explicit = load and unload only on request "
+                        "(POST /v2/repository/models/NAME/load|unload) and --load-model "
+                        "(default none)")
+    parser.add_argument("--repository-poll-secs", type=float, default=DEFAULT_POLL_SECS,
+                        help="seconds between scans of the repository in poll mode (default "
+                        f"{DEFAULT_POLL_SECS:g})")
+    parser.add_argument("--load-model", action="append", default=[], metavar="NAME",
+                        help="in explicit mode, a model to load at start (repeatable; '*' for "
+                        "all)")
     parser.add_argument("--name", help="serve a single model under this name (default: its "
                         "file or folder name without the extension)")
     parser.add_argument("--host", default="127.0.0.1",
@@ -69,6 +88,7 @@ def run(args):
     """Load the models named by parsed ``args`` and serve them until SIGTERM."""
     from . import create_app, serve
     from ..io import ModelFileError
+    from .errors import ServeError
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if args.quiet:
@@ -84,13 +104,15 @@ def run(args):
             raise SystemExit(f"--{option.replace('_', '-')} must be positive")
     if not args.grace >= 0:
         raise SystemExit("--grace must be 0 or more")
+    source = _source(args)
     try:
-        app = create_app(args.path, name=args.name, token=token,
-                         max_batch_size=args.max_batch_size,
+        app = create_app(token=token, max_batch_size=args.max_batch_size,
                          batch_timeout_ms=args.batch_timeout_ms,
-                         max_body_bytes=args.max_body_bytes)
+                         max_body_bytes=args.max_body_bytes, **source)
     except (OSError, ValueError, ModelFileError) as exc:
         raise SystemExit(f"minigrad serve: {exc}") from None
+    except ServeError as exc:  # --load-model of a model the repository does not have
+        raise SystemExit(f"minigrad serve: --load-model: {exc.message}") from None
     for model in app.models:
         logging.getLogger("minigrad.serve").info(
             "model %r version %s: input %s %s -> output %s %s", model.name, model.version,
@@ -101,6 +123,31 @@ def run(args):
     if cut:
         raise SystemExit(f"minigrad serve: {cut} request(s) cut at the end of the {args.grace:g} "
                          "s grace period (--grace)")
+
+
+def _source(args):
+    """create_app's arguments for what to serve: PATH, or --repository and its options."""
+    if (args.path is None) == (args.repository is None):
+        raise SystemExit("minigrad serve: give PATH (models served as they are) or "
+                         "--repository DIR (a live repository), not both or neither")
+    if args.repository is None:
+        given = [option for option, value in [
+            ("--model-control-mode", args.model_control_mode != "none"),
+            ("--repository-poll-secs", args.repository_poll_secs != DEFAULT_POLL_SECS),
+            ("--load-model", args.load_model)] if value]
+        if given:
+            raise SystemExit(f"minigrad serve: {', '.join(given)} need --repository DIR")
+        return {"models": args.path, "name": args.name}
+    if args.name is not None:
+        raise SystemExit("minigrad serve: --name renames a single model; a repository's models "
+                         "are named after their folders")
+    if not args.repository_poll_secs > 0:
+        raise SystemExit("--repository-poll-secs must be positive")
+    if args.load_model and args.model_control_mode != "explicit":
+        raise SystemExit("minigrad serve: --load-model is for --model-control-mode explicit "
+                         "(the other modes load every model)")
+    return {"repository": args.repository, "model_control_mode": args.model_control_mode,
+            "repository_poll_secs": args.repository_poll_secs, "load": args.load_model}
 
 
 def main(argv=None):

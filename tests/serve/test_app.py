@@ -445,9 +445,9 @@ def test_importing_minigrad_does_not_import_the_server():
 
 def test_batchers_learn_whether_other_requests_are_in_flight(app_for, mlp):
     app = app_for(mlp, max_batch_size=8)
-    (batcher,) = app._batchers.values()
+    (model,) = app.models
+    batcher = model.batcher
     seen = []
-    model = next(iter(app.models))
     real_predict = model.predict
     batcher.run = lambda rows: seen.append(batcher.others_busy()) or real_predict(rows)
     assert call(app, "POST", "/v2/models/tiny/infer", infer_body(X)).status == 200

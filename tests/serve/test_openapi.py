@@ -75,6 +75,8 @@ def find_operation(spec, method, path):
     documents the 405, and the 401 that comes first when a token is missing); (None, None)
     for a path that is not in the spec."""
     matches = [t for t in spec["paths"] if _template_regex(t).fullmatch(path)]
+    if len(matches) > 1:  # OpenAPI: a path without templating wins (/v2/models/stats)
+        matches = [t for t in matches if "{" not in t]
     assert len(matches) <= 1, f"{path} matches several spec paths: {matches}"
     if not matches:
         return None, None
@@ -160,7 +162,8 @@ def test_a_broken_spec_is_caught(spec):
 
 def test_every_route_of_the_app_has_a_path_in_the_spec_and_vice_versa(spec):
     assert route_mismatches(spec) == []
-    assert len(spec["paths"]) == 10  # 4 plain routes and 3 model routes with and without version
+    # 6 plain routes, 5 model routes with and without version, 2 repository model routes
+    assert len(spec["paths"]) == 18
 
 
 def test_the_route_comparison_notices_a_missing_or_extra_path(spec):
@@ -228,8 +231,9 @@ def tiny_model():
 
 @pytest.fixture(scope="module")
 def repository(tmp_path_factory):
-    """A model repository: "tiny" in versions 1 and 2, and "overflow", whose output is
-    infinite for large inputs (JSON cannot carry it)."""
+    """A model repository: "tiny" in versions 1 and 2, "overflow", whose output is
+    infinite for large inputs (JSON cannot carry it), and "spare", whose version 2 takes 5
+    features where version 1 takes 4."""
     root = tmp_path_factory.mktemp("models")
     model = tiny_model()
     for version in ("1", "2"):
@@ -237,6 +241,8 @@ def repository(tmp_path_factory):
         model.save(root / "tiny" / version / "model.safetensors")
     overflow = mg.Sequential([nn.Dense(2, input_shape=(2,), kernel_initializer="ones")])
     overflow.save(root / "overflow.safetensors")
+    mg.serve.publish_version(tiny_model(), root, "spare")
+    mg.serve.publish_version(mg.Sequential([nn.Dense(3, input_shape=(5,))]), root, "spare")
     return root
 
 
@@ -245,6 +251,10 @@ def apps(repository):
     made = {"open": mg.serve.create_app(repository, max_body_bytes=MAX_BODY),
             "token": mg.serve.create_app(repository, token=TOKEN),
             "unbatched": mg.serve.create_app(repository, max_batch_size=0)}
+    # A live repository in explicit mode: load and unload requests (of "tiny", and "spare",
+    # whose version 2 does not fit its version 1: its reload is refused).
+    made["repo"] = mg.serve.create_app(repository=repository, model_control_mode="explicit")
+    made["repo"].repository.load("spare")
     closing = mg.serve.create_app(repository)  # shutting down: not ready, refuses inference
     closing.accepting = False
     closing.close()
@@ -297,6 +307,19 @@ CASES = [
     ("open", "POST", "{m}/infer", gzip.compress(json.dumps(infer_json()).encode()),
      {"Content-Encoding": "gzip"}, 200),
     ("open", "GET", "/metrics", b"", {}, 200),
+    ("open", "GET", "{m}/config", b"", {}, 200),
+    ("unbatched", "GET", "{m}/config", b"", {}, 200),
+    ("open", "GET", "{m}/stats", b"", {}, 200),
+    ("open", "GET", "/v2/models/stats", b"", {}, 200),
+    ("open", "POST", "/v2/repository/index", b"", {}, 200),
+    ("repo", "POST", "/v2/repository/index", b"", {}, 200),
+    ("repo", "POST", "/v2/repository/index", {"ready": True}, {}, 200),
+    ("repo", "POST", "/v2/repository/models/tiny/load", b"", {}, 200),
+    ("repo", "POST", "/v2/repository/models/tiny/load",
+     {"parameters": {"config": json.dumps({"version_policy": {"all": {}}})}}, {}, 200),
+    ("repo", "POST", "/v2/repository/models/tiny/unload", b"", {}, 200),
+    ("repo", "POST", "/v2/repository/models/nothing-here/unload",
+     {"parameters": {"unload_dependents": True}}, {}, 200),
     ("token", "GET", "/v2/health/live", b"", {}, 200),
     ("token", "GET", "{m}", b"", AUTH, 200),
     ("token", "POST", "{m}/infer", infer_json(), AUTH, 200),
@@ -319,12 +342,31 @@ CASES = [
                                                        {"classification": 3}}]), {}, 400),
     ("open", "POST", "{m}/infer", BINARY[:-4], BINARY_HEADERS, 400),
     ("open", "POST", "{m}/infer", BINARY, {"Inference-Header-Content-Length": "99999"}, 400),
+    ("repo", "POST", "/v2/repository/index", {"ready": "yes"}, {}, 400),
+    ("repo", "POST", "/v2/repository/index", b"[1]", {}, 400),
+    ("open", "POST", "/v2/repository/models/tiny/load", b"", {}, 400),
+    ("repo", "POST", "/v2/repository/models/tiny/load",
+     {"parameters": {"file:1/model.safetensors": "AAAA"}}, {}, 400),
+    ("repo", "POST", "/v2/repository/models/tiny/load",
+     {"parameters": {"config": json.dumps({"max_batch_size": 1})}}, {}, 400),
+    ("repo", "POST", "/v2/repository/models/..hidden/load", b"", {}, 400),
+    ("repo", "POST", "/v2/repository/models/spare/load",
+     {"parameters": {"config": json.dumps({"version_policy": {"all": {}}})}}, {}, 400),
+    ("open", "POST", "/v2/repository/models/tiny/unload", b"", {}, 400),
+    ("repo", "POST", "/v2/repository/models/tiny/unload",
+     {"parameters": {"unload_dependents": "yes"}}, {}, 400),
     # 401: no token, or another one
     ("token", "GET", "/v2", b"", {}, 401),
     ("token", "GET", "{m}", b"", {}, 401),
     ("token", "GET", "{m}/ready", b"", {"Authorization": "Bearer wrong"}, 401),
     ("token", "POST", "{m}/infer", infer_json(), {"Authorization": TOKEN}, 401),
     ("token", "GET", "/metrics", b"", {}, 401),
+    ("token", "GET", "{m}/config", b"", {}, 401),
+    ("token", "GET", "{m}/stats", b"", {}, 401),
+    ("token", "GET", "/v2/models/stats", b"", {}, 401),
+    ("token", "POST", "/v2/repository/index", b"", {}, 401),
+    ("token", "POST", "/v2/repository/models/tiny/load", b"", {}, 401),
+    ("token", "POST", "/v2/repository/models/tiny/unload", b"", {}, 401),
     # 404: no such model or version
     ("open", "GET", "/v2/models/nope", b"", {}, 404),
     ("open", "GET", "/v2/models/tiny/versions/9", b"", {}, 404),
@@ -332,6 +374,11 @@ CASES = [
     ("open", "GET", "/v2/models/tiny/versions/9/ready", b"", {}, 404),
     ("open", "POST", "/v2/models/nope/infer", infer_json(), {}, 404),
     ("open", "POST", "/v2/models/tiny/versions/9/infer", infer_json(), {}, 404),
+    ("open", "GET", "/v2/models/nope/config", b"", {}, 404),
+    ("open", "GET", "/v2/models/tiny/versions/9/config", b"", {}, 404),
+    ("open", "GET", "/v2/models/nope/stats", b"", {}, 404),
+    ("open", "GET", "/v2/models/tiny/versions/9/stats", b"", {}, 404),
+    ("repo", "POST", "/v2/repository/models/nope/load", b"", {}, 404),
     # 405: the route exists, not for this method
     ("open", "POST", "/v2", b"", {}, 405),
     ("open", "DELETE", "/v2/health/live", b"", {}, 405),
@@ -340,10 +387,23 @@ CASES = [
     ("open", "POST", "{m}/ready", b"", {}, 405),
     ("open", "GET", "{m}/infer", b"", {}, 405),
     ("open", "POST", "/metrics", b"", {}, 405),
+    ("open", "POST", "{m}/config", b"", {}, 405),
+    ("open", "POST", "{m}/stats", b"", {}, 405),
+    ("open", "DELETE", "/v2/models/stats", b"", {}, 405),
+    ("open", "GET", "/v2/repository/index", b"", {}, 405),
+    ("open", "GET", "/v2/repository/models/tiny/load", b"", {}, 405),
+    ("open", "PUT", "/v2/repository/models/tiny/unload", b"", {}, 405),
     # 413, 415: the body is too large or encoded in an unknown way
     ("open", "POST", "{m}/infer", b"x" * (MAX_BODY + 1), {}, 413),
     ("open", "POST", "{m}/infer", _gzip_bomb(), {"Content-Encoding": "gzip"}, 413),
     ("open", "POST", "{m}/infer", infer_json(), {"Content-Encoding": "br"}, 415),
+    ("open", "POST", "/v2/repository/index", b"x" * (MAX_BODY + 1), {}, 413),
+    ("open", "POST", "/v2/repository/models/tiny/load", b"x" * (MAX_BODY + 1), {}, 413),
+    ("open", "POST", "/v2/repository/models/tiny/unload", b"x" * (MAX_BODY + 1), {}, 413),
+    ("open", "POST", "/v2/repository/index", b"{}", {"Content-Encoding": "br"}, 415),
+    ("open", "POST", "/v2/repository/models/tiny/load", b"{}", {"Content-Encoding": "br"}, 415),
+    ("open", "POST", "/v2/repository/models/tiny/unload", b"{}", {"Content-Encoding": "br"},
+     415),
     # 500: an infinite output asked for as JSON (as binary data it is fine)
     ("open", "POST", "{o}/infer", HUGE, {}, 500),
     ("open", "POST", "{o}/infer", {**HUGE, "parameters": {"binary_data_output": True}}, {}, 200),
