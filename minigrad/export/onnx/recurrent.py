@@ -46,11 +46,18 @@ _INT64, _INT32 = 7, 6       # onnx.TensorProto.INT64, INT32
 # --- the layers ------------------------------------------------------------------------------
 
 @converts(LSTM, GRU, SimpleRNN)
-def convert_recurrent(layer, builder, inputs):
+def convert_recurrent(layer, builder, inputs, store=None):
     """One recurrent layer: outputs as its ``forward`` (reversed in time when it returns the
-    sequence read backwards), then the final states when ``return_state``."""
+    sequence read backwards), then the final states when ``return_state``.
+
+    ``store(builder, layer, name, to_onnx)`` puts ``layer``'s weight ``name`` ("kernel" or
+    "recurrent_kernel") in the graph and returns its value name; ``to_onnx`` maps a Keras-layout
+    array -- the (rows, G*U) weight, or a (G*U,) vector such as per-column scales -- to ONNX's
+    layout and gate order. Default :func:`float_weight`; a converter of quantized layers may
+    store int8 values and a DequantizeLinear instead."""
     x = _single_input(layer, inputs)
-    outputs, states = _run(layer, builder, x, layer.go_backwards, layer.zero_output_for_mask)
+    outputs, states = _run(layer, builder, x, layer.go_backwards, layer.zero_output_for_mask,
+                           store)
     if layer.return_sequences and layer.go_backwards:
         outputs = builder.node("Slice", [outputs, _ints(builder, [-1], layer),
                                          _ints(builder, [-_INT64_MAX], layer),
@@ -64,13 +71,15 @@ def convert_recurrent(layer, builder, inputs):
 
 
 @converts(Bidirectional)
-def convert_bidirectional(layer, builder, inputs):
+def convert_bidirectional(layer, builder, inputs, store=None):
     """Both directions, each as :func:`convert_recurrent` without the final flip (the backward
-    outputs are in time order), merged as ``layer.merge_mode`` says."""
+    outputs are in time order), merged as ``layer.merge_mode`` says. ``store``: as in
+    :func:`convert_recurrent`."""
     x = _single_input(layer, inputs)
     results, states = [], []
     for sub in (layer.forward_layer, layer.backward_layer):
-        outputs, final = _run(sub, builder, x, sub.go_backwards, sub.zero_output_for_mask)
+        outputs, final = _run(sub, builder, x, sub.go_backwards, sub.zero_output_for_mask,
+                              store)
         results.append(outputs)
         states.extend(final)
     mask = x.mask if layer.return_sequences else None
@@ -98,10 +107,10 @@ def convert_bidirectional(layer, builder, inputs):
 
 # --- one direction -----------------------------------------------------------------------------
 
-def _run(layer, builder, x, reverse, zero_output_for_mask):
+def _run(layer, builder, x, reverse, zero_output_for_mask, store):
     """The nodes of ``layer._run``: (outputs, [final states]) as value names; outputs (N, T, U)
     in time order if ``return_sequences``, else the last output (N, U)."""
-    op, weights, attributes = _onnx_op(layer, builder)
+    op, weights, attributes = _onnx_op(layer, builder, store or float_weight)
     name = layer.name
     xs = builder.node("Transpose", [x.name], hint=f"{name}/time_major", perm=[1, 0, 2])
     n_out = 3 if op == "LSTM" else 2
@@ -178,17 +187,21 @@ def _pack(layer, builder, xs, real, reverse):
 
 # --- weights -----------------------------------------------------------------------------------
 
-def _onnx_op(layer, builder):
-    """(ONNX op type, [W, R, B] initializer names, attributes) for ``layer``."""
+def float_weight(builder, layer, name, to_onnx):
+    """Weight ``name`` of ``layer`` as a float initializer in ONNX's layout."""
+    return builder.constant(to_onnx(as_numpy(getattr(layer, name), builder)),
+                            f"{layer.name}/{name}")
+
+
+def _onnx_op(layer, builder, store):
+    """(ONNX op type, [W, R, B] value names, attributes) for ``layer``."""
     units = layer.units
-    kernel = as_numpy(layer.kernel, builder)
-    recurrent = as_numpy(layer.recurrent_kernel, builder)
-    gates = kernel.shape[1] // units
+    gates = layer.recurrent_kernel.shape[1] // units
     if layer.use_bias:
         bias = as_numpy(layer.bias, builder)
     else:
         bias = np.zeros((2, gates * units) if isinstance(layer, GRU) and layer.reset_after
-                        else (gates * units,), kernel.dtype)
+                        else (gates * units,), float_dtype(builder))
     _check_activations(layer)
     if isinstance(layer, LSTM):
         op, order, attributes = "LSTM", [0, 3, 1, 2], {}       # i, f, c, o -> i, o, f, c
@@ -203,14 +216,15 @@ def _onnx_op(layer, builder):
     else:
         input_bias, recurrent_bias = bias, np.zeros_like(bias)
 
-    def reorder(matrix):        # (rows, G*U) -> (1, G*U, rows), blocks in ONNX's order
-        blocks = np.split(matrix, gates, axis=-1)
-        return np.concatenate([blocks[i] for i in order], axis=-1).T[None]
+    def to_onnx(array):         # (rows, G*U) -> (1, G*U, rows); (G*U,) -> (G*U,)
+        blocks = np.split(array, gates, axis=-1)
+        array = np.concatenate([blocks[i] for i in order], axis=-1)
+        return array if array.ndim == 1 else array.T[None]
 
-    weights = [builder.constant(reorder(kernel), f"{layer.name}/W"),
-               builder.constant(reorder(recurrent), f"{layer.name}/R"),
-               builder.constant(np.concatenate([reorder(input_bias[None])[..., 0],
-                                                reorder(recurrent_bias[None])[..., 0]], axis=1),
+    weights = [store(builder, layer, "kernel", to_onnx),
+               store(builder, layer, "recurrent_kernel", to_onnx),
+               builder.constant(np.concatenate([to_onnx(input_bias),
+                                                to_onnx(recurrent_bias)])[None],
                                 f"{layer.name}/B")]
     attributes["hidden_size"] = units
     return op, weights, attributes
