@@ -7,6 +7,8 @@ All weights are random (biases included), so a wrong gate order or bias half sho
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .helpers import assert_exports, randomize, vectors
 
@@ -219,3 +221,32 @@ def test_a_store_hook_puts_int8_weights_with_per_column_scales_in_the_graph(monk
     proto, _ = assert_exports(model, *batches("pre"))
     types = {i.name: i.data_type for i in proto.graph.initializer}
     assert types["kernel_int8"] == types["recurrent_kernel_int8"] == 3  # TensorProto.INT8
+
+
+@pytest.fixture(scope="module")
+def exported_bidirectional():
+    """Embedding(mask_zero) -> Bidirectional(LSTM, sequences) -> GRU read backwards, exported
+    once, with its onnxruntime session."""
+    from .helpers import ort
+    model = mg.Sequential([nn.Embedding(VOCABULARY, WIDTH, mask_zero=True),
+                           nn.Bidirectional(nn.LSTM(UNITS, return_sequences=True)),
+                           nn.GRU(UNITS, go_backwards=True, return_sequences=True)])
+    model.predict(token_ids(2, 3, None), verbose=0)
+    randomize(model)
+    proto = mg.onnx.export(model, None)
+    return model, ort.InferenceSession(proto.SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_mask_pattern(exported_bidirectional, data):
+    model, session = exported_bidirectional
+    batch, steps = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 10))
+    real = np.array(data.draw(st.lists(st.booleans(), min_size=batch * steps,
+                                       max_size=batch * steps))).reshape(batch, steps)
+    ids = np.random.default_rng(batch * 100 + steps).integers(1, VOCABULARY, (batch, steps))
+    ids = ids * real
+    (got,) = session.run(None, {"input": ids})
+    np.testing.assert_allclose(got, model.predict(ids, verbose=0), rtol=0, atol=1e-5)
