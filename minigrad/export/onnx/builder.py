@@ -114,6 +114,13 @@ class GraphBuilder:
         self._transposed[y] = (x, perm)
         return y
 
+    def transposed_from(self, x):
+        """``(source, perm)`` when ``x`` is ``Transpose(source, perm)`` made by
+        :meth:`transpose`, else None: a layer that acts on each value alone (an activation,
+        a per-channel scale) may act on ``source`` and transpose after it, which keeps a run
+        of NCHW layers free of transposes."""
+        return self._transposed.get(x)
+
     def reduce_mean(self, x, axes, keepdims, hint=None):
         """ReduceMean over ``axes`` (an attribute before opset 18, an input from 18 on)."""
         axes = [int(a) for a in axes]

@@ -50,11 +50,26 @@ def _label(layer):
     return getattr(function, "__name__", "activation")
 
 
+def before_transpose(builder, x, apply, axis=None):
+    """``apply(value, axis)`` on ``x`` -- or, when ``x`` is a transpose of another value
+    (an NCHW convolution's output brought back to NHWC), on that value, transposed after:
+    an elementwise or per-channel layer between two convolutions then needs no transpose
+    pair. ``axis`` (an axis of ``x``, or None) is handed to ``apply`` as that value's axis."""
+    made = builder.transposed_from(x)
+    if made is None:
+        return apply(x, axis)
+    source, perm = made
+    return builder.transpose(apply(source, None if axis is None else perm[axis]), perm)
+
+
 @converts(Activation, ReLU, Sigmoid, Tanh)
 def activation(layer, builder, inputs):
     (x,) = inputs
-    return [Symbol(activations.emit(builder, layer.activation, x.name,
-                                    f"{layer.name}/{_label(layer)}", layer=layer))]
+    hint = f"{layer.name}/{_label(layer)}"
+    if not activations.is_elementwise(layer.activation):
+        return [Symbol(activations.emit(builder, layer.activation, x.name, hint, layer=layer))]
+    return [Symbol(before_transpose(builder, x.name, lambda value, _: activations.emit(
+        builder, layer.activation, value, hint, layer=layer)))]
 
 
 @converts(Softmax)
@@ -118,11 +133,13 @@ def batch_normalization(layer, builder, inputs):
     shift = -array(layer.moving_mean) * scale
     if layer.center:
         shift = shift + array(layer.beta)
-    axis = layer.axis % rank(x)
-    broadcast = (-1,) + (1,) * (rank(x) - 1 - axis)  # (C, 1, ..., 1) for an inner axis
-    y = builder.node("Mul", [x.name, builder.weight(scale.reshape(broadcast),
-                                                    f"{layer.name}/scale")],
-                     hint=f"{layer.name}/mul")
-    y = builder.node("Add", [y, builder.weight(shift.reshape(broadcast), f"{layer.name}/shift")],
-                     hint=f"{layer.name}/add")
-    return [Symbol(y)]
+    def multiply_add(value, axis):
+        broadcast = (-1,) + (1,) * (rank(x) - 1 - axis)  # (C, 1, ..., 1) for an inner axis
+        y = builder.node("Mul", [value, builder.weight(scale.reshape(broadcast),
+                                                       f"{layer.name}/scale")],
+                         hint=f"{layer.name}/mul")
+        return builder.node("Add", [y, builder.weight(shift.reshape(broadcast),
+                                                      f"{layer.name}/shift")],
+                            hint=f"{layer.name}/add")
+
+    return [Symbol(before_transpose(builder, x.name, multiply_add, layer.axis % rank(x)))]

@@ -66,11 +66,20 @@ def test_global_average_pooling(keepdims):
     assert_exports(model, images(2, 6, 6, 3), images(5, 6, 6, 3, seed=4))
 
 
+@pytest.mark.parametrize("axis", [-1, 1, 2])
+def test_batch_normalization_after_a_convolution_on_any_axis(axis):
+    model = image_model(nn.Conv2D(4, 3), nn.BatchNormalization(axis=axis),
+                        nn.Activation("softmax"), input_shape=(7, 6, 3))
+    assert_exports(model, images(2, 7, 6, 3), images(3, 7, 6, 3, seed=2))
+
+
 def test_batch_normalization_between_convolutions():
     model = image_model(nn.Conv2D(6, 3, use_bias=False), nn.BatchNormalization(),
                         nn.Activation("relu"), nn.Conv2D(4, 3, strides=2, padding="same"),
                         input_shape=(9, 9, 3))
-    assert_exports(model, images(2, 9, 9, 3), images(3, 9, 9, 3, seed=2))
+    proto, _ = assert_exports(model, images(2, 9, 9, 3), images(3, 9, 9, 3, seed=2))
+    # the per-channel and elementwise layers run in NCHW too: one transpose in, one out
+    assert [n.op_type for n in proto.graph.node].count("Transpose") == 2
 
 
 def test_cifar10_cnn_tutorial_architecture_runs_in_nchw_between_layers():
