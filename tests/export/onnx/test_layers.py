@@ -14,10 +14,7 @@ ACTIVATIONS = sorted(mg.nn.activations.ACTIVATIONS)
 
 
 def model_of(*layers, input_shape):
-    layers = list(layers)
-    model = mg.Sequential([nn.InputLayer(shape=input_shape)] + layers) \
-        if hasattr(nn, "InputLayer") else mg.Sequential(layers)
-    return randomize(model)
+    return randomize(mg.Sequential([nn.InputLayer(shape=input_shape), *layers]))
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
