@@ -78,7 +78,9 @@ def _unpack(arrays, name, entry, path):
                     for d in entry["shape"]):
         raise ModelFileError(f"{where}: its entry must give a shape (a list of sizes >= 0)")
     try:
-        dtype = np.dtype(entry.get("dtype"))
+        if not isinstance(entry.get("dtype"), str):
+            raise TypeError
+        dtype = np.dtype(entry["dtype"])
     except TypeError:
         raise ModelFileError(f"{where}: unknown dtype {entry.get('dtype')!r}") from None
     if dtype.kind not in "biuf":

@@ -509,6 +509,109 @@ class Model(Module):
             raise ValueError("predict() got no samples")
         return structures.concatenate(outputs)
 
+    # --- one batch at a time (Keras's *_on_batch) -------------------------------------------
+    @threads.trains_alone
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False, reset_metrics=True):
+        """One optimization step on the batch ``x``, ``y`` (arrays or tensors, or lists/dicts of
+        them for several inputs or outputs), as Keras's ``train_on_batch``: for loops that
+        feed batches themselves (new data arriving, GANs, reinforcement learning).
+
+        Returns the loss of the batch -- computed before the step, as in ``fit`` -- alone if
+        the model has no metrics, else ``[loss, metric, ...]``, or a dict with
+        ``return_dict=True``. The metrics are those of this batch (Keras 3: metrics are reset
+        at each call); with ``reset_metrics=False`` (Keras 2's option) they go on counting
+        from the previous such call of ``train_on_batch`` or ``test_on_batch`` until
+        :meth:`reset_metrics` or a call with ``reset_metrics=True``.
+
+        ``sample_weight``: a weight per sample; ``class_weight``: ``{class: weight}`` turned
+        into per-sample weights (not both). The optimizer is made at the first call and keeps
+        its state across calls and ``fit`` (and across ``save``/``load_model``).
+
+        >>> model = mg.Sequential([mg.nn.Dense(1, input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> loss = model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))
+        >>> model.optimizer.iterations
+        1
+        """
+        self._require_compiled("train_on_batch")
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("train_on_batch: give class_weight or sample_weight, not both")
+            if not isinstance(class_weight, dict):
+                raise ValueError(f"class_weight must be a dict {{class: weight}}, got "
+                                 f"{type(class_weight).__name__}")
+            sample_weight = batching.class_weights_to_sample_weights(y, class_weight)
+        xb, yb, wb = self._one_batch(x, y, sample_weight, "train_on_batch")
+        if not self._optimizer_ready:
+            self._prepare(xb)
+            xb, yb, wb = self._one_batch(x, y, sample_weight, "train_on_batch")
+        self.train()
+        loss, y_pred = self.train_step(xb, yb, wb)
+        y_pred = structures.map_structure(lambda output: output.detach(), y_pred)
+        return self._on_batch_result(loss, xb, yb, y_pred, wb, return_dict, reset_metrics)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False,
+                      reset_metrics=True):
+        """The loss and metrics of the batch ``x``, ``y`` in evaluation mode without gradients
+        (Keras's ``test_on_batch``); returns and counts as :meth:`train_on_batch` does, and
+        changes nothing in the model."""
+        self._require_compiled("test_on_batch")
+        xb, yb, wb = self._one_batch(x, y, sample_weight, "test_on_batch")
+        with threads.inference(self, "test_on_batch()"), eval_mode(self):
+            y_pred = self(xb)
+            loss = self._loss_value(yb, y_pred, wb)
+        return self._on_batch_result(loss, xb, yb, y_pred, wb, return_dict, reset_metrics)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for the batch ``x`` as NumPy arrays, in evaluation mode without
+        gradients (Keras's ``predict_on_batch``: :meth:`predict` without cutting ``x`` into
+        batches).
+
+        >>> model = mg.Sequential([mg.nn.Dense(3, input_shape=(2,))])
+        >>> model.predict_on_batch(np.ones((4, 2))).shape
+        (4, 3)
+        """
+        xb, _, _ = self._one_batch(x, None, None, "predict_on_batch")
+        with threads.inference(self, "predict_on_batch()"), eval_mode(self):
+            return structures.map_structure(lambda output: output.numpy(), self(xb))
+
+    def reset_metrics(self):
+        """Forget what :meth:`train_on_batch` and :meth:`test_on_batch` counted with
+        ``reset_metrics=False`` (Keras's ``reset_metrics``)."""
+        self._on_batch_metrics = None
+
+    def _one_batch(self, x, y, sample_weight, method):
+        """``x``, ``y``, ``sample_weight`` of a ``*_on_batch`` call as tensors on the model's
+        device, checked as ``fit`` checks its arrays."""
+        if x is None:
+            raise ValueError(f"{method}() needs a batch x")
+        if method != "predict_on_batch" and y is None:
+            raise ValueError(f"{method}() needs the targets y of the batch")
+        if not (isinstance(x, (np.ndarray, Tensor)) or structures.is_structure(x)):
+            x = np.asarray(x)  # a list of samples, as Keras takes it
+        source = batching.batches(x, y, sample_weight, max(1, structures.batch_length(x)))
+        xb, yb, wb = next(iter(source))
+        backend, float_dtype = self.backend_and_dtype()
+        return tuple(batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+
+    def _on_batch_result(self, loss, xb, yb, y_pred, wb, return_dict, reset):
+        """The logs of a ``*_on_batch`` call, as Keras returns them."""
+        counting = None if reset else getattr(self, "_on_batch_metrics", None)
+        if counting is None:
+            counting = (metrics_module.Mean(name="loss"), self._make_metrics(
+                tuple(structures.leaves(y_pred)[0].shape), copies=True))
+        loss_mean, metrics = counting
+        loss_mean.update_state(loss.item(), sample_weight=structures.batch_length(xb))
+        with no_grad():
+            self._update_metrics(metrics, yb, y_pred, wb)
+        self._on_batch_metrics = None if reset else counting
+        logs = {"loss": loss_mean.result(), **self._metric_logs(metrics)}
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
     # --- saving -----------------------------------------------------------------------------
     def save(self, path, include_optimizer=True):
         """Save architecture, weights and optimizer state to one file, atomically; load it with
