@@ -35,7 +35,7 @@ from ...nn.activations import name_of as activation_name
 from ...nn.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from .builder import Symbol
 from .registry import UnsupportedLayerError, converts
-from .sequence import as_numpy, cast_float, float_dtype, reduce_sum, squeeze, unsqueeze
+from .sequence import as_numpy, cast_float, reduce_sum, squeeze, unsqueeze
 
 #: ONNX's name of each activation that its recurrent ops accept (and minigrad's layers have).
 _ONNX_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
@@ -93,7 +93,7 @@ def convert_bidirectional(layer, builder, inputs, store=None):
     elif layer.merge_mode == "mul":
         merged = [builder.node("Mul", results, hint=hint)]
     elif layer.merge_mode == "ave":
-        half = builder.constant(np.array(0.5, float_dtype(builder)), f"{layer.name}/half")
+        half = builder.weight(0.5, f"{layer.name}/half")
         merged = [builder.node("Mul", [builder.node("Add", results, hint=f"{hint}/sum"), half],
                                hint=hint)]
     else:
@@ -201,7 +201,7 @@ def _onnx_op(layer, builder, store):
         bias = as_numpy(layer.bias, builder)
     else:
         bias = np.zeros((2, gates * units) if isinstance(layer, GRU) and layer.reset_after
-                        else (gates * units,), float_dtype(builder))
+                        else (gates * units,), builder.dtype)
     _check_activations(layer)
     if isinstance(layer, LSTM):
         op, order, attributes = "LSTM", [0, 3, 1, 2], {}       # i, f, c, o -> i, o, f, c
@@ -267,7 +267,7 @@ def _output_shape(layer, x, units):
 
 def _ints(builder, values, layer):
     """An int64 constant (a scalar for an int, 1-D for a list)."""
-    return builder.constant(np.array(values, np.int64), f"{layer.name}/const")
+    return builder.ints(values, f"{layer.name}/const")
 
 
 def _batch_major(builder, y, name):

@@ -29,7 +29,7 @@ def convert_embedding(layer, builder, inputs):
     output = builder.node("Gather", [table, index], hint=f"{name}/vectors", axis=0)
     mask = None
     if layer.mask_zero:
-        zero = builder.constant(np.array(0, np.int64), f"{name}/zero")
+        zero = builder.ints(0, f"{name}/zero")
         mask = builder.node("Not", [builder.node("Equal", [index, zero], hint=f"{name}/is_pad")],
                             hint=f"{name}/mask")
     shape = None if ids.shape is None else tuple(ids.shape) + (layer.output_dim,)
@@ -42,14 +42,12 @@ def convert_masking(layer, builder, inputs):
     (N, T)."""
     (x,) = inputs
     name = layer.name
-    value = builder.constant(np.array(layer.mask_value, float_dtype(builder)),
-                             f"{name}/mask_value")
+    value = builder.weight(layer.mask_value, f"{name}/mask_value")
     differs = builder.node("Not", [builder.node("Equal", [x.name, value],
                                                 hint=f"{name}/equal")], hint=f"{name}/differs")
     count = reduce_sum(builder, builder.node("Cast", [differs], hint=f"{name}/differs_n",
                                              to=_INT64), -1, name)           # (N, T, 1)
-    keep = builder.node("Greater", [count, builder.constant(np.array(0, np.int64),
-                                                            f"{name}/zero")],
+    keep = builder.node("Greater", [count, builder.ints(0, f"{name}/zero")],
                         hint=f"{name}/keep")
     output = builder.node("Mul", [x.name, cast_float(builder, keep, f"{name}/keep_f")],
                           hint=f"{name}/masked")
@@ -67,7 +65,7 @@ def convert_global_average_pooling_1d(layer, builder, inputs):
     if x.mask is None:
         total = reduce_sum(builder, x.name, 1, name, keepdims=layer.keepdims)
         steps = builder.node("Gather", [builder.node("Shape", [x.name], hint=f"{name}/shape"),
-                                        builder.constant(np.array(1, np.int64), f"{name}/one")],
+                                        builder.ints(1, f"{name}/one")],
                              hint=f"{name}/steps")
         steps = cast_float(builder, steps, f"{name}/steps_f")
         return [Symbol(builder.node("Div", [total, steps], hint=f"{name}/mean"), shape=shape)]
@@ -76,7 +74,7 @@ def convert_global_average_pooling_1d(layer, builder, inputs):
     total = reduce_sum(builder, builder.node("Mul", [x.name, weights], hint=f"{name}/kept"),
                        1, name, keepdims=layer.keepdims)
     count = reduce_sum(builder, weights, 1, name, keepdims=layer.keepdims)
-    one = builder.constant(np.array(1, float_dtype(builder)), f"{name}/one")
+    one = builder.weight(1, f"{name}/one")
     count = builder.node("Max", [count, one], hint=f"{name}/count")
     return [Symbol(builder.node("Div", [total, count], hint=f"{name}/mean"), shape=shape)]
 
@@ -88,7 +86,7 @@ def convert_global_average_pooling_1d(layer, builder, inputs):
 def reduce_sum(builder, value, axis, name, keepdims=True):
     """ReduceSum of ``value`` over one axis."""
     if builder.opset >= 13:
-        axes = builder.constant(np.array([axis], np.int64), f"{name}/axes")
+        axes = builder.ints([axis], f"{name}/axes")
         return builder.node("ReduceSum", [value, axes], hint=f"{name}/sum",
                             keepdims=int(keepdims))
     return builder.node("ReduceSum", [value], hint=f"{name}/sum", axes=[axis],
@@ -107,25 +105,17 @@ def unsqueeze(builder, value, axis, hint):
 
 def _axes_op(builder, op, value, axis, hint):
     if builder.opset >= 13:
-        return builder.node(op, [value, builder.constant(np.array([axis], np.int64),
-                                                         f"{hint}/axes")], hint=hint)
+        return builder.node(op, [value, builder.ints([axis], f"{hint}/axes")], hint=hint)
     return builder.node(op, [value], hint=hint, axes=[axis])
-
-
-def float_dtype(builder):
-    """The NumPy float dtype of the model's values (float32 unless the builder says)."""
-    return np.dtype(getattr(builder, "dtype", np.float32))
 
 
 def cast_float(builder, value, hint):
     """``value`` (bool or int) cast to the model's float type."""
     from onnx.helper import np_dtype_to_tensor_dtype
     return builder.node("Cast", [value], hint=hint,
-                        to=int(np_dtype_to_tensor_dtype(float_dtype(builder))))
+                        to=int(np_dtype_to_tensor_dtype(builder.dtype)))
 
 
 def as_numpy(parameter, builder):
-    """A parameter's values as a NumPy array of the model's float dtype."""
-    data = parameter.data
-    data = data.get() if hasattr(data, "get") else data   # (a CuPy array's .get())
-    return np.asarray(data, dtype=float_dtype(builder))
+    """A parameter's values as a NumPy array of the model's float dtype (from any device)."""
+    return np.asarray(parameter.numpy(), dtype=builder.dtype)
