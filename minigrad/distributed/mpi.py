@@ -9,6 +9,7 @@ without it, and a single process never initialises MPI.
 """
 
 import sys
+import threading
 import time
 
 from ..extras import install_hint
@@ -31,11 +32,11 @@ class MPICommunicator(Communicator):
 
     Args:
         comm: an ``mpi4py.MPI.Comm``; None for ``COMM_WORLD``.
-        timeout: None (the default) to wait in each collective as long as MPI does; or
-            seconds: a collective that has not completed by then (a rank died without MPI
-            noticing, or one rank stopped calling collectives) aborts the whole job with a
-            message naming the collective and this rank. The collective is then made
-            non-blocking and polled, which costs a little CPU while it waits.
+        timeout: seconds that one collective may wait for the other ranks; past that (a rank
+            died without the launcher noticing, hangs, or stopped calling the same
+            collectives) a watchdog thread aborts the whole job with a message naming the
+            collective and this rank. None: wait as long as MPI does. The watchdog costs
+            nothing on the collectives themselves: they note the time they start and end.
     """
 
     device = "cpu"
@@ -46,11 +47,13 @@ class MPICommunicator(Communicator):
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
-        if timeout is not None and not timeout > 0:
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ValueError(f"timeout must be None or a number of seconds > 0, got "
                              f"{timeout!r}")
         self.timeout = timeout
         self._ops = {"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}
+        self._waiting = None            # (what, since) while in a collective
+        self._watchdog = None
 
     def local_rank_and_size(self):
         """``(rank, size)`` among the ranks on this machine (those that share its memory)."""
@@ -64,28 +67,21 @@ class MPICommunicator(Communicator):
         check_op(op)
         _check_contiguous(array)
         if self.size > 1:
-            if self.timeout is None:
+            with self._watched("allreduce"):
                 self.comm.Allreduce(self._MPI.IN_PLACE, array, op=self._ops[op])
-            else:
-                self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, array, op=self._ops[op]),
-                           "allreduce")
         return array
 
     def broadcast(self, array, root=0):
         check_root(root, self.size)
         _check_contiguous(array)
         if self.size > 1:
-            if self.timeout is None:
+            with self._watched("broadcast"):
                 self.comm.Bcast(array, root=root)
-            else:
-                self._wait(self.comm.Ibcast(array, root=root), "broadcast")
         return array
 
     def barrier(self):
-        if self.timeout is None:
+        with self._watched("barrier"):
             self.comm.Barrier()
-        else:
-            self._wait(self.comm.Ibarrier(), "barrier")
 
     def abort(self, message, code=1):
         """Print ``message`` on stderr and end every rank (``MPI_Abort``): mpiexec then stops
@@ -94,18 +90,42 @@ class MPICommunicator(Communicator):
         sys.stderr.flush()
         self.comm.Abort(code)
 
-    def _wait(self, request, what):
-        """Poll ``request`` until done; abort the job once :attr:`timeout` has passed."""
-        deadline = time.monotonic() + self.timeout
-        pause = 0.0
-        while not request.Test():
-            if time.monotonic() > deadline:
+    # --- the watchdog -----------------------------------------------------------------------
+    def _watched(self, what):
+        return _Watched(self, what)
+
+    def _watch(self):
+        """The watchdog thread: abort once a collective has waited longer than the timeout."""
+        interval = min(1.0, self.timeout / 10)
+        while True:
+            time.sleep(interval)
+            waiting = self._waiting
+            if waiting is not None and time.monotonic() - waiting[1] > self.timeout:
                 self.abort(f"rank {self.rank} of {self.size} waited more than {self.timeout} s "
-                           f"in {what}: another rank has died, hangs or stopped calling the "
-                           "same collectives")
-            # Spin at first (most collectives finish in microseconds), then yield the core.
-            pause = min(1e-3, pause + 1e-5)
-            time.sleep(pause)
+                           f"in {waiting[0]}: another rank has died, hangs or stopped calling "
+                           "the same collectives")
+
+
+class _Watched:
+    """A collective in progress, as the watchdog sees it (a class: cheaper than
+    ``contextlib.contextmanager`` on every collective)."""
+
+    __slots__ = ("comm", "what")
+
+    def __init__(self, comm, what):
+        self.comm, self.what = comm, what
+
+    def __enter__(self):
+        comm = self.comm
+        if comm.timeout is not None:
+            if comm._watchdog is None:
+                comm._watchdog = threading.Thread(target=comm._watch, daemon=True,
+                                                  name="minigrad-distributed-watchdog")
+                comm._watchdog.start()
+            comm._waiting = (self.what, time.monotonic())
+
+    def __exit__(self, *exc):
+        self.comm._waiting = None
 
 
 def _check_contiguous(array):

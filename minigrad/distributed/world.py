@@ -12,7 +12,7 @@ ranks waiting forever in their next collective.
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .communicator import Communicator
 
@@ -20,7 +20,11 @@ from .communicator import Communicator
 #: Open MPI, Slurm's srun (a step's tasks, not the batch script's allocation).
 _LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS",
                             "SLURM_STEP_NUM_TASKS")
-#: Seconds for MPICommunicator(timeout=...) when init() is given none.
+#: Seconds a collective may wait before the job is aborted, when init() is given no timeout
+#: (PyTorch's default for its process groups): generous, since a rank may wait in a
+#: collective while rank 0 validates or writes a checkpoint.
+DEFAULT_TIMEOUT = 1800.0
+#: The environment variable that overrides it ("0" or "none": no limit).
 TIMEOUT_VARIABLE = "MINIGRAD_DISTRIBUTED_TIMEOUT"
 
 _world = None
@@ -86,10 +90,11 @@ def init(device=None, timeout=None):
         device: ``"cuda"`` to give each rank of a machine its own GPU (GPU ``local_rank``,
             modulo the GPUs visible); call ``init`` before making CUDA tensors. None or "cpu"
             for CPU training.
-        timeout: seconds a collective may wait for the other ranks before the job is aborted
-            with a message (see :class:`~minigrad.distributed.mpi.MPICommunicator`); None
-            (default: the environment variable ``MINIGRAD_DISTRIBUTED_TIMEOUT`` if set, else
-            no limit) leaves the waiting to MPI.
+        timeout: seconds a collective may wait for the other ranks before a watchdog aborts
+            the job with a message (see :class:`~minigrad.distributed.mpi.MPICommunicator`):
+            what ends a job in which one rank hangs or left without an exception. None: the
+            environment variable ``MINIGRAD_DISTRIBUTED_TIMEOUT`` if set ("0" or "none" for
+            no limit), else :data:`DEFAULT_TIMEOUT` (30 minutes); 0: no limit.
 
     >>> world = mg.distributed.init()      # a plain process: a world of one
     >>> world.rank, world.size, world.is_distributed()
@@ -97,14 +102,16 @@ def init(device=None, timeout=None):
     """
     global _world
     with _lock:
-        if _world is not None:
-            return _world
-        device = "cpu" if device is None else str(device).lower()
-        if device not in ("cpu", "cuda", "gpu"):
+        asked = None if device is None else str(device).lower()
+        if asked not in (None, "cpu", "cuda", "gpu"):
             raise ValueError(f"init(device=...) expected 'cpu' or 'cuda', got {device!r}")
-        device = "cuda" if device == "gpu" else device
-        if timeout is None and os.environ.get(TIMEOUT_VARIABLE):
-            timeout = float(os.environ[TIMEOUT_VARIABLE])
+        device = "cuda" if asked in ("cuda", "gpu") else "cpu"
+        if _world is not None:
+            if device == "cuda" and _world.device != "cuda":   # init() first, then for cuda
+                _use_gpu(_world.local_rank)
+                _world = replace(_world, device="cuda")
+            return _world
+        timeout = _timeout(timeout)
         if launched_by_mpi():
             from .mpi import MPICommunicator
             comm = MPICommunicator(timeout=timeout)
@@ -120,6 +127,24 @@ def init(device=None, timeout=None):
             _abort_on_uncaught_exceptions(world)
         _world = world
         return world
+
+
+def _timeout(timeout):
+    """The collective timeout in seconds, or None for no limit (see :func:`init`)."""
+    if timeout is None:
+        text = os.environ.get(TIMEOUT_VARIABLE, "").strip().lower()
+        if not text:
+            return DEFAULT_TIMEOUT
+        if text == "none":
+            return None
+        try:
+            timeout = float(text)
+        except ValueError:
+            raise ValueError(f"{TIMEOUT_VARIABLE} must be a number of seconds or 'none', got "
+                             f"{text!r}") from None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise ValueError(f"init(timeout=...) expected seconds >= 0 or None, got {timeout!r}")
+    return float(timeout) if timeout > 0 else None
 
 
 def current():
