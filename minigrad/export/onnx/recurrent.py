@@ -46,18 +46,11 @@ _INT64, _INT32 = 7, 6       # onnx.TensorProto.INT64, INT32
 # --- the layers ------------------------------------------------------------------------------
 
 @converts(LSTM, GRU, SimpleRNN)
-def convert_recurrent(layer, builder, inputs, store=None):
+def convert_recurrent(layer, builder, inputs):
     """One recurrent layer: outputs as its ``forward`` (reversed in time when it returns the
-    sequence read backwards), then the final states when ``return_state``.
-
-    ``store(builder, layer, name, to_onnx)`` puts ``layer``'s weight ``name`` ("kernel" or
-    "recurrent_kernel") in the graph and returns its value name; ``to_onnx`` maps a Keras-layout
-    array -- the (rows, G*U) weight, or a (G*U,) vector such as per-column scales -- to ONNX's
-    layout and gate order. Default :func:`float_weight`; a converter of quantized layers may
-    store int8 values and a DequantizeLinear instead."""
+    sequence read backwards), then the final states when ``return_state``."""
     x = _single_input(layer, inputs)
-    outputs, states = _run(layer, builder, x, layer.go_backwards, layer.zero_output_for_mask,
-                           store)
+    outputs, states = _run(layer, builder, x, layer.go_backwards, layer.zero_output_for_mask)
     if layer.return_sequences and layer.go_backwards:
         outputs = builder.node("Slice", [outputs, _ints(builder, [-1], layer),
                                          _ints(builder, [-_INT64_MAX], layer),
@@ -71,15 +64,13 @@ def convert_recurrent(layer, builder, inputs, store=None):
 
 
 @converts(Bidirectional)
-def convert_bidirectional(layer, builder, inputs, store=None):
+def convert_bidirectional(layer, builder, inputs):
     """Both directions, each as :func:`convert_recurrent` without the final flip (the backward
-    outputs are in time order), merged as ``layer.merge_mode`` says. ``store``: as in
-    :func:`convert_recurrent`."""
+    outputs are in time order), merged as ``layer.merge_mode`` says."""
     x = _single_input(layer, inputs)
     results, states = [], []
     for sub in (layer.forward_layer, layer.backward_layer):
-        outputs, final = _run(sub, builder, x, sub.go_backwards, sub.zero_output_for_mask,
-                              store)
+        outputs, final = _run(sub, builder, x, sub.go_backwards, sub.zero_output_for_mask)
         results.append(outputs)
         states.extend(final)
     mask = x.mask if layer.return_sequences else None
@@ -107,10 +98,10 @@ def convert_bidirectional(layer, builder, inputs, store=None):
 
 # --- one direction -----------------------------------------------------------------------------
 
-def _run(layer, builder, x, reverse, zero_output_for_mask, store):
+def _run(layer, builder, x, reverse, zero_output_for_mask):
     """The nodes of ``layer._run``: (outputs, [final states]) as value names; outputs (N, T, U)
     in time order if ``return_sequences``, else the last output (N, U)."""
-    op, weights, attributes = _onnx_op(layer, builder, store or float_weight)
+    op, weights, attributes = _onnx_op(layer, builder)
     name = layer.name
     xs = builder.node("Transpose", [x.name], hint=f"{name}/time_major", perm=[1, 0, 2])
     n_out = 3 if op == "LSTM" else 2
@@ -187,14 +178,10 @@ def _pack(layer, builder, xs, real, reverse):
 
 # --- weights -----------------------------------------------------------------------------------
 
-def float_weight(builder, layer, name, to_onnx):
-    """Weight ``name`` of ``layer`` as a float initializer in ONNX's layout."""
-    return builder.constant(to_onnx(as_numpy(getattr(layer, name), builder)),
-                            f"{layer.name}/{name}")
-
-
-def _onnx_op(layer, builder, store):
-    """(ONNX op type, [W, R, B] value names, attributes) for ``layer``."""
+def _onnx_op(layer, builder):
+    """(ONNX op type, [W, R, B] value names, attributes) for ``layer``. W and R are stored
+    under the hints ``"<layer>/kernel"`` and ``"<layer>/recurrent_kernel"``, which the export
+    of quantized layers (:mod:`.quantized`) recognises to store them int8."""
     units = layer.units
     gates = layer.recurrent_kernel.shape[1] // units
     if layer.use_bias:
@@ -221,11 +208,12 @@ def _onnx_op(layer, builder, store):
         array = np.concatenate([blocks[i] for i in order], axis=-1)
         return array if array.ndim == 1 else array.T[None]
 
-    weights = [store(builder, layer, "kernel", to_onnx),
-               store(builder, layer, "recurrent_kernel", to_onnx),
-               builder.constant(np.concatenate([to_onnx(input_bias),
-                                                to_onnx(recurrent_bias)])[None],
-                                f"{layer.name}/B")]
+    weights = [builder.constant(to_onnx(as_numpy(getattr(layer, weight), builder)),
+                                f"{layer.name}/{weight}")
+               for weight in ("kernel", "recurrent_kernel")]
+    weights.append(builder.constant(np.concatenate([to_onnx(input_bias),
+                                                    to_onnx(recurrent_bias)])[None],
+                                    f"{layer.name}/B"))
     attributes["hidden_size"] = units
     return op, weights, attributes
 

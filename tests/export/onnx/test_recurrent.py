@@ -196,33 +196,6 @@ def test_an_activation_the_fused_kernels_do_not_compute_is_refused():
         mg.onnx.export(model, None)
 
 
-def test_a_store_hook_puts_int8_weights_with_per_column_scales_in_the_graph(monkeypatch):
-    # what a converter of quantized layers needs: to_onnx maps the int8 values and the scales
-    # of the kernel's columns alike, so DequantizeLinear along ONNX's gate axis gives W and R
-    from minigrad.export.onnx import recurrent, registry
-    from minigrad.nn.layers.quantized import quantize_per_channel
-
-    layer = nn.LSTM(UNITS, return_sequences=True, go_backwards=True)
-    model = embedded(layer)
-    stored = {}
-    for name in ("kernel", "recurrent_kernel"):
-        weight = getattr(layer, name).data
-        stored[name] = quantize_per_channel(weight, axis=-1)
-        weight[...] = stored[name][0] * stored[name][1]  # predict runs on the int8 weights
-
-    def int8(builder, layer, name, to_onnx):
-        values, scales = stored[name]
-        return builder.node("DequantizeLinear",
-                            [builder.constant(to_onnx(values), f"{name}_int8"),
-                             builder.constant(to_onnx(scales), f"{name}_scale")], axis=1)
-
-    monkeypatch.setitem(registry.CONVERTERS, nn.LSTM,
-                        lambda *args: recurrent.convert_recurrent(*args, store=int8))
-    proto, _ = assert_exports(model, *batches("pre"))
-    types = {i.name: i.data_type for i in proto.graph.initializer}
-    assert types["kernel_int8"] == types["recurrent_kernel_int8"] == 3  # TensorProto.INT8
-
-
 @pytest.fixture(scope="module")
 def exported_bidirectional():
     """Embedding(mask_zero) -> Bidirectional(LSTM, sequences) -> GRU read backwards, exported
