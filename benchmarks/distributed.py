@@ -85,11 +85,11 @@ def minigrad_worker(name, steps, warmup):
     import minigrad as mg
     from minigrad.train import distributed_fit
 
-    size = distributed_fit.launched_size()
-    rank = 0
-    if size > 1:
+    rank, size = 0, 1
+    if distributed_fit.launched():
         import minigrad.distributed
-        rank = minigrad.distributed.init().rank
+        world = minigrad.distributed.init()
+        rank, size = world.rank, world.size
     ends = []
 
     class Clock(mg.train.callbacks.Callback):

@@ -42,8 +42,7 @@ def parse_args(argv, description, name, epochs, batch_size):
 def world(parser, required):
     """(rank, number of ranks) of this process: (0, 1) unless a launcher (mpiexec, srun)
     started several; ``required`` (``--distributed``) makes a missing MPI world an error."""
-    size = mg.train.distributed_fit.launched_size()
-    if size < 2:
+    if not mg.train.distributed_fit.launched():
         if required:
             parser.error("--distributed: start the script with `mpiexec -n N python ...` (or "
                          "srun); no MPI world found")

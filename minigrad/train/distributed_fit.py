@@ -27,32 +27,26 @@ import traceback
 
 import numpy as np
 
+from .. import distributed
 from . import structures
 
 #: Set to 0 to train alone even when started by an MPI launcher.
 SWITCH = "MINIGRAD_DISTRIBUTED"
 
 
-def launched_size():
-    """The number of ranks the launcher started, from its environment (1 when none did):
-    MPICH/Hydra and Intel MPI set ``PMI_SIZE``, Open MPI ``OMPI_COMM_WORLD_SIZE``, Slurm's
-    ``srun --mpi=pmi2|pmix`` ``SLURM_STEP_NUM_TASKS`` (with ``PMI_RANK`` or ``PMIX_RANK``)."""
+def launched():
+    """True when a launcher (mpiexec, mpirun, srun) started this process as one of several
+    ranks (:func:`minigrad.distributed.launched_by_mpi`), unless ``MINIGRAD_DISTRIBUTED=0``."""
     if os.environ.get(SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
-        return 1
-    env = os.environ
-    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE"):
-        if env.get(name, "").isdigit():
-            return int(env[name])
-    if ("PMI_RANK" in env or "PMIX_RANK" in env) and env.get("SLURM_STEP_NUM_TASKS", "").isdigit():
-        return int(env["SLURM_STEP_NUM_TASKS"])
-    return 1
+        return False
+    return distributed.launched_by_mpi()
 
 
 def for_this_process():
-    """A :class:`DistributedFit` when this process is one of several ranks, else None."""
-    if launched_size() < 2:
+    """A :class:`DistributedFit` when this process is one of several ranks, else None (and
+    then MPI is never started)."""
+    if not launched():
         return None
-    from .. import distributed  # mpi4py only now
     world = distributed.init()
     return DistributedFit(world, distributed) if world.size > 1 else None
 
@@ -111,7 +105,6 @@ class DistributedFit:
     def start(self, model):
         """Rank 0's weights (and buffers) on every rank, once the layers are built."""
         self.distributed.broadcast_parameters(model, root=0)
-        self.copy_buffers_from_root(model)
 
     def seed_dropout_per_rank(self, model):
         """Other dropout masks on each rank: rank 0 keeps its streams (it draws as a single
@@ -210,14 +203,10 @@ class DistributedFit:
         return copies[0], copies[1:]
 
     def copy_buffers_from_root(self, model):
-        """Rank 0's buffers (BatchNormalization's moving statistics) on every rank: a sum in
-        which the other ranks add zeros."""
-        for _, buffer in model.named_buffers():
-            mine = np.asarray(_host(buffer.data))
-            sent = mine if self.rank == 0 else np.zeros_like(mine)
-            total = np.asarray(self.distributed.allreduce_array(sent, op="sum"))
-            buffer.data[...] = buffer._backend.asarray(total.reshape(mine.shape)) \
-                if hasattr(buffer, "_backend") else total.reshape(mine.shape)
+        """Rank 0's buffers (BatchNormalization's moving statistics) on every rank."""
+        buffers = dict(model.named_buffers())
+        if buffers:
+            self.distributed.broadcast_parameters(buffers, root=0)
 
     # --- failure ----------------------------------------------------------------------------
     def abort(self, exc):
@@ -227,8 +216,8 @@ class DistributedFit:
               file=sys.stderr)
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         sys.stderr.flush()
-        from mpi4py import MPI
-        MPI.COMM_WORLD.Abort(1)
+        self.world.comm.abort(f"rank {self.rank} of {self.size} failed in fit: "
+                              f"{type(exc).__name__}: {exc}", 1)
 
 
 class RankSlices:

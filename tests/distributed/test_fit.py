@@ -189,18 +189,18 @@ def test_fit_without_a_launcher_never_imports_mpi4py():
     assert done.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("variables, size", [
-    ({}, 1), ({"PMI_SIZE": "4", "PMI_RANK": "1"}, 4), ({"OMPI_COMM_WORLD_SIZE": "3"}, 3),
-    ({"SLURM_STEP_NUM_TASKS": "8", "PMIX_RANK": "2"}, 8),
-    ({"SLURM_STEP_NUM_TASKS": "8"}, 1),  # a batch script, not a task that srun started
-    ({"PMI_SIZE": "4", "MINIGRAD_DISTRIBUTED": "0"}, 1)])
-def test_the_world_size_comes_from_the_launchers_variables(monkeypatch, variables, size):
+@pytest.mark.parametrize("variables, expected", [
+    ({}, False), ({"PMI_SIZE": "4", "PMI_RANK": "1"}, True), ({"OMPI_COMM_WORLD_SIZE": "3"}, True),
+    ({"PMI_SIZE": "1"}, False),  # mpiexec -n 1: train alone
+    ({"PMI_SIZE": "4", "MINIGRAD_DISTRIBUTED": "0"}, False)])
+def test_fit_is_distributed_when_a_launcher_started_several_ranks(monkeypatch, variables,
+                                                                    expected):
     for name in list(os.environ):
         if name.startswith(LAUNCHER_VARIABLES) or name == distributed_fit.SWITCH:
             monkeypatch.delenv(name)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    assert distributed_fit.launched_size() == size
+    assert distributed_fit.launched() is expected
 
 
 @pytest.mark.parametrize("count, ranks", [(8, 2), (5, 2), (1, 3), (7, 3), (12, 3)])
@@ -251,4 +251,5 @@ def test_the_mnist_example_trains_on_two_ranks_and_reports_once(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("Epoch 1/1") == 1 and done.stdout.count("test accuracy") == 1
     assert "x 2 ranks" in done.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist_mlp.png", "mnist_mlp.safetensors"]
+    written = {p.name for p in tmp_path.iterdir()} - {"mnist_mlp.png"}  # with matplotlib
+    assert written == {"mnist_mlp.safetensors"}
