@@ -47,7 +47,7 @@ def load_model(path, compile=True):
 
 def model_from_architecture(architecture):
     """A new, built model (fresh weights) from what ``model.get_architecture()`` returned:
-    what ``load_model`` fills with the file's weights, and what :func:`minigrad.quantize`
+    what ``load_model`` fills with the file's weights, and what :func:`minigrad.export.quantize`
     rebuilds with quantized layers."""
     config = architecture["config"]
     if architecture.get("class_name") == "Functional":  # keras.Model(inputs, outputs)

@@ -1,4 +1,5 @@
-"""ONNX export of quantized layers (:func:`minigrad.quantize`): the weights stay int8 in the file.
+"""ONNX export of quantized layers (:func:`minigrad.export.quantize`): the weights stay int8
+in the file.
 
 Weight-only QDQ, as onnxruntime's own quantizer writes it: each quantized weight is an int8
 initializer with its per-channel scales, turned back into floats by one ``DequantizeLinear``
@@ -50,7 +51,7 @@ def quantized_weights(layer, builder):
 
 class QuantizedWeights:
     """A :class:`~.builder.GraphBuilder` (everything else is passed through) whose
-    :meth:`constant` and :meth:`weight` store the quantized weights named in ``layouts`` --
+    ``constant`` and ``weight`` store the quantized weights named in ``layouts`` --
     ``{hint: (values, scales, axis)}``, int8 values with their scales, or float16 values and
     None -- instead of the float array the converter gives."""
 

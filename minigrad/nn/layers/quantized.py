@@ -1,7 +1,7 @@
 """Quantized layers: Dense, Conv2D, Embedding, LSTM, GRU and SimpleRNN whose weights are stored
 int8 (with a float32 scale per output channel) or float16, for inference.
 
-What :func:`minigrad.quantize` makes from a trained model. Each class is the float layer with
+What :func:`minigrad.export.quantize` makes from a trained model. Each class is the float layer with
 its big weights (``kernel``, ``recurrent_kernel``, ``embeddings``) kept as buffers:
 
 * ``weight_dtype="int8"``: ``<name>_int8`` (the weight's shape, int8) and ``<name>_scale``
@@ -51,8 +51,9 @@ def quantize_per_channel(weights, axis):
     ``axis``, so that ``weights ~= values * scales`` (broadcast along ``axis``) with an error of
     at most ``scales / 2`` per element. An all-zero channel gets the scale float32 eps.
 
+    >>> from minigrad.nn.layers.quantized import quantize_per_channel
     >>> values, scales = quantize_per_channel(np.array([[1.0, -0.5], [-2.0, 0.25]]), axis=1)
-    >>> values.tolist(), scales.round(5).tolist()
+    >>> values.tolist(), [round(float(scale), 5) for scale in scales]
     ([[64, -127], [-127, 64]], [0.01569, 0.00392])
     """
     weights = np.asarray(weights, dtype=np.float32)
@@ -103,7 +104,7 @@ class QuantizedWeight:
 
     def buffers(self, weights, weight_dtype):
         """``{buffer name: array}`` that store the float ``weights`` (NumPy) in
-        ``weight_dtype``: what :func:`minigrad.quantize` loads into the layer."""
+        ``weight_dtype``: what :func:`minigrad.export.quantize` loads into the layer."""
         if weight_dtype == "float16":
             return {f"{self.name}_float16": np.asarray(weights).astype(np.float16)}
         values, scales = quantize_per_channel(weights, self.axis)
