@@ -18,8 +18,9 @@ from .layers.normalization import BatchNormalization
 from .layers.pooling import (AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                              MaxPooling2D)
 from .layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from .layers.quantized import (QuantizedConv2D, QuantizedDense, QuantizedEmbedding, QuantizedGRU,
-                               QuantizedLSTM, QuantizedSimpleRNN)
+from .layers.quantized import (QuantizedConv2D, QuantizedDense,  # noqa: F401  (load_model)
+                               QuantizedEmbedding, QuantizedGRU,  # noqa: F401
+                               QuantizedLSTM, QuantizedSimpleRNN)  # noqa: F401
 from .module import Layer, Module
 from .parameter import Parameter
 from .torch_weights import load_torch_weights
