@@ -1,21 +1,21 @@
 """The WSGI application: the Open Inference Protocol's REST endpoints around saved models.
 
-Endpoints (``{model}`` may be followed by ``/versions/{version}``):
+Endpoints (under ``/v2/models``, ``{model}`` may be followed by ``/versions/{version}``):
 
-=======  =================================  ==============================================
-GET      /v2                                server metadata
-GET      /v2/health/live, /v2/health/ready  liveness, readiness (200 or 503, empty body)
-GET      /v2/models/{model}                 model metadata: inputs and outputs
-GET      /v2/models/{model}/ready           200 when the model answers (404: unknown)
-POST     /v2/models/{model}/infer           inference (JSON tensors, or binary tensor data)
-GET      /v2/models/{model}/config          the model configuration (Triton's JSON form)
-GET      /v2/models/{model}/stats           inference statistics (Triton's), all versions
-GET      /v2/models/stats                   inference statistics of every model
-POST     /v2/repository/index               the model repository's models and their states
-POST     /v2/repository/models/{model}/load    load or reload a model (explicit mode)
-POST     /v2/repository/models/{model}/unload  unload a model (explicit mode)
-GET      /metrics                           Prometheus metrics
-=======  =================================  ==============================================
+=======  ======================================  ==============================================
+GET      /v2                                     server metadata
+GET      /v2/health/live, /v2/health/ready       liveness, readiness (200 or 503, empty body)
+GET      /v2/models/{model}                      model metadata: inputs and outputs
+GET      /v2/models/{model}/ready                200 when the model answers (404: unknown)
+POST     /v2/models/{model}/infer                inference (JSON tensors, or binary tensor data)
+GET      /v2/models/{model}/config               the model configuration (Triton's JSON form)
+GET      /v2/models/{model}/stats                inference statistics (Triton's), all versions
+GET      /v2/models/stats                        inference statistics of every model
+POST     /v2/repository/index                    the model repository's models and their states
+POST     /v2/repository/models/{model}/load      load or reload a model (explicit mode)
+POST     /v2/repository/models/{model}/unload    unload a model (explicit mode)
+GET      /metrics                                Prometheus metrics
+=======  ======================================  ==============================================
 
 A model named ``stats`` cannot be served (``/v2/models/stats`` is the statistics route, as in
 Triton).

@@ -26,7 +26,7 @@ class Deployment:
     Args:
         served: the loaded model version.
         max_batch_size, batch_timeout: the dynamic batcher's options (0 rows: no batching).
-        metrics: the app's :class:`~minigrad.serve.metrics.ServerMetrics`, or None.
+        metrics: the app's ``ServerMetrics`` (:mod:`minigrad.serve.metrics`), or None.
         others_busy: see :class:`~minigrad.serve.DynamicBatcher`.
         source: what the version was loaded from (the repository's record of its file), or
             None.

@@ -66,7 +66,7 @@ class VersionPolicy:
 
     def wanted(self, available):
         """The versions of ``available`` this policy may serve, highest first (``latest``
-        serves the first :attr:`limit` of them that load)."""
+        serves the first ``limit`` of them that load)."""
         ordered = sorted(available, key=int, reverse=True)
         if self.versions is not None:
             return [v for v in ordered if v in self.versions]
@@ -121,11 +121,11 @@ def _triton_tensor(entry, batched, output=False):
 
 def triton_config(metadata, policy, max_batch_size, batch_timeout_ms=0.0):
     """The model configuration in Triton's JSON form, from the model ``metadata`` (the
-    protocol's, see :meth:`ServedModel.metadata`), its :class:`VersionPolicy` and the server's
-    batching options. With dynamic batching on, ``max_batch_size`` is the rows per merged
-    forward pass and ``dims`` leave out the batch axis (Triton's convention); with it off,
-    ``max_batch_size`` is 0 and ``dims`` start with -1 (a request may still hold any number of
-    rows)."""
+    protocol's, see :meth:`minigrad.serve.ServedModel.metadata`), its :class:`VersionPolicy`
+    and the server's batching options. With dynamic batching on, ``max_batch_size`` is the
+    rows per merged forward pass and ``dims`` leave out the batch axis (Triton's convention);
+    with it off, ``max_batch_size`` is 0 and ``dims`` start with -1 (a request may still hold
+    any number of rows)."""
     batched = max_batch_size > 0
     platform = metadata.get("platform", "minigrad")
     config = {

@@ -33,9 +33,10 @@ modification time or inode), and a file that changes while it is being read is t
 still written: it is tried again at the next scan, without an error.
 
 Publishing a version safely: write it into a hidden folder beside the versions (same
-filesystem), then rename that folder to the version number, as :func:`publish_version` does.
-Folders whose names are not plain numbers (``.incoming-3``) are never looked at, and a rename
-is atomic: the poller sees no version folder, or a complete one.
+filesystem), then rename that folder to the version number, as
+:func:`~minigrad.serve.publish_version` does. Folders whose names are not plain numbers
+(``.incoming-3``) are never looked at, and a rename is atomic: the poller sees no version
+folder, or a complete one.
 """
 
 import logging
