@@ -109,8 +109,8 @@ def run(args):
         app = create_app(token=token, max_batch_size=args.max_batch_size,
                          batch_timeout_ms=args.batch_timeout_ms,
                          max_body_bytes=args.max_body_bytes, **source)
-    except (OSError, ValueError, ModelFileError) as exc:
-        raise SystemExit(f"minigrad serve: {exc}") from None
+    except (OSError, ValueError, ModelFileError, ImportError) as exc:  # ImportError: an
+        raise SystemExit(f"minigrad serve: {exc}") from None  # ONNX file, no onnxruntime
     except ServeError as exc:  # --load-model of a model the repository does not have
         raise SystemExit(f"minigrad serve: --load-model: {exc.message}") from None
     for model in app.models:

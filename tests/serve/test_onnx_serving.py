@@ -362,3 +362,18 @@ def test_the_load_test_needs_the_native_model_beside_an_export(tmp_path, mlp):
     export(mlp, tmp_path / "tiny.onnx")
     with pytest.raises(SystemExit, match="name it with --native"):
         serve_load.main(["--model", str(tmp_path / "tiny.onnx")])
+
+
+def test_minigrad_serve_without_onnxruntime_says_what_to_install(tmp_path):
+    import subprocess
+
+    path = identity_file(tmp_path / "model.onnx")
+    code = ("import sys; sys.modules['onnxruntime'] = None\n"
+            "from minigrad.serve.cli import main\n"
+            f"main([{str(path)!r}, '--port', '0'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        "minigrad serve: serving an ONNX model needs onnxruntime, from the onnx extra: "
+        + install_hint("onnx"))
