@@ -198,6 +198,31 @@ def test_minigrad_serve_serves_onnx_versions_beside_minigrad_ones(tmp_path, mlp)
         process.wait(30)
 
 
+def test_a_live_repository_swaps_in_an_onnx_version(tmp_path, mlp):
+    """Published beside a minigrad version (written in a hidden folder, then renamed), the
+    export is found by the next poll and answers as version 2."""
+    root = tmp_path / "repository"
+    mg.serve.publish_version(mlp, root, "tiny")
+    app = mg.serve.create_app(repository=root, model_control_mode="poll")
+    try:
+        incoming = root / "tiny" / ".incoming-2"
+        incoming.mkdir()
+        export(mlp, incoming / "model.onnx")
+        incoming.rename(root / "tiny" / "2")
+        app.repository.poll()
+        answer = call(app, "POST", "/v2/models/tiny/infer", infer_body(X))
+        assert answer.status == 200 and answer.json()["model_version"] == "2"
+        (output,) = answer.json()["outputs"]
+        np.testing.assert_allclose(np.reshape(output["data"], output["shape"]), mlp.predict(X),
+                                   rtol=0, atol=1e-5)
+        metadata = call(app, "GET", "/v2/models/tiny/versions/2").json()
+        assert metadata["platform"] == "onnxruntime_onnx"
+        config = call(app, "GET", "/v2/models/tiny/config").json()
+        assert (config["platform"], config["backend"]) == ("onnxruntime_onnx", "onnxruntime")
+    finally:
+        app.close()
+
+
 def test_concurrent_requests_are_batched_and_counted(app_for, live_server, tmp_path, mlp):
     path = export(mlp, tmp_path / "tiny.onnx")
     app = app_for(path, max_batch_size=16, batch_timeout_ms=5)
