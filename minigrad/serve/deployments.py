@@ -37,6 +37,7 @@ class Deployment:
         self.served = served
         self.name, self.version = served.name, served.version
         self.source = source
+        self.load_seconds = 0.0  # reading, checking and warming it up (set by a repository)
         self.statistics = VersionStatistics(self.name, self.version)
         self._metrics = metrics.version(self.name, self.version) if metrics else None
         self.batcher = None

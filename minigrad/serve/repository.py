@@ -300,7 +300,7 @@ class ModelRepository:
         self._models.replace(name, chosen)
         for version, deployment in chosen.items():
             if current.get(version) is not deployment:
-                seconds = getattr(deployment, "load_seconds", 0.0)
+                seconds = deployment.load_seconds
                 log.info("model %r version %s: loaded from %s in %.3f s, now served", name,
                          version, deployment.path, seconds)
                 if self._metrics is not None:
