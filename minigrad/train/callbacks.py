@@ -19,8 +19,8 @@ class Callback:
     #: True to be called after the other callbacks at every hook (as BackupAndRestore is, so
     #: that its backup holds what they did with the epoch).
     runs_last = False
-    #: True for a callback that only writes files (checkpoints, logs): in a ``fit`` under
-    #: ``mpiexec`` only rank 0 runs it (see ``docs/distributed.rst``).
+    #: True for a callback that only writes files (checkpoints, logs), which a ``fit`` under
+    #: ``mpiexec`` runs on rank 0 alone (see ``docs/distributed.rst``).
     root_only = False
 
     def __init__(self):
