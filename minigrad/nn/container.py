@@ -164,7 +164,12 @@ class Sequential(Module):
         """The output and its mask (or None): the layers in order, each handing its output's
         mask to the next (:func:`~minigrad.nn.container.call_with_mask`)."""
         if self.build_input_shape is None:
-            self.build_input_shape = tuple(x.shape[1:])
+            shape = tuple(x.shape[1:])
+            declared = self.input_shape
+            if declared is not None and len(declared) == len(shape):
+                # an axis declared None (sequences of any length) stays None
+                shape = tuple(None if d is None else g for d, g in zip(declared, shape))
+            self.build_input_shape = shape
         for layer in self._modules.values():
             x, mask = call_with_mask(layer, x, mask)
         return x, mask

@@ -537,7 +537,12 @@ class Layer(Module):
         return output
 
     def _check_input_shape(self, x):
-        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
+        # None in input_shape is an axis of any length (Keras's input_shape=(None, 3) for
+        # sequences of any length)
+        given = tuple(x.shape[1:])
+        if self.input_shape is not None and (
+                len(given) != len(self.input_shape) or
+                any(d is not None and d != g for d, g in zip(self.input_shape, given))):
             raise ValueError(f"{self.name} expected input of shape (N, "
                              f"{', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}")
 

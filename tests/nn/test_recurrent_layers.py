@@ -389,3 +389,29 @@ def test_imdb_bilstm_learns_whether_a_token_appears():
     with mg.no_grad():
         accuracy = ((model(mg.tensor(ids)).numpy()[:, 0] > 0.5) == labels).mean()
     assert accuracy > 0.9
+
+
+@pytest.mark.parametrize("first", [
+    lambda: mg.nn.LSTM(4, input_shape=(None, 3)),
+    lambda: mg.nn.GRU(4, input_shape=(None, 3)),
+])
+def test_an_input_shape_with_None_takes_sequences_of_any_length(first):
+    # Keras's input_shape=(None, features): a None axis is any length, at build and afterwards
+    model = mg.Sequential([first(), mg.nn.Dense(2)])
+    for steps in (5, 9):
+        assert model.predict(np.ones((2, steps, 3), np.float32), verbose=0).shape == (2, 2)
+    assert model.build_input_shape == (None, 3)
+    with pytest.raises(ValueError, match=r"expected input of shape \(N, .*3\), got \(2, 5, 4\)"):
+        model.predict(np.ones((2, 5, 4), np.float32), verbose=0)
+
+
+def test_a_model_of_any_sequence_length_saves_and_loads_as_such(tmp_path):
+    model = mg.Sequential([mg.nn.Embedding(50, 4, input_shape=(None,), mask_zero=True),
+                           mg.nn.LSTM(3)])
+    model.predict(np.ones((2, 6), np.int64), verbose=0)
+    model.save(tmp_path / "m.safetensors")
+    loaded = mg.load_model(tmp_path / "m.safetensors")
+    assert loaded.build_input_shape == (None,)
+    ids = np.random.default_rng(0).integers(1, 50, (3, 11))
+    np.testing.assert_allclose(loaded.predict(ids, verbose=0), model.predict(ids, verbose=0),
+                               rtol=1e-6)
