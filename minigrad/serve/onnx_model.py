@@ -139,9 +139,17 @@ class OnnxServedModel(ServedModel):
     onnxruntime's ``run`` may be called from several threads at once (without dynamic
     batching, concurrent requests do).
 
-    >>> served = OnnxServedModel("mnist", 1, "model.onnx")  # doctest: +SKIP
-    >>> served.input.metadata()  # doctest: +SKIP
-    {'name': 'input', 'datatype': 'FP32', 'shape': [-1, 784]}
+    >>> import pathlib, tempfile
+    >>> from minigrad.serve.onnx_model import OnnxServedModel
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.onnx"
+    >>> _ = mg.onnx.export(mg.Sequential([mg.nn.Dense(2, input_shape=(3,))]), path)
+    >>> served = OnnxServedModel("tiny", 1, path)
+    >>> served.input.metadata()
+    {'name': 'input', 'datatype': 'FP32', 'shape': [-1, 3]}
+    >>> served.metadata(["1"])["platform"]
+    'onnxruntime_onnx'
+    >>> served.predict(np.ones((4, 3), np.float32)).shape
+    (4, 2)
     """
 
     platform = PLATFORM
