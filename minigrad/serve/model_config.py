@@ -26,7 +26,7 @@ MAX_CONFIG_BYTES = 64 * 1024
 class VersionPolicy:
     """Which of a model's versions to serve: the ``latest`` N, ``all``, or ``specific`` ones.
 
-    >>> policy = VersionPolicy({"latest": {"num_versions": 2}})
+    >>> policy = mg.serve.model_config.VersionPolicy({"latest": {"num_versions": 2}})
     >>> policy.wanted(["1", "2", "3"])
     ['3', '2']
     >>> policy.limit
