@@ -27,10 +27,13 @@ class VersionPolicy:
     """Which of a model's versions to serve: the ``latest`` N, ``all``, or ``specific`` ones.
 
     >>> policy = mg.serve.model_config.VersionPolicy({"latest": {"num_versions": 2}})
-    >>> policy.wanted(["1", "2", "3"])
-    ['3', '2']
-    >>> policy.limit
+    >>> policy.wanted(["1", "2", "3"])    # the candidates, highest first ...
+    ['3', '2', '1']
+    >>> policy.limit                       # ... of which the first 2 that load are served
     2
+    >>> mg.serve.model_config.VersionPolicy({"specific": {"versions": [1, 3]}}).wanted(
+    ...     ["1", "2", "3"])
+    ['3', '1']
     """
 
     def __init__(self, spec=None, where="version_policy"):
