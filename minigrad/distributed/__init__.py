@@ -13,7 +13,8 @@ with ``mpiexec -n N python train.py``; in it::
 
 A process started without a launcher is a world of one, where all of this does nothing.
 
-- :mod:`~minigrad.distributed.world`: :func:`init`, the :class:`World`, abort on errors;
+- :mod:`~minigrad.distributed.world`: :func:`~minigrad.distributed.init`, the
+  :class:`~minigrad.distributed.World`, abort on errors;
 - :mod:`~minigrad.distributed.collectives`: gradients, parameters, objects, metrics;
 - :mod:`~minigrad.distributed.buckets`: how many arrays become a few messages;
 - :mod:`~minigrad.distributed.communicator`: the interface that

@@ -7,7 +7,7 @@ same plan and the messages match up without being described to each other.
 
 >>> import numpy as np
 >>> arrays = [np.ones((2, 3), "float32"), np.ones(4, "float64"), np.ones(5, "float32")]
->>> [(b.dtype.name, b.indices, b.size) for b in plan_buckets(arrays, bucket_bytes=1024)]
+>>> [(b.dtype.name, b.indices, b.size) for b in mg.distributed.plan_buckets(arrays, 1024)]
 [('float32', (0, 2), 11), ('float64', (1,), 4)]
 """
 
@@ -46,7 +46,8 @@ def plan_buckets(arrays, bucket_bytes=DEFAULT_BUCKET_BYTES):
     bucket of its own). Dtypes come in the order of their first array; inside a dtype, the
     arrays keep their order, so the plan is the same on every rank.
 
-    Returns a list of :class:`Bucket`. Raises ``ValueError`` for ``bucket_bytes < 1``.
+    Returns a list of :class:`~minigrad.distributed.Bucket`. Raises ``ValueError`` for
+    ``bucket_bytes < 1``.
     """
     if isinstance(bucket_bytes, bool) or not isinstance(bucket_bytes, (int, np.integer)) \
             or bucket_bytes < 1:

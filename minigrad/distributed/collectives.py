@@ -1,7 +1,7 @@
 """What training needs from the communicators: average the gradients, start every rank from
 the same weights, send small JSON objects, reduce metrics.
 
-Each function takes ``comm=`` (a :class:`~minigrad.distributed.communicator.Communicator`);
+Each function takes ``comm=`` (a :class:`~minigrad.distributed.Communicator`);
 by default it uses the world's (:func:`~minigrad.distributed.init`): MPI for CPU arrays, NCCL
 for CUDA arrays. In a world of one they return at once.
 """

@@ -1,7 +1,7 @@
 """``Communicator``: the few collectives that data-parallel training needs, over one group of
-ranks. :class:`~minigrad.distributed.mpi.MPICommunicator` (mpi4py, NumPy arrays),
-:class:`~minigrad.distributed.nccl.NCCLCommunicator` (CuPy's NCCL, CuPy arrays) and the
-in-process stand-in :class:`~minigrad.distributed.local.LocalCommunicator` implement it; the
+ranks. :class:`~minigrad.distributed.MPICommunicator` (mpi4py, NumPy arrays),
+:class:`~minigrad.distributed.NCCLCommunicator` (CuPy's NCCL, CuPy arrays) and the
+in-process stand-in :class:`~minigrad.distributed.LocalCommunicator` implement it; the
 bucketing, weighting and checking above them (``collectives.py``) is written once against it.
 """
 
@@ -48,7 +48,7 @@ class Communicator:
 
 
 def check_op(op):
-    """Raise ``ValueError`` unless ``op`` is one of :data:`OPS`."""
+    """Raise ``ValueError`` unless ``op`` is one of ``OPS``."""
     if op not in OPS:
         raise ValueError(f"unknown reduction {op!r}; expected one of {', '.join(OPS)}")
 

@@ -8,8 +8,8 @@ order, so results are deterministic.
 
 >>> import numpy as np
 >>> def step(comm):
-...     return comm.allreduce(np.array([comm.rank + 1.0]), "sum")[0]
->>> run_ranks(3, step)
+...     return float(comm.allreduce(np.array([comm.rank + 1.0]), "sum")[0])
+>>> mg.distributed.run_ranks(3, step)
 [6.0, 6.0, 6.0]
 """
 
@@ -25,8 +25,8 @@ _REDUCE = {"sum": np.add, "max": np.maximum, "min": np.minimum}
 
 
 class GroupAborted(RuntimeError):
-    """Raised on the ranks of a :class:`LocalCommunicator` group that another rank aborted
-    (or that waited longer than the group's timeout)."""
+    """Raised on the ranks of a :class:`~minigrad.distributed.LocalCommunicator` group that
+    another rank aborted (or that waited longer than the group's timeout)."""
 
 
 class _Group:
@@ -48,7 +48,8 @@ class _Group:
 
     def wait(self, rank):
         """Return once all ranks have called it (once per round); raise
-        :class:`GroupAborted` if the group is aborted or the wait times out first."""
+        :class:`~minigrad.distributed.local.GroupAborted` if the group is aborted or the wait
+        times out first."""
         with self._condition:
             if self.reason is None and self._left:
                 self.reason = (f"rank {rank} called a collective after rank {self._left[0]} "
@@ -83,7 +84,8 @@ class _Group:
             self._condition.notify_all()
 
     def abort(self, reason):
-        """Make every rank that waits now or later raise :class:`GroupAborted`."""
+        """Make every rank that waits now or later raise
+        :class:`~minigrad.distributed.local.GroupAborted`."""
         with self._condition:
             if self.reason is None:
                 self.reason = reason
@@ -92,7 +94,8 @@ class _Group:
 
 class LocalCommunicator(Communicator):
     """Rank ``rank`` of an in-process group; make the group's communicators with
-    :meth:`make_group` and run one thread per rank (:func:`run_ranks` does both).
+    :meth:`make_group` and run one thread per rank (:func:`~minigrad.distributed.run_ranks`
+    does both).
 
     Attributes:
         calls: this rank's collectives so far, as ``(operation, shape, dtype name, extra)``
@@ -110,7 +113,8 @@ class LocalCommunicator(Communicator):
     @classmethod
     def make_group(cls, size, timeout=60.0):
         """``size`` communicators, one per rank, sharing one group. A collective that waits
-        more than ``timeout`` seconds for the other ranks raises :class:`GroupAborted`."""
+        more than ``timeout`` seconds for the other ranks raises
+        :class:`~minigrad.distributed.local.GroupAborted`."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"a group needs a whole number of ranks >= 1, got {size!r}")
         group = _Group(size, timeout)
@@ -132,8 +136,8 @@ class LocalCommunicator(Communicator):
         self._exchange("barrier", np.empty(0), None)
 
     def abort(self, message, code=1):
-        """Break the group: every rank waiting now or later raises :class:`GroupAborted`
-        with ``message``; so does this one."""
+        """Break the group: every rank waiting now or later raises
+        :class:`~minigrad.distributed.local.GroupAborted` with ``message``; so does this one."""
         self._group.abort(f"rank {self.rank} aborted: {message}")
         raise GroupAborted(self._group.reason)
 
@@ -160,7 +164,7 @@ class LocalCommunicator(Communicator):
 
 def run_ranks(size, function, timeout=60.0):
     """Run ``function(comm)`` in ``size`` threads, one per rank of a new
-    :class:`LocalCommunicator` group, and return the results in rank order.
+    :class:`~minigrad.distributed.LocalCommunicator` group, and return the results in rank order.
 
     When a rank raises, the group is aborted (so no rank waits forever) and the first
     exception that was not that abort's consequence is raised here.

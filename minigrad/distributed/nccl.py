@@ -33,7 +33,7 @@ def import_nccl():
 
 class NCCLCommunicator(Communicator):
     """Rank ``rank`` of ``size`` ranks, one GPU each (the current CuPy device), joined by
-    NCCL's ``unique_id`` (a tuple of :data:`UNIQUE_ID_BYTES` ints made on one rank by
+    NCCL's ``unique_id`` (a tuple of ``UNIQUE_ID_BYTES`` ints made on one rank by
     ``nccl.get_unique_id()``). :meth:`from_mpi` does the handshake over MPI.
 
     Args:

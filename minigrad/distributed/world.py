@@ -1,12 +1,14 @@
-"""The process's place in the job: :func:`init` and the :class:`World` it returns.
+"""The process's place in the job: :func:`~minigrad.distributed.init` and the
+:class:`~minigrad.distributed.World` it returns.
 
 A process started by ``mpiexec -n N`` (or ``srun``, or any MPI launcher) is one of N ranks;
 a process started plainly is a world of one, and never initialises MPI. MPI worlds are per
-process, so the world is too: :func:`init` makes it once and returns the same object after.
+process, so the world is too: :func:`~minigrad.distributed.init` makes it once and returns the
+same object after.
 
-When the world has several ranks, :func:`init` also makes an uncaught exception on any rank end
-the whole job (``MPI_Abort``) with a message naming the rank, instead of leaving the other
-ranks waiting forever in their next collective.
+When the world has several ranks, :func:`~minigrad.distributed.init` also makes an uncaught
+exception on any rank end the whole job (``MPI_Abort``) with a message naming the rank, instead
+of leaving the other ranks waiting forever in their next collective.
 """
 
 import os
@@ -37,7 +39,7 @@ class World:
     ``local_size`` ranks on this machine (one GPU each on "cuda").
 
     Attributes:
-        comm: the :class:`~minigrad.distributed.communicator.Communicator` of all ranks for
+        comm: the :class:`~minigrad.distributed.Communicator` of all ranks for
             CPU arrays (MPI; a single rank's stand-in when ``size == 1``).
         device: ``"cpu"`` or ``"cuda"``: where this rank's model lives.
     """
@@ -48,7 +50,7 @@ class World:
     local_size: int
     comm: Communicator = field(repr=False)
     device: str = "cpu"
-    _gpu_comm: list = field(default_factory=list, repr=False, compare=False)
+    _gpu_comm: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     def is_distributed(self):
         """True when there is more than one rank."""
@@ -74,6 +76,7 @@ class World:
 def launched_by_mpi(environ=None):
     """True if a launcher (mpiexec, mpirun, srun) started this process as one of several.
 
+    >>> from minigrad.distributed import launched_by_mpi
     >>> launched_by_mpi({"PMI_SIZE": "4"}), launched_by_mpi({})
     (True, False)
     """
@@ -84,17 +87,18 @@ def launched_by_mpi(environ=None):
 
 def init(device=None, timeout=None):
     """Join the job: read rank, size and local rank from MPI (when launched by an MPI
-    launcher) and return the :class:`World`. Idempotent: later calls return the same world.
+    launcher) and return the :class:`~minigrad.distributed.World`. Idempotent: later calls
+    return the same world.
 
     Args:
         device: ``"cuda"`` to give each rank of a machine its own GPU (GPU ``local_rank``,
             modulo the GPUs visible); call ``init`` before making CUDA tensors. None or "cpu"
             for CPU training.
         timeout: seconds a collective may wait for the other ranks before a watchdog aborts
-            the job with a message (see :class:`~minigrad.distributed.mpi.MPICommunicator`):
+            the job with a message (see :class:`~minigrad.distributed.MPICommunicator`):
             what ends a job in which one rank hangs or left without an exception. None: the
             environment variable ``MINIGRAD_DISTRIBUTED_TIMEOUT`` if set ("0" or "none" for
-            no limit), else :data:`DEFAULT_TIMEOUT` (30 minutes); 0: no limit.
+            no limit), else ``DEFAULT_TIMEOUT`` (30 minutes); 0: no limit.
 
     >>> world = mg.distributed.init()      # a plain process: a world of one
     >>> world.rank, world.size, world.is_distributed()
@@ -130,7 +134,8 @@ def init(device=None, timeout=None):
 
 
 def _timeout(timeout):
-    """The collective timeout in seconds, or None for no limit (see :func:`init`)."""
+    """The collective timeout in seconds, or None for no limit (see
+    :func:`~minigrad.distributed.init`)."""
     if timeout is None:
         text = os.environ.get(TIMEOUT_VARIABLE, "").strip().lower()
         if not text:
@@ -148,7 +153,7 @@ def _timeout(timeout):
 
 
 def current():
-    """The world, made by :func:`init` on first use."""
+    """The world, made by :func:`~minigrad.distributed.init` on first use."""
     return _world if _world is not None else init()
 
 
