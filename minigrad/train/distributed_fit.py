@@ -8,7 +8,8 @@ did and ``mpi4py`` is never imported. What it does (``docs/distributed.rst``):
 - the parameters are broadcast from rank 0 once the layers are built;
 - epoch order: one permutation shared by all ranks (the ``seed`` is rank 0's); global batch
   ``k`` holds ``N * batch_size`` samples and rank ``r`` trains on slice ``r`` of it, so ``N``
-  ranks with batch ``B`` take the steps of one process with batch ``N * B``;
+  ranks with batch ``B`` take the steps of one process with batch ``N * B``; an iterable of
+  batches (a DataLoader) is shared out ``N`` batches a step, rank ``r`` taking the ``r``-th;
 - after every backward pass the gradients are averaged, weighted by each rank's sample count
   (a rank with no sample in the last, short batch still takes part, with weight 0);
 - the epoch's loss and metrics, and the validation figures, are reduced over every rank's
@@ -21,6 +22,7 @@ did and ``mpi4py`` is never imported. What it does (``docs/distributed.rst``):
 """
 
 import copy
+import itertools
 import os
 import sys
 import traceback
@@ -74,14 +76,11 @@ class DistributedFit:
         return self.distributed.broadcast_object(seed, root=0)
 
     def shard_training(self, source):
-        """Rank ``r``'s slice of each global batch of ``source``, arrays cut into batches of
-        ``N * batch_size`` (``fit`` made it so)."""
-        if not hasattr(source, "x") or not hasattr(source, "iter_from"):
-            raise NotImplementedError(
-                f"fit under mpiexec ({self.size} ranks) shards NumPy arrays or tensors; for a "
-                f"{type(source).__name__} give each rank its own part of the data (with "
-                "mg.distributed.rank() and size()) and set MINIGRAD_DISTRIBUTED=0, averaging "
-                "the gradients with mg.distributed.DistributedOptimizer")
+        """This rank's share of the training batches: of arrays cut into global batches of
+        ``N * batch_size`` (``fit`` made them so), slice ``r`` of each; of an iterable of
+        batches (a DataLoader, a PyDataset, a generator), batch ``r`` of each group of ``N``."""
+        if not hasattr(source, "x"):
+            return RankOfEachGroup(source, self.rank, self.size)
         count = structures.batch_length(source.x)
         if count < self.size:
             raise ValueError(f"fit under mpiexec needs at least one sample per rank: {count} "
@@ -242,6 +241,40 @@ class RankSlices:
             low, high = _bounds(structures.batch_length(batch[0]), self.rank, self.size)
             yield tuple(None if a is None else structures.map_structure(
                 lambda v: v[low:high], a) for a in batch)
+
+
+class RankOfEachGroup:
+    """The batches of an iterable source (``IterableBatches``, ``SequenceBatches``) shared out:
+    each step takes the next ``size`` batches of the source, rank ``rank`` the one at its
+    place, or an empty batch when the source ends inside the group. Every rank must read the
+    same batches in the same order (a DataLoader seeded alike on every rank)."""
+
+    def __init__(self, source, rank, size):
+        self.source, self.rank, self.size = source, rank, size
+        self.one_shot = getattr(source, "one_shot", False)
+
+    def batch_count(self):
+        """Steps in a pass: the source's batches divided by the ranks, rounded up."""
+        count = self.source.batch_count()
+        return None if count is None else -(-count // self.size)
+
+    def __iter__(self):
+        batches = iter(self.source)
+        while True:
+            group = list(itertools.islice(batches, self.size))
+            if not group:
+                return
+            yield group[self.rank] if self.rank < len(group) else tuple(
+                None if a is None else structures.map_structure(lambda v: v[:0], a)
+                for a in group[0])
+
+    def iter_from(self, step):
+        return itertools.islice(iter(self), step, None)
+
+    def on_epoch_end(self):
+        hook = getattr(self.source, "on_epoch_end", None)
+        if callable(hook):
+            hook()
 
 
 def _bounds(count, rank, size):

@@ -393,10 +393,12 @@ class Model(Module):
         for step, (xb, yb, wb) in enumerate(train_batches.iter_from(first_step), first_step):
             callback_list.call("on_train_batch_begin", step, {})
             xb, yb, wb = (batching.to_tensor(a, backend, float_dtype) for a in (xb, yb, wb))
+            run = self._distributed_fit
             if not self._optimizer_ready:
                 self._prepare(xb)
+                if run is not None:  # built from this rank's batch: rank 0's weights for all
+                    run.start(self)
             batch_size = structures.batch_length(xb)
-            run = self._distributed_fit
             if run is not None and batch_size == 0:  # no sample of the short last batch
                 run.step_without_samples(self)
                 loss_value = logs.get("loss")

@@ -65,7 +65,7 @@ def rank_results(out, case, rank):
     return dict(np.load(out / f"{case}-rank{rank}.npz")), report
 
 
-@pytest.mark.parametrize("case", ["sgd", "adam_uneven"])
+@pytest.mark.parametrize("case", ["sgd", "adam_uneven", "loader"])
 def test_n_ranks_take_the_steps_of_one_process_with_n_times_the_batch(run, case):
     ranks, out = run
     single, history = fit(case, PER_RANK_BATCH * ranks)

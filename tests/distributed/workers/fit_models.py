@@ -1,6 +1,8 @@
 """The models, data and fit settings shared by the fit workers (run under mpiexec) and the
 single-process references the tests compute (imported by path, not a test module)."""
 
+import os
+
 import numpy as np
 
 import minigrad as mg
@@ -17,9 +19,14 @@ def data(count, seed=0):
     return x, y
 
 
-def model(kind, optimizer):
-    """A float64 model built the same way on every rank (mg.manual_seed), compiled."""
-    mg.manual_seed(0)
+def model(kind, optimizer, seed=0):
+    """A float64 model built from ``seed`` (the same on every rank), compiled; kind "lazy":
+    a float32 MLP whose layers are built by fit's first batch."""
+    mg.manual_seed(seed)
+    if kind == "lazy":
+        built = mg.Sequential([nn.Dense(8, activation="tanh"), nn.Dense(CLASSES)])
+        built.compile("sgd", nn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return built
     layers = {"mlp": [nn.Dense(8, activation="tanh"), nn.Dense(CLASSES, activation="softmax")],
               "bn": [nn.Dense(6), nn.BatchNormalization(), nn.Activation("relu"),
                      nn.Dense(CLASSES, activation="softmax")],
@@ -36,9 +43,11 @@ def model(kind, optimizer):
 
 #: name: (model kind, optimizer, training samples, epochs); with per-rank batch 4, every case
 #: takes at least 20 steps on 2 and 3 ranks. 37 samples leave a short last batch (one sample
-#: for three ranks: two of them have none).
+#: for three ranks: two of them have none). "loader": the data as a DataLoader (unshuffled),
+#: whose batches the ranks share out, N at a time; 42 samples end a pass inside a group.
 CASES = {"sgd": ("mlp", "sgd", 40, 5), "adam_uneven": ("mlp", "adam", 37, 5),
-         "bn": ("bn", "sgd", 40, 2), "dropout": ("dropout", "sgd", 40, 2)}
+         "bn": ("bn", "sgd", 40, 2), "dropout": ("dropout", "sgd", 40, 2),
+         "loader": ("mlp", "adam", 42, 5), "lazy": ("lazy", "sgd", 40, 1)}
 VALIDATION = 13  # samples: 2 and 3 ranks get uneven parts
 
 
@@ -47,7 +56,13 @@ def fit(name, batch_size, callbacks=None):
     kind, optimizer, count, epochs = CASES[name]
     x, y = data(count)
     x_val, y_val = data(VALIDATION, seed=1)
-    built = model(kind, optimizer)
+    rank = int(os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")))
+    # "lazy": each rank draws other weights, built in fit: rank 0's must reach every rank
+    built = model(kind, optimizer, seed=rank if name == "lazy" else 0)
+    if name in ("loader", "lazy"):  # one process: a loader of N*B; N ranks: a loader of B each
+        loader = mg.data.DataLoader(mg.data.TensorDataset(x, y), batch_size=batch_size)
+        history = built.fit(loader, epochs=epochs, verbose=0, validation_data=(x_val, y_val))
+        return built, history
     history = built.fit(x, y, batch_size=batch_size, epochs=epochs, seed=3, verbose=0,
                         validation_data=(x_val, y_val), callbacks=callbacks)
     return built, history
