@@ -47,7 +47,8 @@ def model(kind, optimizer, seed=0):
 #: whose batches the ranks share out, N at a time; 42 samples end a pass inside a group.
 CASES = {"sgd": ("mlp", "sgd", 40, 5), "adam_uneven": ("mlp", "adam", 37, 5),
          "bn": ("bn", "sgd", 40, 2), "dropout": ("dropout", "sgd", 40, 2),
-         "loader": ("mlp", "adam", 42, 5), "lazy": ("lazy", "sgd", 40, 1)}
+         "loader": ("mlp", "adam", 42, 5), "lazy": ("lazy", "sgd", 40, 1),
+         "nan": ("mlp", "sgd", 40, 5)}  # a NaN sample: TerminateOnNaN stops before its step
 VALIDATION = 13  # samples: 2 and 3 ranks get uneven parts
 
 
@@ -56,6 +57,11 @@ def fit(name, batch_size, callbacks=None):
     kind, optimizer, count, epochs = CASES[name]
     x, y = data(count)
     x_val, y_val = data(VALIDATION, seed=1)
+    if name == "nan":
+        x[17, 2] = np.nan
+        callbacks = [mg.train.callbacks.TerminateOnNaN()]
+        x = np.concatenate([x, x, x])  # the NaN sample in every epoch: it stops in the first
+        y = np.concatenate([y, y, y])
     rank = int(os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")))
     # "lazy": each rank draws other weights, built in fit: rank 0's must reach every rank
     built = model(kind, optimizer, seed=rank if name == "lazy" else 0)
