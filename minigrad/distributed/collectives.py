@@ -250,10 +250,9 @@ def _one_backend(backends, what):
 
 
 def _cpu_comm(comm):
-    """The communicator for small host messages: ``comm`` itself unless it is a GPU one."""
-    if comm is None or comm.device != "cpu":
-        return current().comm
-    return comm
+    """The communicator for small host messages among ``comm``'s ranks."""
+    host = None if comm is None else comm.host
+    return host if host is not None else current().comm
 
 
 def _first_difference(mine, theirs, root):

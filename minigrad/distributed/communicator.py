@@ -26,6 +26,13 @@ class Communicator:
     size = 1
     device = "cpu"
 
+    @property
+    def host(self):
+        """The communicator of the same ranks for small NumPy messages (a JSON object, a
+        flag): this one for "cpu"; for "cuda" the MPI one NCCL was set up through (None:
+        the world's)."""
+        return self if self.device == "cpu" else None
+
     def allreduce(self, array, op="sum"):
         """Reduce ``array`` over the ranks with ``op`` (``"sum"``, ``"max"`` or ``"min"``),
         element by element, and leave the result in ``array`` on every rank. Returns it."""

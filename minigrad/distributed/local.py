@@ -21,6 +21,7 @@ import numpy as np
 
 from .communicator import Communicator, check_op, check_root
 
+# NumPy's ufuncs, which CuPy arrays also answer (through __array_ufunc__), on the GPU
 _REDUCE = {"sum": np.add, "max": np.maximum, "min": np.minimum}
 
 
@@ -102,23 +103,31 @@ class LocalCommunicator(Communicator):
             tuples -- what tests count (e.g. one allreduce per bucket).
     """
 
-    device = "cpu"
-
-    def __init__(self, group, rank):
+    def __init__(self, group, rank, device="cpu"):
         self._group = group
         self.rank = rank
         self.size = group.size
+        self.device = device
         self.calls = []
+        # small host messages go through a CPU twin in the same group (as NCCL's go by MPI)
+        self._host = self if device == "cpu" else LocalCommunicator(group, rank)
+
+    @property
+    def host(self):
+        return self._host
 
     @classmethod
-    def make_group(cls, size, timeout=60.0):
+    def make_group(cls, size, timeout=60.0, device="cpu"):
         """``size`` communicators, one per rank, sharing one group. A collective that waits
         more than ``timeout`` seconds for the other ranks raises
-        :class:`~minigrad.distributed.local.GroupAborted`."""
+        :class:`~minigrad.distributed.local.GroupAborted`. ``device="cuda"``: for CuPy arrays
+        (a stand-in for NCCL: the arrays stay on the GPU)."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"a group needs a whole number of ranks >= 1, got {size!r}")
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
         group = _Group(size, timeout)
-        return [cls(group, rank) for rank in range(size)]
+        return [cls(group, rank, device) for rank in range(size)]
 
     # --- the collectives --------------------------------------------------------------------
     def allreduce(self, array, op="sum"):
@@ -148,7 +157,7 @@ class LocalCommunicator(Communicator):
         signature = (operation, tuple(array.shape), np.dtype(array.dtype).name, extra)
         self.calls.append(signature)
         group = self._group
-        group.slots[self.rank] = (signature, np.array(array, copy=True))
+        group.slots[self.rank] = (signature, array.copy())
         self._wait()
         entries = list(group.slots)
         self._wait()                  # all have read the slots before any rank refills its own
@@ -162,14 +171,15 @@ class LocalCommunicator(Communicator):
         self._group.wait(self.rank)
 
 
-def run_ranks(size, function, timeout=60.0):
+def run_ranks(size, function, timeout=60.0, device="cpu"):
     """Run ``function(comm)`` in ``size`` threads, one per rank of a new
-    :class:`~minigrad.distributed.LocalCommunicator` group, and return the results in rank order.
+    :class:`~minigrad.distributed.LocalCommunicator` group (for arrays of ``device``), and
+    return the results in rank order.
 
     When a rank raises, the group is aborted (so no rank waits forever) and the first
     exception that was not that abort's consequence is raised here.
     """
-    comms = LocalCommunicator.make_group(size, timeout)
+    comms = LocalCommunicator.make_group(size, timeout, device)
     results = [None] * size
     errors = [None] * size
 

@@ -68,6 +68,10 @@ class NCCLCommunicator(Communicator):
         mpi.broadcast(unique_id, root=0)
         return cls(mpi.rank, mpi.size, [int(v) for v in unique_id], fallback=mpi)
 
+    @property
+    def host(self):
+        return self._fallback
+
     def allreduce(self, array, op="sum"):
         check_op(op)
         buffer, kind = self._buffer(array)
