@@ -6,8 +6,8 @@ A file whose name ends in ``.onnx`` is a model file wherever a ``.safetensors`` 
 served under the input and output names of its graph, with the datatypes and shapes the graph
 declares (the batch axis, which must be dynamic, as -1), and ``"platform":
 "onnxruntime_onnx"`` (Triton's name for it) in its metadata. Models exported by
-:func:`minigrad.onnx.export` keep the names ``"input"`` and ``"output"`` that minigrad's own
-models are served under, so clients need no change.
+:func:`minigrad.onnx.export <minigrad.export.onnx.export>` keep the names ``"input"`` and
+``"output"`` that minigrad's own models are served under, so clients need no change.
 
 Loading is careful with the file, as :mod:`minigrad.io` is with minigrad's: it must be a regular
 file (not a FIFO, device or directory) under protobuf's 2 GiB limit; its bytes are handed to
@@ -176,7 +176,7 @@ class OnnxServedModel(ServedModel):
 
     def predict(self, rows):
         """The graph's output for the NumPy batch ``rows`` (already checked against
-        :attr:`input`), as a NumPy array with the same number of rows."""
+        ``input``), as a NumPy array with the same number of rows."""
         (outputs,) = self.session.run(self._names, {self.input.name: rows})
         if outputs.ndim == 0 or len(outputs) != len(rows):
             raise RuntimeError(f"{self.path}: the graph gave {outputs.shape} for a batch of "
