@@ -32,7 +32,10 @@ def allreduce_gradients(model_or_params, average=True, bucket_bytes=DEFAULT_BUCK
 
     Args:
         model_or_params: a :class:`~minigrad.nn.Module` or an iterable of parameters, the same
-            on every rank and in the same order.
+            on every rank and in the same order
+            (:func:`~minigrad.distributed.broadcast_parameters` checks that the models agree
+            at the start; afterwards MPI reports messages of different sizes as an error,
+            which aborts the job).
         average: True: divide the sum by the number of ranks (or by the total weight); False:
             leave the sum.
         bucket_bytes: the largest bucket, in bytes (25 MiB, as PyTorch's DDP). Larger buckets

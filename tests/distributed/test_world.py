@@ -93,3 +93,11 @@ def test_the_abort_hook_prints_the_traceback_then_aborts_with_the_rank(monkeypat
     assert printed == [KeyError]
     assert aborted == [("rank 1 of 3 stopped on an uncaught KeyError: 'x'; aborting every "
                         "rank", 1)]
+
+
+def test_without_mpi4py_the_error_says_what_to_install(monkeypatch):
+    from minigrad.distributed.mpi import MPICommunicator
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)        # "from mpi4py import MPI" fails
+    with pytest.raises(RuntimeError, match=r"needs mpi4py and an MPI library.*pip install"):
+        MPICommunicator()
