@@ -1,20 +1,21 @@
 """Magnitude pruning: zero the smallest weights of a trained model, keep them zero while it is
 fine-tuned, then bake the zeros in and store the model compactly.
 
-- :func:`prune` sets the kernels (and recurrent kernels, embeddings) of Dense, Conv2D, LSTM,
-  GRU, SimpleRNN (also inside Bidirectional) and Embedding layers to a sparsity: the given
-  fraction of their entries, those of smallest magnitude, becomes zero. ``scope="layer"``
-  prunes each weight to that fraction (as the Model Optimization Toolkit does);
+- :func:`~minigrad.export.prune` sets the kernels (and recurrent kernels, embeddings) of
+  Dense, Conv2D, LSTM, GRU, SimpleRNN (also inside Bidirectional) and Embedding layers to a
+  sparsity: the given fraction of their entries, those of smallest magnitude, becomes zero.
+  ``scope="layer"`` prunes each weight to that fraction (as the Model Optimization Toolkit does);
   ``scope="global"`` ranks all the weights together (PyTorch's ``global_unstructured``), so
   that layers with many small weights lose more. Biases and BatchNormalization are not
   touched.
 - The zeros are kept by masks (:mod:`minigrad.nn.pruning_masks`): every optimizer masks the
   gradient and re-zeroes the pruned entries after its step, so ``fit`` with any optimizer does
   not regrow them; the masks are saved with the model and come back with ``load_model``.
-- :class:`PolynomialDecay` raises the sparsity during ``fit`` on the Model Optimization
-  Toolkit's polynomial schedule, :func:`strip_pruning` removes the masks (the zeros stay), and
-  :func:`save_pruned` writes the model with each pruned weight as a bitmask plus its kept
-  values, which ``mg.load_model`` and ``minigrad serve`` read like any model file.
+- :class:`~minigrad.export.PolynomialDecay` raises the sparsity during ``fit`` on the Model
+  Optimization Toolkit's polynomial schedule, :func:`~minigrad.export.strip_pruning` removes
+  the masks (the zeros stay), and :func:`~minigrad.export.save_pruned` writes the model with
+  each pruned weight as a bitmask plus its kept values, which ``mg.load_model`` and
+  ``minigrad serve`` read like any model file.
 
 >>> model = mg.Sequential([mg.nn.Dense(16, input_shape=(8,)), mg.nn.Dense(2)])
 >>> _ = mg.prune(model, 0.75)
@@ -41,9 +42,9 @@ SCOPES = ("layer", "global")
 
 
 def prunable_weights(model, layers=None):
-    """``[(dotted name, layer, weight name, parameter)]``: the weights that :func:`prune`
-    prunes in ``model`` (all of its prunable layers, or those of ``layers``: layer objects or
-    names; a Bidirectional stands for both of its layers)."""
+    """``[(dotted name, layer, weight name, parameter)]``: the weights that
+    :func:`~minigrad.export.prune` prunes in ``model`` (all of its prunable layers, or those of
+    ``layers``: layer objects or names; a Bidirectional stands for both of its layers)."""
     chosen = None if layers is None else _chosen_layers(model, layers)
     found = []
     for module_name, module in model.named_modules():
@@ -77,7 +78,8 @@ def prune(model, sparsity, scope="layer", layers=None):
 
     Entries pruned before stay pruned (their magnitude is 0): pruning again with a higher
     sparsity prunes more, with a lower one nothing more. The masks are kept through ``fit``,
-    ``save``/``load_model`` and ``to(device)``; :func:`strip_pruning` removes them.
+    ``save``/``load_model`` and ``to(device)``; :func:`~minigrad.export.strip_pruning` removes
+    them.
 
     >>> layer = mg.nn.Dense(1)
     >>> layer.build((None, 4))
@@ -106,15 +108,16 @@ def prune(model, sparsity, scope="layer", layers=None):
 def strip_pruning(model):
     """Remove the masks of ``model`` in place (the pruned weights stay zero, but training may
     change them again); returns the model. What to do before exporting or quantizing a pruned
-    model; :func:`save_pruned` stores it compactly either way."""
+    model; :func:`~minigrad.export.save_pruned` stores it compactly either way."""
     for _, module, name, _, _ in list(pruning_masks.masked(model)):
         pruning_masks.remove_mask(module, name)
     return model
 
 
 def weight_sparsity(model, layers=None):
-    """``{dotted weight name: fraction of zero entries}`` for the weights that :func:`prune`
-    prunes (``"2.kernel": 0.8``), and ``"total"``: the fraction over all of them."""
+    """``{dotted weight name: fraction of zero entries}`` for the weights that
+    :func:`~minigrad.export.prune` prunes (``"2.kernel": 0.8``), and ``"total"``: the fraction
+    over all of them."""
     result, zeros, size = {}, 0, 0
     for name, _, _, parameter in prunable_weights(model, layers):
         count = int((parameter.data == 0).sum())
@@ -153,9 +156,9 @@ class PolynomialDecay(Callback):
     (and at ``end_step`` itself, so that the final sparsity is reached even when
     ``end_step - begin_step`` is not a multiple of ``frequency``), before the step's batch.
     ``t`` is the optimizer's step count (``model.optimizer.iterations``), so a loaded model
-    continues the schedule where it stopped. Each time it calls :func:`prune` with ``scope``
-    and ``layers``. High powers prune fast at first and slowly near the end, when fewer
-    weights are left to lose.
+    continues the schedule where it stopped. Each time it calls
+    :func:`~minigrad.export.prune` with ``scope`` and ``layers``. High powers prune fast at
+    first and slowly near the end, when fewer weights are left to lose.
 
     >>> schedule = mg.export.PolynomialDecay(0.8, begin_step=0, end_step=1000, frequency=100)
     >>> [round(schedule.sparsity_at(t), 3) for t in (0, 100, 500, 1000)]

@@ -13,9 +13,9 @@ class Parameter(Tensor):
     (True, (3, 2))
     """
 
-    # pruning_mask: the bool mask of a pruned weight (nn/pruning_masks.py), or None; the
-    # optimizers read it, so that no update regrows a pruned entry.
-    __slots__ = ("pruning_mask",)
+    __slots__ = {"pruning_mask": "The bool mask (a Tensor of this shape) of a pruned weight, "
+                                 "or None: False marks the entries that optimizers keep at zero "
+                                 "(:mod:`minigrad.nn.pruning_masks`)."}
 
     def __init__(self, data, requires_grad=True):
         source = data
