@@ -44,8 +44,7 @@ def test_a_killed_rank_ends_the_job():
 def test_a_rank_that_leaves_quietly_or_hangs_ends_the_job_after_the_timeout(mode):
     # sys.exit(3) is no exception (no hook sees it) and Hydra waits for the others after a
     # clean MPI_Finalize; a hung rank says nothing either. The others' watchdog aborts.
-    done = mpiexec(3, "failure.py", mode, timeout=BOUNDED,
-                   env={"MINIGRAD_DISTRIBUTED_TIMEOUT": "2"})
+    done = mpiexec(3, "failure.py", mode, 2, timeout=BOUNDED)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
     assert "waited more than 2.0 s in allreduce" in output, output[-2000:]
