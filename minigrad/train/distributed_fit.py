@@ -126,7 +126,12 @@ class DistributedFit:
 
     def callbacks_of_this_rank(self, callbacks):
         """The callbacks this rank runs: those that only write files (``root_only``) run on
-        rank 0 alone."""
+        rank 0 alone. Notes whether one of them has batch hooks (which may stop training on
+        one rank): only then do the ranks agree on stopping after every batch."""
+        from .callbacks import Callback  # (callbacks.py imports this module)
+        self.agree_each_batch = any(
+            getattr(type(c), hook, None) is not getattr(Callback, hook)
+            for c in callbacks or () for hook in ("on_train_batch_begin", "on_train_batch_end"))
         if self.rank == 0 or callbacks is None:
             return callbacks
         return [c for c in callbacks if not getattr(c, "root_only", False)]
@@ -161,7 +166,12 @@ class DistributedFit:
         model.optimizer.step()
 
     def agree_to_stop(self, stop):
-        """True on every rank when a callback on any rank asked to stop after this batch."""
+        """True on every rank when a callback on any rank asked to stop after this batch (a
+        tiny allreduce, left out when no callback has batch hooks: then only epoch-end
+        callbacks, which see the same logs everywhere, and the non-finite check, whose
+        gradients are the same everywhere, stop training)."""
+        if not getattr(self, "agree_each_batch", True):
+            return stop
         flag = np.array([1.0 if stop else 0.0])
         return bool(np.asarray(self.distributed.allreduce_array(flag, op="max"))[0] > 0)
 
