@@ -194,7 +194,7 @@ def test_a_saved_quantized_model_loads_and_predicts_in_a_fresh_process(tmp_path,
 def test_served_by_the_serving_app(tmp_path):
     pytest.importorskip("waitress", reason="the serving extra is not installed")
     pytest.importorskip("prometheus_client", reason="the serving extra is not installed")
-    from tests.serve.conftest import call, infer_body
+    from ..serve.conftest import call, infer_body
 
     small = mg.quantize(mlp(hidden=16, features=4, classes=3))
     small.save(tmp_path / "small.safetensors")
