@@ -28,7 +28,7 @@ def allreduce_gradients(model_or_params, average=True, bucket_bytes=DEFAULT_BUCK
     parameter order: see :mod:`~minigrad.distributed.buckets`), one allreduce per bucket, after
     one small allreduce that tells every rank which parameters have a gradient on some rank
     (a parameter that some ranks did not use gets zeros from them, as in PyTorch's DDP, so all
-    ranks send the same buckets) and the total of ``weights``.
+    ranks send the same buckets), the total of ``weights`` and whether every rank gave one.
 
     Args:
         model_or_params: a :class:`~minigrad.nn.Module` or an iterable of parameters, the same
@@ -47,7 +47,8 @@ def allreduce_gradients(model_or_params, average=True, bucket_bytes=DEFAULT_BUCK
         comm: the communicator; None for the world's.
 
     Raises ``ValueError`` for a negative or non-finite weight, a zero total weight, weights
-    with ``average=False``, or parameters on different devices.
+    given on some ranks only (on every rank), weights with ``average=False``, or parameters on
+    different devices.
 
     >>> model = mg.nn.Dense(2)
     >>> (model(mg.ones(4, 3)) ** 2).mean().backward()
@@ -69,12 +70,17 @@ def allreduce_gradients(model_or_params, average=True, bucket_bytes=DEFAULT_BUCK
     if comm.size == 1:
         return
     xp = backend.xp
-    # One small message first: the total weight and, per parameter, how many ranks have a
-    # gradient (so every rank plans the same buckets, even when some skipped a parameter).
-    header = np.zeros(1 + len(params))
-    header[0] = 1.0 if weights is None else float(weights)
-    header[1:] = [p.grad is not None for p in params]
+    # One small message first: the total weight, how many ranks gave one, and per parameter
+    # how many ranks have a gradient (so every rank plans the same buckets, even when some
+    # skipped a parameter).
+    header = np.zeros(2 + len(params))
+    header[0] = 0.0 if weights is None else float(weights)
+    header[1] = weights is not None
+    header[2:] = [p.grad is not None for p in params]
     header = backend.to_numpy(comm.allreduce(xp.asarray(header), "sum"))
+    if header[1] not in (0, comm.size):
+        raise ValueError(f"allreduce_gradients: {int(header[1])} of {comm.size} ranks gave "
+                         "weights=; give them on every rank or on none")
     if not average:
         scale = None
     elif weights is None:
@@ -84,7 +90,7 @@ def allreduce_gradients(model_or_params, average=True, bucket_bytes=DEFAULT_BUCK
     else:
         raise ValueError("allreduce_gradients: the weights of all ranks add up to 0; give "
                          "each rank its number of samples in the step")
-    chosen = [p for p, count in zip(params, header[1:]) if count > 0]
+    chosen = [p for p, count in zip(params, header[2:]) if count > 0]
     grads = [None if p.grad is None else p.grad.data for p in chosen]
     for bucket in plan_buckets([p.data for p in chosen], bucket_bytes):
         flat = comm.allreduce(pack(bucket, grads, xp, scale), "sum")

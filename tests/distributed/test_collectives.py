@@ -70,7 +70,7 @@ def test_every_rank_gets_the_weighted_average_of_the_gradients(case):
     if ranks > 1:                                        # the messages, on every rank
         present = [np.zeros(shape, dtype) for i, (shape, dtype) in enumerate(specs)
                    if any(g[i] is not None for g in grads)]
-        expected_calls = [("allreduce", (1 + len(specs),), "float64", "sum")] + [
+        expected_calls = [("allreduce", (2 + len(specs),), "float64", "sum")] + [
             ("allreduce", (b.size,), b.dtype.name, "sum")
             for b in plan_buckets(present, bucket_bytes)]
         assert all(calls == expected_calls for _, calls in results)
@@ -132,6 +132,18 @@ def test_weights_that_add_up_to_zero_fail_on_every_rank():
             return str(error)
 
     assert all("add up to 0" in message for message in run_ranks(3, work))
+
+
+def test_weights_given_on_some_ranks_only_fail_on_every_rank():
+    def work(comm):
+        params = parameters([((2,), "float64")], [np.ones(2)])
+        try:
+            allreduce_gradients(params, weights=3 if comm.rank == 0 else None, comm=comm)
+        except ValueError as error:
+            return str(error)
+
+    assert run_ranks(3, work) == ["allreduce_gradients: 1 of 3 ranks gave weights=; give them "
+                                  "on every rank or on none"] * 3
 
 
 def test_gradients_shared_by_two_parameters_are_averaged_separately():
