@@ -158,10 +158,14 @@ def current():
 
 
 def _use_gpu(local_rank):
-    """Make GPU ``local_rank`` (modulo the visible GPUs) CuPy's current device."""
-    from ..backends import get_backend
+    """Make GPU ``local_rank`` (modulo the visible GPUs) CuPy's current device, in the
+    calling thread (CUDA's current device is per thread), before minigrad's CUDA backend is
+    made: it loads its kernels on the device that is current then."""
+    from ..backends.cuda import is_available
 
-    get_backend("cuda")                # raises, saying what is missing, without CuPy or GPU
+    if not is_available():
+        from ..backends import get_backend
+        get_backend("cuda")            # raises, saying what is missing (CuPy, a GPU, a driver)
     import cupy
 
     count = cupy.cuda.runtime.getDeviceCount()

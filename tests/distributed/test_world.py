@@ -101,3 +101,10 @@ def test_without_mpi4py_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "mpi4py", None)        # "from mpi4py import MPI" fails
     with pytest.raises(RuntimeError, match=r"needs mpi4py and an MPI library.*pip install"):
         MPICommunicator()
+
+
+@pytest.mark.skipif(__import__("minigrad").cuda.is_available(), reason="a GPU is present")
+def test_init_for_cuda_without_a_gpu_says_what_is_missing():
+    with pytest.raises(RuntimeError, match="device 'cuda'"):
+        dist.init(device="cuda")
+    assert dist.current().device == "cpu"
