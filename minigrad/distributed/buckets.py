@@ -86,14 +86,15 @@ def pack(bucket, arrays, xp, scale=None):
     raveled into one new contiguous 1-D array of ``xp`` (NumPy or CuPy), times ``scale`` if
     given."""
     flat = xp.empty(bucket.size, dtype=bucket.dtype)
+    factor = None if scale is None else bucket.dtype.type(scale)
     for i, offset, size in zip(bucket.indices, bucket.offsets, bucket.sizes):
         part = flat[offset:offset + size]
         if arrays[i] is None:
             part[...] = 0
-        else:
+        elif factor is None:
             part[...] = arrays[i].reshape(-1)
-    if scale is not None:
-        flat *= flat.dtype.type(scale)
+        else:                            # scaled while copied: one pass over the memory
+            xp.multiply(arrays[i].reshape(-1), factor, out=part, casting="same_kind")
     return flat
 
 
