@@ -11,6 +11,9 @@ class DistributedOptimizer:
     else (``zero_grad``, ``state_dict``, ``load_state_dict``, ``param_groups``, ``lr``, ...)
     is the wrapped optimizer's.
 
+    It is for hand-written training loops: ``model.fit`` averages the gradients itself when it
+    runs under ``mpiexec``, so ``compile`` takes the plain optimizer (and refuses this one).
+
     Args:
         optimizer: a :class:`~minigrad.optim.Optimizer` holding the model's parameters.
         model: the model whose parameters to average; None: the optimizer's parameters, in
