@@ -100,7 +100,8 @@ class LocalCommunicator(Communicator):
 
     Attributes:
         calls: this rank's collectives so far, as ``(operation, shape, dtype name, extra)``
-            tuples -- what tests count (e.g. one allreduce per bucket).
+            tuples -- what tests count (e.g. one allreduce per bucket); empty in a group of
+            one, where the collectives return at once.
     """
 
     def __init__(self, group, rank, device="cpu"):
@@ -154,6 +155,8 @@ class LocalCommunicator(Communicator):
     def _exchange(self, operation, array, extra):
         """Every rank's copy of its ``array``, in rank order, once all ranks have called the
         same ``operation`` on arrays of the same shape and dtype."""
+        if self.size == 1:          # a world of one (a plain process): nothing to exchange,
+            return [array]          # and no log growing with every step of a long training
         signature = (operation, tuple(array.shape), np.dtype(array.dtype).name, extra)
         self.calls.append(signature)
         group = self._group

@@ -5,6 +5,7 @@ q is seeded by q) and fails with an AssertionError, which init's hook turns into
 whole job; at the end each rank prints "rank R ok".
 """
 
+import os
 import sys
 
 import numpy as np
@@ -18,6 +19,8 @@ assert ranks == int(sys.argv[1]) and world.is_distributed(), (ranks, sys.argv)
 assert world.local_size == ranks and world.local_rank == rank   # one machine here
 assert dist.is_root() == (rank == 0) and dist.rank() == rank and dist.size() == ranks
 assert dist.init() is world
+expected_timeout = {"none": None, "600": 600.0}[os.environ["MINIGRAD_DISTRIBUTED_TIMEOUT"]]
+assert world.comm.timeout == expected_timeout, world.comm.timeout
 
 
 def same_everywhere(array):
