@@ -28,7 +28,9 @@ in the same run, the same model saved by minigrad (``--native``, by default ``mo
 beside it), configuration by configuration: each ``onnx:`` row is the exported model under the
 same load, every answer checked against the minigrad model's ``predict``, and the report gives
 the throughput of ONNX serving over native serving for each configuration. onnxruntime gets
-``--server-blas-threads`` intra-op threads, as the native server gets BLAS threads.
+``--server-blas-threads`` intra-op threads, as the native server gets BLAS threads. An int8
+export (``mg.quantize``, then export) is compared with the quantized minigrad model; onnxruntime's
+integer kernels quantize the activations too, so give it ``--onnx-atol 1e-2``.
 
 ``--server gunicorn`` or ``--server granian`` serves the same app on gunicorn's gthread worker
 or granian's WSGI server (one process, ``--threads`` threads) instead of ``minigrad serve``'s
@@ -605,11 +607,12 @@ def measure(config, model_path, requests, expected, args, log_path):
     """Start a server for ``config`` (``onnx:`` before it: the ONNX model's run of it), warm
     it up, load it, check every answer."""
     max_batch_size, timeout_ms = parse_config(config.removeprefix("onnx:"))
+    atol = args.onnx_atol if config.startswith("onnx:") else 1e-5
     with Server(model_path, max_batch_size, timeout_ms, args.threads, args.server_blas_threads,
                 log_path, cpus=args.server_cpus, kind=args.server) as server:
         warmup = run_load(server.port, requests, args.clients, args.clients * args.warmup,
                           args.time_limit)
-        warm_errors, warm_wrong, warm_examples = check_answers(warmup, expected)
+        warm_errors, warm_wrong, warm_examples = check_answers(warmup, expected, atol=atol)
         rss_before = server.rss_mb()
         metrics_before = server.metrics()
         cpu_before, client_cpu_before = server.cpu_seconds(), time.process_time()
@@ -621,7 +624,7 @@ def measure(config, model_path, requests, expected, args, log_path):
         rss_after = server.rss_mb()
         threads = server.thread_count()
         batches = batch_sizes(metrics_before, server.metrics())
-    errors, wrong, examples = check_answers(load, expected)
+    errors, wrong, examples = check_answers(load, expected, atol=atol)
     latency = np.array(load.latency) * 1e3
     count = max(load.count, 1)
     return Figures(
@@ -754,6 +757,10 @@ def parse_args(argv=None):
     parser.add_argument("--native", type=Path,
                         help="with --model model.onnx: the same model saved by minigrad "
                         "(default: model.safetensors beside the ONNX file)")
+    parser.add_argument("--onnx-atol", type=float, default=1e-5,
+                        help="how far the ONNX model's answers may be from the minigrad model's "
+                        "(default 1e-5, for a float32 export; onnxruntime runs an int8 export "
+                        "with integer kernels that also quantize the activations: about 1e-2)")
     parser.add_argument("--data-dir", default=os.environ.get("MINIGRAD_DATA"),
                         help="folder holding mnist/ (default: $MINIGRAD_DATA)")
     parser.add_argument("--epochs", type=int, default=1,

@@ -366,13 +366,16 @@ def test_without_onnxruntime_the_error_says_what_to_install(tmp_path, monkeypatc
 
 
 # --- benchmarks/serve_load.py --model model.onnx ----------------------------------------------
-def test_the_load_test_measures_an_export_against_the_native_model(tmp_path, mlp, capsys):
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_the_load_test_measures_an_export_against_the_native_model(tmp_path, mlp, capsys, int8):
     from benchmarks import serve_load
 
-    mlp.save(tmp_path / "tiny.safetensors", include_optimizer=False)
-    export(mlp, tmp_path / "tiny.onnx")
+    model = mg.quantize(mlp) if int8 else mlp
+    model.save(tmp_path / "tiny.safetensors", include_optimizer=False)
+    export(model, tmp_path / "tiny.onnx")
     argv = ["--model", str(tmp_path / "tiny.onnx"), "--configs", "off,4:0", "--clients", "2",
             "--requests", "20", "--warmup", "1", "--samples", "5", "--time-limit", "30"]
+    argv += ["--onnx-atol", "1e-2"] if int8 else []
     assert serve_load.main(argv) == 0
     out = capsys.readouterr().out
     for config in ("off", "onnx:off", "4:0", "onnx:4:0"):
