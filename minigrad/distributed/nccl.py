@@ -49,11 +49,9 @@ class NCCLCommunicator(Communicator):
         self.rank, self.size = rank, size
         self._comm = nccl.NcclCommunicator(size, tuple(unique_id), rank)
         self._fallback = fallback
-        self._types = {
-            np.dtype("float16"): nccl.NCCL_FLOAT16, np.dtype("float32"): nccl.NCCL_FLOAT32,
-            np.dtype("float64"): nccl.NCCL_FLOAT64, np.dtype("int32"): nccl.NCCL_INT32,
-            np.dtype("int64"): nccl.NCCL_INT64, np.dtype("uint8"): nccl.NCCL_UINT8,
-            np.dtype("int8"): nccl.NCCL_INT8}
+        self._types = {np.dtype(name): getattr(nccl, f"NCCL_{name.upper()}")
+                       for name in ("float16", "float32", "float64", "int8", "uint8", "int32",
+                                    "int64") if hasattr(nccl, f"NCCL_{name.upper()}")}
         self._ops = {"sum": nccl.NCCL_SUM, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN}
 
     @classmethod
