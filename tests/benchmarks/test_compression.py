@@ -9,14 +9,17 @@ import pytest
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 pytest.importorskip("threadpoolctl", reason="the bench extra is not installed")
-torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 from benchmarks import compression  # noqa: E402
+
+needs_torch = pytest.mark.skipif(__import__("importlib").util.find_spec("torch") is None,
+                                 reason="PyTorch is not installed")
 
 SMALL = ["--quick", "--synthetic", "--samples", "64,24", "--epochs", "1", "--batch-sizes",
          "1,8", "--repeats", "2", "--threads", "1"]
 
 
+@needs_torch
 def test_a_quick_run_measures_every_model_and_engine(tmp_path, capsys):
     assert compression.main(SMALL + ["--work-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -48,8 +51,9 @@ def test_a_quick_run_measures_every_model_and_engine(tmp_path, capsys):
         assert (folder / "pruned80.safetensors").is_file()
 
 
-def test_a_rerun_skips_training(tmp_path, capsys):
-    argv = SMALL + ["--work-dir", str(tmp_path), "--models", "mnist_mlp", "--skip-timing"]
+def test_a_rerun_skips_training_and_pytorch_can_be_left_out(tmp_path, capsys):
+    argv = SMALL + ["--work-dir", str(tmp_path), "--models", "mnist_mlp", "--skip-timing",
+                    "--no-torch"]
     assert compression.main(argv) == 0
     first = capsys.readouterr()
     assert "trained 1 epoch(s)" in first.err
@@ -59,8 +63,10 @@ def test_a_rerun_skips_training(tmp_path, capsys):
     assert "the pruned, fine-tuned model from" in second.err
     # the same model, the same figures
     assert first.out.split("### File sizes")[1] == second.out.split("### File sizes")[1]
+    assert "PyTorch" not in second.out.split("### File sizes")[1]
 
 
+@needs_torch
 def test_reviews_reach_pytorch_with_their_padding_moved_behind():
     ids = np.array([[0, 0, 5, 6], [1, 2, 3, 4], [0, 0, 0, 9]])
     moved, lengths = compression.torch_inputs("imdb_bilstm", ids)
