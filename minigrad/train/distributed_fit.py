@@ -112,9 +112,7 @@ class DistributedFit:
             return
         from ..backends import registry
         state = registry.get_rng_state()
-        draw = np.random.default_rng()
-        draw.bit_generator.state = state["cpu"]
-        state["cpu"] = _stream_state(int(draw.integers(2 ** 62)), self.rank)
+        state["cpu"] = _stream_state(_draw(state["cpu"]), self.rank)
         if "cuda_dropout" in state:  # the GPU's dropout key, offset by the rank
             key, offset = state["cuda_dropout"]
             state["cuda_dropout"] = [(int(key) + 7919 * self.rank) % 2 ** 63, offset]
@@ -122,7 +120,9 @@ class DistributedFit:
         for module in model.modules():
             generator = getattr(module, "generator", None)
             if hasattr(generator, "set_state") and getattr(generator, "seed", None) is not None:
-                generator.set_state(_stream_state(generator.seed, self.rank))
+                position = generator.get_state()  # None before its first draw
+                generator.set_state(_stream_state(
+                    generator.seed if position is None else _draw(position), self.rank))
 
     def callbacks_of_this_rank(self, callbacks):
         """The callbacks this rank runs: those that only write files (``root_only``) run on
@@ -290,6 +290,14 @@ class RankOfEachGroup:
 def _bounds(count, rank, size):
     """[low, high) of rank ``rank``'s share of ``count`` items cut in ``size`` near-equal parts."""
     return count * rank // size, count * (rank + 1) // size
+
+
+def _draw(state):
+    """A number drawn from a copy of the stream at ``state`` (the stream itself is left
+    alone), to seed a stream of its own from where that one is."""
+    stream = np.random.default_rng()
+    stream.bit_generator.state = state
+    return int(stream.integers(2 ** 62))
 
 
 def _stream_state(seed, rank):
