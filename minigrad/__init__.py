@@ -33,7 +33,8 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     # mg.serve imports waitress and prometheus_client (the serving extra): only on first use.
-    if name in ("serve", "keras"):  # keras: the Keras-layout namespace, made on first use
+    # keras: the Keras-layout namespace, made on first use; export: ONNX, quantize, prune
+    if name in ("serve", "keras", "export"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -13,9 +13,9 @@ class Parameter(Tensor):
     (True, (3, 2))
     """
 
-    __slots__ = {"pruning_mask": "The bool mask (a Tensor of this shape) of a pruned weight, "
-                                 "or None: False marks the entries that optimizers keep at zero "
-                                 "(:mod:`minigrad.nn.pruning_masks`)."}
+    __slots__ = {"pruning_mask": "Where this weight is pruned, a bool tensor of its shape, False "
+                                 "at the entries that optimizers keep at zero (see "
+                                 "minigrad.nn.pruning_masks); else None."}
 
     def __init__(self, data, requires_grad=True):
         source = data

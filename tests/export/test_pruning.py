@@ -411,3 +411,10 @@ def test_a_compact_file_with_inconsistent_parts_is_refused(tmp_path):
     with pytest.raises(ModelFileError, match="bad.safetensors: packed array 'weights/0.kernel'"
                                              ": needs 48 values"):
         mg.load_model(tmp_path / "bad.safetensors")
+
+
+def test_the_names_on_the_package_root_need_no_import_of_export():
+    script = ("import minigrad as mg; assert mg.prune is mg.export.prune; "
+              "assert mg.strip_pruning is mg.export.strip_pruning; "
+              "assert mg.export.PolynomialDecay and mg.export.save_pruned")
+    subprocess.run([sys.executable, "-c", script], check=True)
