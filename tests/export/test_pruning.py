@@ -109,7 +109,7 @@ def test_the_same_entries_as_torch_prune(scope):
         np.testing.assert_array_equal(layer.kernel.numpy(), linear.weight.detach().numpy().T)
 
 
-def test_every_prunable_layer_kind_is_pruned_biases_are_not():
+def test_every_prunable_layer_kind_is_pruned_biases_are_not(tmp_path):
     model, ids = every_kind()
     biases = {name: value.numpy().copy() for name, value in model.state_dict().items()
               if name.endswith("bias")}
@@ -124,7 +124,10 @@ def test_every_prunable_layer_kind_is_pruned_biases_are_not():
         assert sparsity[name] == round(0.5 * sizes[name]) / sizes[name], name
     for name, value in biases.items():
         np.testing.assert_array_equal(model.state_dict()[name].numpy(), value)
-    assert model.predict(ids).shape == (8, 2)
+    model.save(tmp_path / "all.safetensors")  # a functional model, masks inside Bidirectional
+    loaded = mg.load_model(tmp_path / "all.safetensors")
+    assert len(list(mg.nn.pruning_masks.masked(loaded))) == 11
+    np.testing.assert_array_equal(loaded.predict(ids), model.predict(ids))
 
 
 def test_layers_picks_by_object_or_name_and_a_bidirectional_means_both_directions():
