@@ -128,13 +128,17 @@ def _rewrite(spec, dtype, choice, inside=False):
 
 def _quantized_state(quantized, float_state):
     """The ``state_dict`` of ``quantized`` from the float model's: each quantized weight
-    (``dense.kernel``) replaced by its buffers (``dense.kernel_int8``, ``dense.kernel_scale``)."""
+    (``dense.kernel``) replaced by its buffers (``dense.kernel_int8``, ``dense.kernel_scale``);
+    a pruning mask of a quantized weight (``dense.kernel_mask``) dropped."""
     state = {name: host_array(value) for name, value in float_state.items()}
     for prefix, module in quantized.named_modules():
         if not isinstance(module, QuantizedLayer):
             continue
         for name, weight in module.quantized_weights().items():
             key = f"{prefix}.{name}" if prefix else name
+            # a pruned weight is zero where its mask is False already, and stays so once
+            # quantized (zero is exact in the symmetric scheme): the mask is not needed
+            state.pop(f"{key}_mask", None)
             buffers = weight.buffers(state.pop(key), module.weight_dtype)
             state.update({(f"{prefix}.{b}" if prefix else b): a for b, a in buffers.items()})
     return state

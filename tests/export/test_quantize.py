@@ -260,3 +260,19 @@ def test_the_architecture_names_the_quantized_classes(tmp_path):
                                                        "QuantizedDense"]
     assert layers[1]["config"]["layer"]["class_name"] == "QuantizedGRU"
     assert layers[1]["config"]["layer"]["config"]["weight_dtype"] == "float16"
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float16"])
+def test_a_pruned_model_with_its_masks_quantizes_and_keeps_its_zeros(dtype):
+    rng = np.random.default_rng(3)
+    model = mg.Sequential([mg.nn.Dense(16, activation="relu", input_shape=(8,)),
+                           mg.nn.Dense(4)])
+    mg.prune(model, sparsity=0.75)
+    small = mg.quantize(model, dtype=dtype)
+    for float_layer, layer in zip(model.layers, small.layers):
+        pruned = float_layer.kernel.numpy() == 0
+        assert pruned.mean() >= 0.74
+        assert (layer.kernel.numpy()[pruned] == 0).all()
+    x = rng.standard_normal((5, 8)).astype(np.float32)
+    np.testing.assert_allclose(small.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=0.05)
