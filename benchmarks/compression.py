@@ -131,8 +131,8 @@ def load_data(name, args):
         (x_train, y_train), (x_test, y_test) = mg.datasets.imdb.load_data(
             root=args.data_dir, num_words=VOCABULARY, download=False)
         x_train, x_test = (mg.datasets.pad_sequences(x, maxlen=LENGTH, padding="pre",
-                                                     truncating="pre")
-                           for x in (x_train, x_test))
+                                                     truncating="pre").astype(np.int64)
+                           for x in (x_train, x_test))  # int64: the ONNX graph's ids
     y_train, y_test = np.asarray(y_train).reshape(-1), np.asarray(y_test).reshape(-1)
     if name == "imdb_bilstm":
         y_train, y_test = y_train.astype(np.float32), y_test.astype(np.float32)
