@@ -172,6 +172,8 @@ class DynamicBatcher:
                     continue
                 if rows + len(self._queue[0].rows) > self.max_batch_size:
                     break  # it waits for the next batch, still first in line
+                if self._queue[0].rows.shape[1:] != first.rows.shape[1:]:
+                    break  # sequences of another length (a free axis): the next batch
                 item = self._queue.popleft()
                 item.state = _RUNNING
                 batch.append(item)

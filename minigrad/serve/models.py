@@ -54,7 +54,8 @@ class ServedModel:
         if input_shape is None:
             raise ValueError(f"model {name!r} has not been built: call it on data or give its "
                              "first layer input_shape= before serving it")
-        self.input = TensorSpec("input", datatype_of(input_dtype), [-1, *input_shape])
+        self.input = TensorSpec("input", datatype_of(input_dtype),
+                                [-1, *[-1 if d is None else d for d in input_shape]])
         output_shape = self._output_shape(input_shape)
         self.output = TensorSpec("output", datatype_of(self._float_dtype), output_shape)
 

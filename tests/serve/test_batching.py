@@ -275,3 +275,17 @@ def test_a_request_that_waited_in_line_leads_without_yielding(monkeypatch):
     first.join(5)
     assert sizes == [1, 1]
     assert sleeps == [0]  # the first leader's, not the second's
+
+
+def test_requests_of_different_lengths_are_never_merged():
+    # a model of any sequence length (input shape [-1, -1]): rows of length 3 and 5 cannot be
+    # stacked, so each batch holds one length; every request still gets its own answer
+    run = SlowDouble(delay=0.01)
+    batcher = DynamicBatcher(run, max_batch_size=64, timeout=0.05)
+    inputs = [np.full((1, 3 + 2 * (i % 2)), float(i)) for i in range(16)]
+    answers = submit_together(batcher, inputs)
+    for x, answer in zip(inputs, answers):
+        np.testing.assert_array_equal(answer, 2 * x)
+    assert sum(run.sizes) == len(inputs)
+    assert len(run.sizes) < len(inputs), run.sizes  # equal lengths were still merged
+    batcher.close()

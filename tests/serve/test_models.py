@@ -13,7 +13,8 @@ from .conftest import make_mlp, requires_serve_extra
 requires_serve_extra()
 
 from minigrad.serve.errors import ServeError  # noqa: E402
-from minigrad.serve.models import ModelSet, ServedModel, find_models, load_models  # noqa: E402
+from minigrad.serve.models import (ModelSet, ServedModel, find_models, load_models,  # noqa: E402
+                                    load_served)
 
 
 def save(path, seed=0):
@@ -157,3 +158,15 @@ def test_load_models_from_a_dict_of_models_and_paths(tmp_path):
     file = save(tmp_path / "saved.safetensors", seed=3)
     served = load_models({"memory": make_mlp(), "disk": file})
     assert sorted((m.name, m.version) for m in served) == [("disk", "1"), ("memory", "1")]
+
+
+def test_a_model_of_any_sequence_length_is_served_with_a_free_time_axis(tmp_path):
+    model = mg.Sequential([mg.nn.Embedding(20, 4, input_shape=(None,)), mg.nn.LSTM(3)])
+    model.predict(np.ones((1, 4), np.int64), verbose=0)
+    model.save(tmp_path / "model.safetensors")
+    served = load_served("seq", "1", tmp_path / "model.safetensors")
+    assert served.input.shape == [-1, -1]
+    for steps in (2, 7):
+        ids = np.ones((2, steps), np.int64)
+        np.testing.assert_allclose(served.predict(ids), model.predict(ids, verbose=0),
+                                   rtol=1e-6)
