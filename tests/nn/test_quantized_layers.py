@@ -121,13 +121,15 @@ def test_quantized_embedding_gathers_rows_then_dequantizes_them(weight_dtype):
     np.testing.assert_allclose(table, layer.embeddings.numpy(), atol=0.05 / 127)
     np.testing.assert_array_equal(twin.compute_mask(ids).numpy(), ids != 0)
     if weight_dtype == "int8":
-        _, scales = quantize_per_channel(layer.embeddings.numpy(), axis=0)  # a scale per token
+        # a scale per column (embedding dimension)
+        _, scales = quantize_per_channel(layer.embeddings.numpy(), axis=-1)
+        assert scales.shape == (6,)
         np.testing.assert_array_equal(twin.embeddings_scale.numpy(), scales)
     with pytest.raises(IndexError, match="embedding"):
         twin(np.array([[20]]))
 
 
-def test_per_output_channel_means_units_filters_gate_columns_and_tokens():
+def test_per_output_channel_means_units_filters_gate_columns_and_embedding_dims():
     shapes = {}
     for layer, build in [(nn.QuantizedDense(5), (None, 3)),
                          (nn.QuantizedConv2D(7, 3), (None, 8, 8, 2)),
@@ -139,7 +141,7 @@ def test_per_output_channel_means_units_filters_gate_columns_and_tokens():
     assert shapes == {"QuantizedDense": {"kernel_scale": (5,)},
                       "QuantizedConv2D": {"kernel_scale": (7,)},
                       "QuantizedLSTM": {"kernel_scale": (16,), "recurrent_kernel_scale": (16,)},
-                      "QuantizedEmbedding": {"embeddings_scale": (30,)}}
+                      "QuantizedEmbedding": {"embeddings_scale": (8,)}}
 
 
 def test_config_round_trip_keeps_the_weight_dtype_and_is_found_by_name():

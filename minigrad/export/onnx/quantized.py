@@ -109,8 +109,8 @@ def onnx_layouts(layer):
     if isinstance(layer, QuantizedConv2D):           # (kh, kw, C, F) -> (F, C, kh, kw)
         return {f"{name}/kernel": _layout(layer, "kernel", lambda a: a.transpose(3, 2, 0, 1),
                                           lambda s: s, axis=0)}
-    if isinstance(layer, QuantizedEmbedding):        # (V, D): a scale per row
-        return {f"{name}/embeddings": _layout(layer, "embeddings", _same, _same, axis=0)}
+    if isinstance(layer, QuantizedEmbedding):        # (V, D): a scale per column
+        return {f"{name}/embeddings": _layout(layer, "embeddings", _same, _same, axis=1)}
     if isinstance(layer, _Recurrent):                # (rows, G*U) -> (1, G*U, rows)
         gates = getattr(layer, f"kernel_{layer.weight_dtype}").shape[1] // layer.units
         order = [0, 3, 1, 2] if isinstance(layer, QuantizedLSTM) else list(range(gates))

@@ -26,10 +26,16 @@ def convert_embedding(layer, builder, inputs):
     name = layer.name
     table = builder.constant(as_numpy(layer.embeddings, builder), f"{name}/embeddings")
     index = builder.node("Cast", [ids.name], hint=f"{name}/ids", to=_INT64)
-    output = builder.node("Gather", [table, index], hint=f"{name}/vectors", axis=0)
+    zero = builder.ints(0, f"{name}/zero")
+    # Gather reads a negative id as counted from the end of the table, where minigrad refuses
+    # it: an id below 0 becomes input_dim, which Gather refuses as out of range, so a bad id
+    # is an error in the runtime too rather than some other word's vector
+    negative = builder.node("Less", [index, zero], hint=f"{name}/negative")
+    checked = builder.node("Where", [negative, builder.ints(layer.input_dim, f"{name}/beyond"),
+                                     index], hint=f"{name}/checked_ids")
+    output = builder.node("Gather", [table, checked], hint=f"{name}/vectors", axis=0)
     mask = None
     if layer.mask_zero:
-        zero = builder.ints(0, f"{name}/zero")
         mask = builder.node("Not", [builder.node("Equal", [index, zero], hint=f"{name}/is_pad")],
                             hint=f"{name}/mask")
     shape = None if ids.shape is None else tuple(ids.shape) + (layer.output_dim,)

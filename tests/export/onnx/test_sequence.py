@@ -2,9 +2,10 @@
 GlobalAveragePooling1D): onnxruntime gives what ``model.predict`` gives, and the mask they
 hand on is the one minigrad's layers compute (checked through a recurrent layer after them)."""
 
+import numpy as np
 import pytest
 
-from .helpers import assert_exports, randomize, vectors
+from .helpers import assert_exports, randomize, run, vectors
 from .test_recurrent import UNITS, VOCABULARY, WIDTH, batches, token_ids
 
 import minigrad as mg  # noqa: E402  (after helpers: skipped without the onnx extra)
@@ -77,3 +78,15 @@ def test_masking_alone():
     model = built(nn.Masking(0.5), probe=vectors(1, 4, 3))
     assert_exports(model, padded_vectors(4, 6, "pre", 0.5, 1),
                    padded_vectors(2, 3, "holes", 0.5, 2))
+
+
+@pytest.mark.parametrize("bad_id", [-1, -VOCABULARY, VOCABULARY])
+def test_an_id_outside_the_table_is_an_error_in_onnxruntime_too(bad_id):
+    # ONNX's Gather reads -1 as the table's last row; minigrad refuses it, and so must the export
+    model = built(nn.Embedding(VOCABULARY, WIDTH), probe=token_ids(2, 3, None))
+    proto = mg.onnx.export(model, None)
+    ids = np.array([[1, bad_id, 2]], np.int64)
+    with pytest.raises(IndexError):
+        model.predict(ids, verbose=0)
+    with pytest.raises(Exception, match="(?i)out of (data )?bounds|out of range|invalid"):
+        run(proto, {"input": ids})
