@@ -113,7 +113,8 @@ COVERED_MODULES = ["minigrad", "minigrad.functional", "minigrad.autograd", "mini
                    "minigrad.train", "minigrad.io", "minigrad.train.callbacks",
                    "minigrad.optim", "minigrad.nn.losses", "minigrad.train.metrics",
                    "minigrad.viz", "minigrad.data", "minigrad.datasets",
-                   "minigrad.datasets.files", "minigrad.serve"]
+                   "minigrad.datasets.files", "minigrad.serve", "minigrad.export",
+                   "minigrad.export.onnx", "minigrad.distributed"]
 # Class attributes that are implementation details, not API.
 COVERAGE_EXEMPT = {"no_grad.enabled", "enable_grad.enabled", "set_grad_enabled.enabled"}
 

@@ -37,6 +37,7 @@ class Bucket:
 
     @property
     def nbytes(self):
+        """The message's size in bytes."""
         return self.size * self.dtype.itemsize
 
 

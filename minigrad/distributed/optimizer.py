@@ -52,12 +52,15 @@ class DistributedOptimizer:
         self.optimizer.step()
 
     def zero_grad(self, set_to_none=True):
+        """The wrapped optimizer's ``zero_grad``."""
         self.optimizer.zero_grad(set_to_none)
 
     def state_dict(self):
+        """The wrapped optimizer's state (the same on every rank)."""
         return self.optimizer.state_dict()
 
     def load_state_dict(self, state_dict):
+        """Load ``state_dict`` into the wrapped optimizer."""
         self.optimizer.load_state_dict(state_dict)
 
     def __getattr__(self, name):
