@@ -321,11 +321,19 @@ class Module:
                 object.__setattr__(module, "_device", backend)
             if dtype is not None and hasattr(module, "dtype"):
                 object.__setattr__(module, "dtype", dtype)
-            tensors = list(module._parameters.values()) + list(module._buffers.values())
-            for tensor in tensors:
+            kept = module.buffers_that_keep_their_dtype()
+            tensors = [(t, dtype) for t in module._parameters.values()] + [
+                (t, None if name in kept else dtype) for name, t in module._buffers.items()]
+            for tensor, new_dtype in tensors:
                 if tensor is not None:
-                    _move(tensor, backend, dtype)
+                    _move(tensor, backend, new_dtype)
         return self
+
+    def buffers_that_keep_their_dtype(self):
+        """Names of this module's buffers that ``to(dtype=...)`` leaves in their own dtype
+        (stored weights whose dtype is the point, such as a quantized layer's float16 copy);
+        none by default."""
+        return ()
 
     def cpu(self):
         """Move to the CPU; returns the module."""

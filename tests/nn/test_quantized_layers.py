@@ -178,3 +178,20 @@ def test_an_unbuilt_quantized_layer_has_no_kernel_yet():
     layer = nn.QuantizedDense(4)
     assert not hasattr(layer, "kernel")
     assert "weight_dtype=int8" in repr(layer)
+
+
+@pytest.mark.parametrize("weight_dtype", ["int8", "float16"])
+def test_to_another_float_dtype_converts_the_computation_not_the_stored_weights(weight_dtype):
+    model = mg.Sequential([nn.Dense(4, input_shape=(3,)), nn.Dense(2)])
+    small = mg.quantize(model, dtype=weight_dtype)
+    stored = {name: b.numpy().copy() for name, b in small.named_buffers()}
+    small.to("float64")
+    after = dict(small.named_buffers())
+    for name, array in stored.items():
+        assert after[name].dtype == array.dtype, name  # float16 / int8 / float32 scales kept
+        np.testing.assert_array_equal(after[name].numpy(), array)
+    x = np.ones((2, 3))
+    out = small.predict(x, verbose=0)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, model.predict(x.astype(np.float32), verbose=0),
+                               atol=0.05 if weight_dtype == "int8" else 5e-3)

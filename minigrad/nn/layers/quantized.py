@@ -150,6 +150,11 @@ class QuantizedLayer:
             array = backend.xp.zeros(buffer_shape, dtype=dtype)
             self.register_buffer(buffer, Tensor._make(array, backend))
 
+    def buffers_that_keep_their_dtype(self):
+        # model.to("float64") changes the layer's compute dtype, not the stored weights
+        return {f"{name}_{suffix}" for name in self.quantized_weights()
+                for suffix in ("float16", "scale")}
+
     def get_config(self):
         return {**super().get_config(), "weight_dtype": self.weight_dtype}
 
