@@ -139,17 +139,23 @@ def sum_rows(a):
 
 
 class Conv2D(Function):
-    """``out = im2col(x) @ kernel (+ bias)``; ``geometry`` is (window, strides, dilation,
-    padding, out_hw) from :func:`window_geometry`; with ``groups`` > 1 the product is a batched
-    one, group by group (see :func:`group_columns`)."""
+    """``out = im2col(x) @ kernel (+ bias)``, then ``max(out, 0)`` with ``relu``; ``geometry``
+    is (window, strides, dilation, padding, out_hw) from :func:`window_geometry`; with
+    ``groups`` > 1 the product is a batched one, group by group (see :func:`group_columns`).
+
+    The ReLU is applied in place on the product's output, whose only copy is the result: the
+    pre-activation array is never kept (a conv layer's activation cost a second array of the
+    output's size, forward and backward), and the backward masks the gradient once before the
+    three uses of it (bias, kernel, input)."""
 
     @staticmethod
-    def forward(ctx, x, kernel, bias=None, geometry=None, groups=1):
+    def forward(ctx, x, kernel, bias=None, geometry=None, groups=1, relu=False):
         out_h, out_w = geometry[4]
         n = x.shape[0]
         filters = kernel.shape[3]
         out_dtype = np.result_type(*(a.dtype for a in (x, kernel, bias) if a is not None))
         work = dtypes.compute_dtype(out_dtype)
+        xp = ctx.xp
 
         cols = _im2col(ctx.backend, x.astype(work, copy=False), geometry)
         w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C/groups, F)
@@ -160,18 +166,23 @@ class Conv2D(Function):
             out = ungroup_filters(out)
         if bias is not None:
             out += bias.astype(work, copy=False)
+        if relu:
+            xp.maximum(out, 0, out=out)
 
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(cols if needs and needs[1] else None, w)
+        ctx.save_for_backward(cols if needs and needs[1] else None, w,
+                              out if relu and needs else None)
         ctx.geometry, ctx.x_shape, ctx.kernel_shape = geometry, x.shape, kernel.shape
         ctx.has_bias, ctx.groups = bias is not None, groups
         return out.reshape(n, out_h, out_w, filters).astype(out_dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        cols, w = ctx.saved
+        cols, w, out = ctx.saved
         needs, groups = ctx.needs_input_grad, ctx.groups
         grad = grad.astype(w.dtype, copy=False).reshape(-1, ctx.kernel_shape[3])  # (N*OH*OW, F)
+        if out is not None:  # the ReLU's: gradient 0 where the output is 0, as in PyTorch
+            grad = grad * (out > 0)
         per_group = group_filters(grad, groups) if groups > 1 else grad
         grad_x = grad_kernel = grad_bias = None
         if needs[0]:
@@ -243,7 +254,8 @@ def _col2im(backend, cols, x_shape, geometry):
     return backend.col2im(cols, x_shape, window, strides, dilation, padding, out_hw)
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1):
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1,
+           activation=None):
     """2-D convolution (cross-correlation, as in every deep learning library) of channels-last
     images.
 
@@ -262,6 +274,9 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=
             the F filters are cut into ``groups`` consecutive blocks, and filter block g sees
             only channel block g, through ``kernel[..., g*F/G:(g+1)*F/G]``. C and F must be
             divisible by it; ``groups=C`` is a depthwise convolution.
+        activation: None, or ``"relu"`` for ``relu(conv2d(...))`` computed in the product's
+            own output (no second array of the output's size is made or kept; what a
+            ``Conv2D(..., activation="relu")`` layer uses).
 
     The output has the dtype of ``x`` and ``kernel`` (float16 is computed in float32 and
     rounded). For PyTorch's (N, C, H, W) input and (F, C / groups, kh, kw) weight, ``conv2d(
@@ -302,8 +317,10 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=
     dilation = pair(dilation, "dilation", "conv2d")
     padding, out_hw = window_geometry("conv2d", x.shape, (kh, kw), strides, dilation, padding)
     geometry = ((kh, kw), strides, dilation, padding, out_hw)
+    if activation not in (None, "relu"):
+        raise ValueError(f'conv2d: activation must be None or "relu", got {activation!r}')
     inputs = (x, kernel) if bias is None else (x, kernel, bias)
-    return Conv2D.apply(*inputs, geometry=geometry, groups=groups)
+    return Conv2D.apply(*inputs, geometry=geometry, groups=groups, relu=activation == "relu")
 
 
 def check_groups(op_name, groups):

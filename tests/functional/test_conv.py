@@ -125,6 +125,47 @@ def test_conv2d_without_bias_has_two_gradients(device):
     assert mg.testing.gradcheck(lambda x, k: mg.conv2d(x, k, padding="same"), x, kernel)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_with_relu_gradients_match_finite_differences(groups, device):
+    rng = np.random.default_rng(1)
+    x, kernel, bias = (mg.tensor(a, device=device, requires_grad=True) for a in (
+        rng.standard_normal((2, 5, 5, 4)), rng.standard_normal((3, 3, 4 // groups, 4)),
+        rng.standard_normal(4)))
+    assert mg.testing.gradcheck(
+        lambda x, k, b: mg.conv2d(x, k, b, padding="same", groups=groups, activation="relu"),
+        x, kernel, bias)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("groups, use_bias", [(1, True), (1, False), (2, True)])
+def test_conv2d_with_relu_is_relu_of_conv2d(groups, use_bias, dtype, device):
+    rng = np.random.default_rng(2)
+    arrays = (rng.standard_normal((3, 7, 6, 4)), rng.standard_normal((3, 2, 4 // groups, 6)),
+              rng.standard_normal(6))
+    grad = rng.standard_normal((3, 5, 5, 6)).astype(dtype)
+    results = []
+    for fused in (True, False):
+        x, kernel, bias = (mg.tensor(a.astype(dtype), device=device, requires_grad=True)
+                           for a in arrays)
+        bias = bias if use_bias else None
+        if fused:
+            out = mg.conv2d(x, kernel, bias, groups=groups, activation="relu")
+        else:
+            out = mg.relu(mg.conv2d(x, kernel, bias, groups=groups))
+        out.backward(mg.tensor(grad, device=device))
+        results.append([out.numpy(), x.grad.numpy(), kernel.grad.numpy()]
+                       + ([bias.grad.numpy()] if use_bias else []))
+    assert (results[0][0] > 0).any() and (results[0][0] == 0).any()  # both sides of the kink
+    for fused, plain in zip(*results):
+        assert fused.dtype == plain.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(fused, plain)
+
+
+def test_conv2d_names_an_unknown_activation():
+    with pytest.raises(ValueError, match='activation must be None or "relu", got \'tanh\''):
+        mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1, 1), activation="tanh")
+
+
 # --- against PyTorch ---------------------------------------------------------------------
 
 

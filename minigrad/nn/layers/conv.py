@@ -90,9 +90,11 @@ class Conv2D(Layer):
 
     def forward(self, x):
         check_images(self.name, x.shape, self.kernel.shape[2] * self.groups)
+        fused = self.activation is F.relu  # computed inside conv2d's output (see there)
         y = F.conv2d(x, self.kernel, self.bias if self.use_bias else None, self.strides,
-                     self.padding, self.dilation_rate, self.groups)
-        return self.activation(y) if self.activation is not None else y
+                     self.padding, self.dilation_rate, self.groups,
+                     activation="relu" if fused else None)
+        return self.activation(y) if self.activation is not None and not fused else y
 
     def get_config(self):
         padding = self.padding if isinstance(self.padding, str) else list(self.padding)
