@@ -129,10 +129,27 @@ def sum_rows(a):
     blocks is several times faster and, by summing in two stages, also more accurate.
     """
     m, c = a.shape
+    k = _row_blocks(m, c)
+    return a.reshape(m // k, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+
+
+def dot_rows(xp, a, b):
+    """``(a * b).sum(axis=0)`` of two C-contiguous (M, C) arrays of module ``xp`` without the
+    product array: one pass over both (``einsum``) instead of three, summed in two stages as
+    :func:`sum_rows` (so as accurately). A batch norm's variance and gamma gradient."""
+    m, c = a.shape
+    k = _row_blocks(m, c)
+    blocks = xp.einsum("ij,ij->j", a.reshape(m // k, k * c), b.reshape(m // k, k * c))
+    return blocks.reshape(k, c).sum(axis=0)
+
+
+def _row_blocks(m, c):
+    """How many consecutive rows of an (M, C) array to sum side by side (as one row of k*C
+    values): a power of two dividing M, up to about 512 values in all."""
     k = 1
     while k * c < 512 and m % (2 * k) == 0:
         k *= 2
-    return a.reshape(m // k, k * c).sum(axis=0).reshape(k, c).sum(axis=0)
+    return k
 
 
 # --- the op --------------------------------------------------------------------------------

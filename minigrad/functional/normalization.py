@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..creation import full
 from ._operands import array_beside, as_tensor, float_operand, normalize_axes
-from .conv import sum_rows
+from .conv import dot_rows, sum_rows
 
 
 class BatchNormTrain(Function):
@@ -38,14 +38,13 @@ class BatchNormTrain(Function):
             count = weights.sum() + xw.dtype.type(_MASKED_COUNT_EPSILON)
             mean = feature_sum(xp, xw * weights, axes) / count
         centered = xw - mean.reshape(shape)
-        squares = centered * centered
-        if weights is not None:
-            squares *= weights
-        var = feature_sum(xp, squares, axes) / count                 # biased, as Keras
+        # biased, as Keras; the squares summed without an array of them
+        var = feature_dot(xp, centered, centered if weights is None else centered * weights,
+                          axes) / count
         inv_std = 1 / xp.sqrt(var + epsilon)
-        # The two temporaries are ours: x_hat and the output are written into them.
+        # The temporary is ours: x_hat is written into it.
         x_hat = xp.multiply(centered, inv_std.reshape(shape), out=centered)
-        out = xp.multiply(x_hat, gamma.astype(xw.dtype).reshape(shape), out=squares)
+        out = x_hat * gamma.astype(xw.dtype).reshape(shape)
         out += beta.astype(xw.dtype).reshape(shape)
         if running is not None:
             running_mean, running_var, momentum = running
@@ -65,12 +64,10 @@ class BatchNormTrain(Function):
         axes, shape, count, weights = ctx.axes, ctx.shape, ctx.count, ctx.weights
         grad = grad.astype(x_hat.dtype, copy=False)
         grad_beta = feature_sum(xp, grad, axes)
-        product = grad * x_hat
-        grad_gamma = feature_sum(xp, product, axes)
+        grad_gamma = feature_dot(xp, grad, x_hat, axes)
         # x_hat depends on x directly and through the batch mean and variance:
-        # dx = gamma / std * (grad - mean(grad) - x_hat * mean(grad * x_hat)),
-        # computed in the buffer of the product, which is no longer needed.
-        grad_x = xp.multiply(x_hat, (grad_gamma / count).reshape(shape), out=product)
+        # dx = gamma / std * (grad - mean(grad) - x_hat * mean(grad * x_hat)).
+        grad_x = x_hat * (grad_gamma / count).reshape(shape)
         if weights is None:
             xp.subtract(grad, grad_x, out=grad_x)
             grad_x -= (grad_beta / count).reshape(shape)
@@ -131,6 +128,16 @@ def feature_sum(xp, a, axes):
     if axes == tuple(range(a.ndim - 1)) and a.size:
         return sum_rows(a.reshape(-1, a.shape[-1]))
     return a.sum(axis=axes)
+
+
+def feature_dot(xp, a, b, axes):
+    """``feature_sum(xp, a * b, axes)`` without the product array when the features are last
+    (see ``dot_rows``)."""
+    if axes == tuple(range(a.ndim - 1)) and a.size:
+        features = a.shape[-1]
+        return dot_rows(xp, xp.ascontiguousarray(a).reshape(-1, features),
+                        xp.ascontiguousarray(b).reshape(-1, features))
+    return feature_sum(xp, a * b, axes)
 
 
 def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.99,

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.backends import get_backend
 from minigrad.backends.cuda import CUDABackend
-from minigrad.functional.conv import (group_columns, group_filters, same_padding, sum_rows,
+from minigrad.functional.conv import (dot_rows, group_columns, group_filters, same_padding, sum_rows,
                                       ungroup_columns, ungroup_filters)
 
 from ._specs import NO_TORCH, hypothesis_settings
@@ -371,6 +371,19 @@ def test_sum_rows_is_the_column_sum(rows, columns):
     of two in them."""
     a = np.random.default_rng(0).standard_normal((rows, columns))
     np.testing.assert_allclose(sum_rows(a), a.sum(axis=0), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows, columns", [(1, 1), (7, 3), (3600, 32), (96, 700), (250, 5)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dot_rows_is_the_column_sum_of_the_product(rows, columns, dtype):
+    """A batch norm's variance and gamma gradient, as accurate as sum_rows of the product."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((rows, columns)).astype(dtype) for _ in range(2))
+    result = dot_rows(np, a, b)
+    assert result.dtype == np.dtype(dtype) and result.shape == (columns,)
+    exact = (a.astype(np.float64) * b).sum(axis=0)
+    error, reference = np.abs(result - exact).max(), np.abs(sum_rows(a * b) - exact).max()
+    assert error <= 2 * reference + 1e-12 * rows
 
 
 # --- the backends' im2col / col2im -----------------------------------------------------------
