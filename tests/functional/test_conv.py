@@ -9,8 +9,8 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 from minigrad.backends import get_backend
 from minigrad.backends.cuda import CUDABackend
-from minigrad.functional.conv import (dot_rows, group_columns, group_filters, same_padding, sum_rows,
-                                      ungroup_columns, ungroup_filters)
+from minigrad.functional.conv import (dot_rows, group_columns, group_filters, same_padding,
+                                      sum_rows, ungroup_columns, ungroup_filters)
 
 from ._specs import NO_TORCH, hypothesis_settings
 
