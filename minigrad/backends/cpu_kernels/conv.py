@@ -21,21 +21,38 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def im2col(x, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w, cols):
-    """Fill ``cols`` (N*out_h*out_w, kh*kw*C) from ``x`` (N, H, W, C).
+    """Fill ``cols`` (N*out_h*out_w, kh*kw*C) from ``x`` (N, H, W, C, C-contiguous).
 
     Row ``(n*out_h + oh)*out_w + ow``, column ``(i*kw + j)*C + c`` holds
     ``x[n, oh*sh - pad_top + i*dh, ow*sw - pad_left + j*dw, c]``, or 0 outside the image.
+
+    Without dilation along the width, a window's row i inside the image is kw*C consecutive
+    values of ``x``, copied as one run (for a 3-channel image a loop of 9 instead of three
+    loops of 3, which is what made the first layer's im2col slow).
     """
     n_images, height, width, channels = x.shape
+    run = kw * channels
+    rows = x.reshape((n_images, height, width * channels))
     for n in range(n_images):
         for oh in range(out_h):
             for ow in range(out_w):
                 row = (n * out_h + oh) * out_w + ow
+                w0 = ow * sw - pad_left
+                whole = dw == 1 and w0 >= 0 and w0 + kw <= width
                 for i in range(kh):
                     h = oh * sh - pad_top + i * dh
                     inside_h = 0 <= h < height
+                    if whole:
+                        if inside_h:
+                            source = rows[n, h, w0 * channels:w0 * channels + run]
+                            for t in range(run):
+                                cols[row, i * run + t] = source[t]
+                        else:
+                            for t in range(run):
+                                cols[row, i * run + t] = 0
+                        continue
                     for j in range(kw):
-                        w = ow * sw - pad_left + j * dw
+                        w = w0 + j * dw
                         start = (i * kw + j) * channels
                         if inside_h and 0 <= w < width:
                             for c in range(channels):
@@ -48,22 +65,33 @@ def im2col(x, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w, cols):
 
 @njit(cache=True, nogil=True)
 def col2im(cols, kh, kw, sh, sw, dh, dw, pad_top, pad_left, out_h, out_w, x):
-    """Add each value of ``cols`` back into ``x`` (N, H, W, C) where im2col read it from.
+    """Add each value of ``cols`` back into ``x`` (N, H, W, C, C-contiguous) where im2col read
+    it from.
 
     ``x`` must be zero on entry (it is returned, holding the sums). Values that im2col took
-    from the padding are dropped.
+    from the padding are dropped. A window row inside the image is added as one run of kw*C
+    values, as in :func:`im2col`.
     """
     n_images, height, width, channels = x.shape
+    run = kw * channels
+    rows = x.reshape((n_images, height, width * channels))
     for n in range(n_images):
         for oh in range(out_h):
             for ow in range(out_w):
                 row = (n * out_h + oh) * out_w + ow
+                w0 = ow * sw - pad_left
+                whole = dw == 1 and w0 >= 0 and w0 + kw <= width
                 for i in range(kh):
                     h = oh * sh - pad_top + i * dh
                     if h < 0 or h >= height:
                         continue
+                    if whole:
+                        target = rows[n, h, w0 * channels:w0 * channels + run]
+                        for t in range(run):
+                            target[t] += cols[row, i * run + t]
+                        continue
                     for j in range(kw):
-                        w = ow * sw - pad_left + j * dw
+                        w = w0 + j * dw
                         if w < 0 or w >= width:
                             continue
                         start = (i * kw + j) * channels
