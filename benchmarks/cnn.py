@@ -85,9 +85,10 @@ def minigrad_inference(weights, x, device="cpu"):
     return infer
 
 
-def torch_params(weights, device="cpu"):
-    """The same weights in PyTorch's layouts: conv (out, in, kh, kw); the first dense layer's
-    rows reordered from minigrad's (h, w, c) flattening to PyTorch's (c, h, w)."""
+def torch_params(weights, device="cpu", channels_last=False):
+    """The same weights in PyTorch's layouts: conv (out, in, kh, kw) (stored channels-last
+    with ``channels_last``); the first dense layer's rows reordered from minigrad's (h, w, c)
+    flattening to PyTorch's (c, h, w)."""
     import torch
 
     converted = []
@@ -96,9 +97,21 @@ def torch_params(weights, device="cpu"):
             w = w.transpose(3, 2, 0, 1)
         elif w.shape == (1024, 64):
             w = w.reshape(4, 4, 64, 64).transpose(2, 0, 1, 3).reshape(1024, 64)
-        converted.append(torch.tensor(np.ascontiguousarray(w), requires_grad=True,
-                                      device=device))
+        tensor = torch.tensor(np.ascontiguousarray(w), device=device)
+        if channels_last and tensor.ndim == 4:
+            tensor = tensor.contiguous(memory_format=torch.channels_last)
+        converted.append(tensor.requires_grad_())
     return converted
+
+
+def torch_images(x, device="cpu", channels_last=False):
+    """minigrad's (N, H, W, C) images as PyTorch's (N, C, H, W), stored as such or, with
+    ``channels_last``, in PyTorch's channels_last memory format (the same data as ``x``)."""
+    import torch
+
+    if channels_last:
+        return torch.from_numpy(x).to(device).permute(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
 
 
 def torch_forward(params, x):
@@ -113,12 +126,13 @@ def torch_forward(params, x):
     return h @ w5 + b5
 
 
-def torch_step(weights, x, y, device="cpu"):
-    """The same step in PyTorch, written the same way (NCHW images)."""
+def torch_step(weights, x, y, device="cpu", channels_last=False):
+    """The same step in PyTorch, written the same way (NCHW images; stored channels-last with
+    ``channels_last``, PyTorch's faster layout for convolutions on the CPU)."""
     import torch
 
-    params = torch_params(weights, device)
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
+    params = torch_params(weights, device, channels_last)
+    inputs = torch_images(x, device, channels_last)
     labels, rows = torch.from_numpy(y).to(device), torch.arange(len(y), device=device)
 
     def step():
@@ -137,7 +151,7 @@ def torch_inference(weights, x, device="cpu"):
     import torch
 
     params = torch_params(weights, device)
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
+    inputs = torch_images(x, device)
 
     def infer():
         with torch.no_grad():

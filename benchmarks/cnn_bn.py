@@ -66,17 +66,18 @@ def minigrad_step(weights, x, y, device="cpu"):
     return step
 
 
-def torch_step(weights, x, y, device="cpu"):
-    """The same step in PyTorch (NCHW images), written the same way."""
+def torch_step(weights, x, y, device="cpu", channels_last=False):
+    """The same step in PyTorch (NCHW images, or stored channels-last), written the same
+    way."""
     import torch
     import torch.nn.functional as F
 
     convs = [w for i, w in enumerate(weights[:12]) if i % 4 < 2]
-    params = cnn.torch_params(convs + weights[12:], device)
+    params = cnn.torch_params(convs + weights[12:], device, channels_last)
     norms = [torch.tensor(w, requires_grad=True, device=device)
              for i, w in enumerate(weights[:12]) if i % 4 >= 2]
     running = [(torch.zeros(c, device=device), torch.ones(c, device=device)) for c in CHANNELS]
-    inputs = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
+    inputs = cnn.torch_images(x, device, channels_last)
     labels, rows = torch.from_numpy(y).to(device), torch.arange(len(y), device=device)
 
     def forward():

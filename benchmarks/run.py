@@ -11,7 +11,7 @@ CuPy (the ``gpu`` or ``gpu13`` extra) and a CUDA build of PyTorch.
 import argparse
 import platform
 
-from . import bilstm, cnn, cnn_bn, gpu, harness, memory, mlp, mlp_layers, op_overhead
+from . import bilstm, cnn, cnn_bn, floors, gpu, harness, memory, mlp, mlp_layers, op_overhead
 
 # name -> (function(device) -> result, the devices it runs on)
 BENCHMARKS = {
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "mlp_inference": (mlp_layers.run_inference, ("cpu", "cuda")),
     "cnn": (cnn.run, ("cpu", "cuda")),
     "cnn_bn": (cnn_bn.run, ("cpu", "cuda")),
+    "floors": (floors.run, ("cpu",)),    # each step's FLOP floor at NumPy's GEMM rate
     "bilstm": (bilstm.run, ("cpu", "cuda")),
     "mlp_flops": (gpu.run_mlp_flops, ("cuda",)),     # achieved FLOP/s vs CuPy's GEMM
     "cnn_speedup": (cnn.run_speedup, ("cuda",)),     # minigrad's CNN step, CPU vs GPU
