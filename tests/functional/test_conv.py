@@ -490,3 +490,24 @@ def test_conv2d_checks_the_kernel_and_bias_shapes():
         mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1))
     with pytest.raises(ValueError, match=r"bias of shape \(4,\).*got \(3,\)"):
         mg.conv2d(mg.zeros(1, 5, 5, 1), mg.zeros(3, 3, 1, 4), mg.zeros(3))
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3 * 4 * 4 * 3 * 3 * 8 * 2, 2**30])
+def test_conv2d_input_gradient_in_blocks_of_images(block_bytes, monkeypatch):
+    """On the CPU the input's gradient is made a block of images at a time (one image, two
+    of five with a shorter last block, or all): the same gradient as in one piece."""
+    from minigrad.functional import conv
+
+    rng = np.random.default_rng(3)
+    x, kernel, bias = (rng.standard_normal(shape) for shape in
+                       [(5, 6, 6, 3), (3, 3, 3, 4), (4,)])
+    grad = rng.standard_normal((5, 4, 4, 4))
+    results = []
+    for size in (block_bytes, 2**30):
+        monkeypatch.setattr(conv, "BLOCK_BYTES", size)
+        tx = mg.tensor(x, requires_grad=True)
+        mg.conv2d(tx, mg.tensor(kernel), mg.tensor(bias), activation="relu").backward(
+            mg.tensor(grad))
+        results.append(tx.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12, atol=1e-12)
+    assert np.abs(results[0]).max() > 0
