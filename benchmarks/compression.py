@@ -673,7 +673,7 @@ def main(argv=None):
     args = parse_args(argv)
     from . import harness
 
-    harness.set_threads(args.threads) if args.torch else _set_threads_without_torch(args.threads)
+    harness.set_threads(args.threads, with_torch=args.torch)
     import numpy
 
     import minigrad
@@ -700,19 +700,6 @@ def main(argv=None):
                                   "report": lines}, indent=1, default=str))
     log(f"figures written to {output}")
     return 0
-
-
-def _set_threads_without_torch(count):
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=count)
-    os.environ["NUMBA_NUM_THREADS"] = str(count)
-    try:
-        import numba
-
-        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
 
 
 if __name__ == "__main__":

@@ -2,24 +2,30 @@
 steps after a warm-up, and the ratio minigrad / PyTorch. On a GPU each timed step ends by
 waiting for the device (both libraries queue their kernels and return at once)."""
 
-import os
 import statistics
 import time
 from dataclasses import dataclass
 
 
-def set_threads(count):
-    """Use ``count`` threads in NumPy's BLAS, Numba and PyTorch (intra- and inter-op)."""
+def set_threads(count, with_torch=True):
+    """Use ``count`` threads in NumPy's BLAS, Numba and (unless ``with_torch`` is False) PyTorch
+    (intra- and inter-op).
+
+    Numba's pool is limited with ``set_num_threads``, never by changing ``NUMBA_NUM_THREADS``
+    in ``os.environ``: Numba rereads that variable at each compilation and refuses to run once
+    it differs from the pool already launched, which broke every later compilation in a
+    process that timed twice with different counts (the test suite's)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=count)
-    os.environ["NUMBA_NUM_THREADS"] = str(count)
     try:
         import numba
 
         numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
     except ImportError:
         pass
+    if not with_torch:
+        return
     import torch
 
     torch.set_num_threads(count)

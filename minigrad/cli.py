@@ -3,6 +3,8 @@
 
 import argparse
 
+from .extras import install_hint
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="minigrad", description="minigrad's command line")
@@ -33,7 +35,7 @@ def main(argv=None):
         try:
             from .export.onnx.cli import run as export
         except ImportError as exc:  # the onnx extra is not installed
-            raise SystemExit(f"minigrad export: {exc} (pip install 'minigrad[onnx]')") from None
+            raise SystemExit(f"minigrad export: {exc}; {install_hint('onnx')}") from None
         export(args)
 
 

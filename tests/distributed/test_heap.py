@@ -16,10 +16,9 @@ from .mpirun import mpiexec, needs_mpi
 def test_a_training_step_does_not_fault_its_buffers_in_again_under_mpi():
     done = mpiexec(2, "heap.py", timeout=60)
     assert done.returncode == 0, done.stderr
-    faults = [float(line) for line in done.stdout.split()]
-    assert len(faults) == 2
+    worst = float(done.stdout.strip())  # the largest of the ranks' faults per step
     # without the fix: ~6,100 faults a step (the buffers mapped afresh each time); with it: ~1
-    assert max(faults) < 200, faults
+    assert worst < 200, done.stdout
 
 
 def test_the_users_own_malloc_settings_are_left_alone(monkeypatch):
