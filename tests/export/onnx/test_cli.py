@@ -32,6 +32,16 @@ def test_export_round_trip_from_a_saved_model(tmp_path, capsys):
     np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
 
 
+def test_verify_compares_an_int8_export_exactly(tmp_path, capsys):
+    # with onnxruntime's default optimizations an int8 graph quantizes its activations too
+    # (differences ~1e-3); --verify runs it as written, so it equals minigrad's int8 predict
+    model, _ = saved_model(tmp_path)
+    path = tmp_path / "int8.safetensors"
+    mg.quantize(model).save(path)
+    main(["export", str(path), str(tmp_path / "int8.onnx"), "--verify"])
+    assert float(capsys.readouterr().out.rsplit(":", 1)[1]) <= 1e-5
+
+
 def test_export_errors_are_one_line(tmp_path):
     with pytest.raises(SystemExit, match="minigrad export: .*missing.safetensors"):
         main(["export", str(tmp_path / "missing.safetensors"), str(tmp_path / "m.onnx")])
