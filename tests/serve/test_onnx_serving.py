@@ -59,10 +59,16 @@ def sample_input(model, rows, seed=0):
     return rng.random(shape, dtype=np.float32)
 
 
+IR_VERSION = 8
+
+
 def graph_file(path, inputs, outputs, nodes, initializers=(), opset=17):
     """Write a hand-made ONNX graph (for files the exporter would never write)."""
     graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    # IR version 8 (ONNX 1.12's, opset 17): what every supported onnxruntime reads (1.23, the
+    # last for Python 3.10, reads at most 11; make_model's default is the onnx package's newest)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              ir_version=IR_VERSION)
     onnx.checker.check_model(model, full_check=True)
     path.write_bytes(model.SerializeToString())
     return path
@@ -308,7 +314,8 @@ def test_tensor_data_stored_outside_the_file_is_never_looked_for(tmp_path):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [weight])
     (tmp_path / "models").mkdir()
     path = tmp_path / "models" / "external.onnx"
-    path.write_bytes(helper.make_model(graph).SerializeToString())
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                       ir_version=IR_VERSION).SerializeToString())
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         OnnxServedModel("m", 1, path)
 
@@ -320,7 +327,8 @@ def test_a_custom_operator_is_refused_not_looked_up(tmp_path):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
-                                                    helper.make_opsetid("com.example", 1)])
+                                                    helper.make_opsetid("com.example", 1)],
+                              ir_version=IR_VERSION)
     path.write_bytes(model.SerializeToString())
     with pytest.raises(ValueError, match="onnxruntime cannot load it"):
         OnnxServedModel("m", 1, path)
