@@ -1,11 +1,12 @@
-"""After MPI starts, large freed arrays are reused from the heap (minigrad.distributed.heap):
+"""After MPI starts, large freed arrays are still reused from the heap
+(``keep_large_blocks_in_the_heap`` of the CPU backend, called again once MPI has started):
 without it, every step of a CNN faulted its buffers' pages in again (1.7x slower steps)."""
 
 import sys
 
 import pytest
 
-from minigrad.distributed.heap import keep_large_blocks_in_the_heap
+from minigrad.backends.cpu import keep_large_blocks_in_the_heap
 
 from .mpirun import mpiexec, needs_mpi
 
