@@ -51,11 +51,12 @@ def minigrad_model(weights, device="cpu"):
     return model, params
 
 
-def minigrad_step(weights, x, y, device="cpu"):
-    """A closure running one SGD step of the CNN in minigrad."""
+def minigrad_step(weights, x, y, device="cpu", build=None):
+    """A closure running one SGD step of the CNN in minigrad (of the model that
+    ``build(weights, device) -> (model, params)`` makes, by default this CNN)."""
     import minigrad as mg
 
-    model, params = minigrad_model(weights, device)
+    model, params = (build or minigrad_model)(weights, device)
     inputs, labels = mg.tensor(x, device=device), mg.tensor(y, device=device)
     rows = mg.arange(len(y), device=device)
 

@@ -47,23 +47,9 @@ def minigrad_model(weights, device="cpu"):
 
 
 def minigrad_step(weights, x, y, device="cpu"):
-    """A closure running one SGD step of the CNN with batch normalization in minigrad."""
-    import minigrad as mg
-
-    model, params = minigrad_model(weights, device)
-    inputs, labels = mg.tensor(x, device=device), mg.tensor(y, device=device)
-    rows = mg.arange(len(y), device=device)
-
-    def step():
-        loss = -mg.log_softmax(model(inputs), axis=1)[rows, labels].mean()
-        loss.backward()
-        with mg.no_grad():
-            for p in params:
-                p.data -= cnn.LEARNING_RATE * p.grad.data
-                p.grad = None
-        return loss
-
-    return step
+    """A closure running one SGD step of the CNN with batch normalization in minigrad (the
+    same step as :func:`benchmarks.cnn.minigrad_step`, on this model)."""
+    return cnn.minigrad_step(weights, x, y, device, build=minigrad_model)
 
 
 def torch_step(weights, x, y, device="cpu", channels_last=False):

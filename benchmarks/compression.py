@@ -511,6 +511,22 @@ def verdict(ok):
     return "ok" if ok else "MISSED"
 
 
+def _markdown_rows(say, results, titles, cells):
+    """A Markdown table: a header of ``titles`` after "model", then ``cells(r)`` per result."""
+    say("| model | " + " | ".join(titles) + " |")
+    say("| --- |" + " ---: |" * len(titles))
+    for r in results:
+        say(f"| {r.name} | " + " | ".join(cells(r)) + " |")
+
+
+def _against_base(values, keys, base_key, show, compare):
+    """The cells of ``values[key]`` for ``keys`` ("-" where missing), each but the base's
+    followed by ``(compare(value, base))``."""
+    base = values[base_key]
+    return ["-" if k not in values else show(values[k]) + (
+                "" if k == base_key else f" ({compare(values[k], base)})") for k in keys]
+
+
 def report(results, args):
     """Print the three tables (Markdown) and the targets' verdicts; returns the lines."""
     lines = []
@@ -523,13 +539,8 @@ def report(results, args):
     if args.torch:
         columns += ["PyTorch float32", "PyTorch qint8"]
         titles += ["PyTorch float32", "PyTorch qint8"]
-    say("| model | " + " | ".join(titles) + " |")
-    say("| --- |" + " ---: |" * len(titles))
-    for r in results:
-        base = r.sizes["float32"]
-        cells = ["-" if c not in r.sizes else f"{r.sizes[c]:,}" + (
-                     "" if c == "float32" else f" ({r.sizes[c] / base:.3f}x)") for c in columns]
-        say(f"| {r.name} | " + " | ".join(cells) + " |")
+    _markdown_rows(say, results, titles, lambda r: _against_base(
+        r.sizes, columns, "float32", lambda v: f"{v:,}", lambda v, b: f"{v / b:.3f}x"))
     say("")
     say(f"### Test accuracy (%; drop in points from float32), {results[0].test_size:,}"
         " test samples" if len({r.test_size for r in results}) == 1 else
@@ -543,14 +554,9 @@ def report(results, args):
     if args.torch:
         engines += ["PyTorch float32", "PyTorch quantize_dynamic"]
         titles += ["PyTorch float32", "PyTorch quantize_dynamic"]
-    say("| model | " + " | ".join(titles) + " |")
-    say("| --- |" + " ---: |" * len(titles))
-    for r in results:
-        base = r.accuracy["minigrad float32"]
-        cells = ["-" if e not in r.accuracy else f"{r.accuracy[e]:.2f}" + (
-                     "" if e == "minigrad float32" else f" ({r.accuracy[e] - base:+.2f})")
-                 for e in engines]
-        say(f"| {r.name} | " + " | ".join(cells) + " |")
+    _markdown_rows(say, results, titles, lambda r: _against_base(
+        r.accuracy, engines, "minigrad float32", lambda v: f"{v:.2f}",
+        lambda v, b: f"{v - b:+.2f}"))
     if any(r.times for r in results):
         say("")
         say(f"### Inference time (ms per call; ratio to {ANCHOR}), {args.threads} thread(s)")
