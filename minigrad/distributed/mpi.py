@@ -92,6 +92,10 @@ class MPICommunicator(Communicator):
         the job and exits non-zero."""
         sys.stderr.write(f"minigrad.distributed: {message}\n")
         sys.stderr.flush()
+        # mpiexec forwards each rank's output asynchronously and MPI_Abort ends every rank at
+        # once: a moment for what was just printed (a traceback) to reach the user (in CI a
+        # traceback was once cut short before its last line)
+        time.sleep(0.5)
         self.comm.Abort(code)
 
     # --- the watchdog -----------------------------------------------------------------------

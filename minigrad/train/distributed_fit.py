@@ -221,8 +221,10 @@ class DistributedFit:
     def abort(self, exc):
         """End every rank of the job: this one cannot reach the next collective, where the
         others would wait for ever. The error is printed first, with the rank."""
-        print(f"[rank {self.rank}/{self.size}] fit failed; aborting the MPI job:",
-              file=sys.stderr)
+        # the error in the first line: the launcher may cut the traceback short when it ends
+        # the job
+        print(f"[rank {self.rank}/{self.size}] fit failed ({type(exc).__name__}: {exc}); "
+              f"aborting the MPI job:", file=sys.stderr)
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         sys.stderr.flush()
         self.world.comm.abort(f"rank {self.rank} of {self.size} failed in fit: "
