@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 
 def set_threads(count, with_torch=True):
-    """Use ``count`` threads in NumPy's BLAS, Numba and (unless ``with_torch`` is False) PyTorch
-    (intra- and inter-op).
+    """Use ``count`` threads in NumPy's BLAS, minigrad, Numba and (unless ``with_torch`` is
+    False) PyTorch (intra- and inter-op).
 
     Numba's pool is limited with ``set_num_threads``, never by changing ``NUMBA_NUM_THREADS``
     in ``os.environ``: Numba rereads that variable at each compilation and refuses to run once
@@ -18,6 +18,11 @@ def set_threads(count, with_torch=True):
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=count)
+    import minigrad
+
+    # minigrad's own CPU threads; this also gives NumPy's BLAS back the count just set, if a
+    # convolution benchmark before had minigrad set it to one (minigrad.backends.cpu_threads).
+    minigrad.set_num_threads(count)
     try:
         import numba
 

@@ -60,6 +60,7 @@ def main(argv=None):
     if args.device == "cuda":
         _check_gpu(parser, torch, minigrad)
     for name in names:
+        harness.set_threads(args.threads)  # each benchmark starts from the same settings
         print(BENCHMARKS[name][0](device=args.device).line(), flush=True)
 
 

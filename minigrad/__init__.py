@@ -12,6 +12,7 @@ from . import dtypes
 from .autograd import (Function, Tensor, enable_grad, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .backends import manual_seed
+from .backends.cpu_threads import get_num_threads, set_num_threads
 from .creation import (arange, eye, from_dlpack, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randn, randn_like, tensor, zeros, zeros_like)
 from .dtypes import (bool_, float16, float32, float64, int8, int16, int32, int64, uint8)
@@ -56,7 +57,8 @@ __all__ = [
     "Tensor", "Function", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "full",
     "arange", "linspace", "eye", "rand", "randn", "zeros_like", "ones_like", "full_like",
     "rand_like", "randn_like",
-    "manual_seed", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+    "manual_seed", "get_num_threads", "set_num_threads",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "functional", "autograd", "cuda", "testing", "dtypes", "nn", "train", "Model", "Sequential",
     "io", "load_model", "viz",

@@ -51,6 +51,11 @@ class Backend:
     name = None
     #: The array module, ``numpy`` or ``cupy``.
     xp = None
+    #: How many bytes of im2col's matrix a convolution makes at a time: it goes through the
+    #: batch a block of whole images at a time, so that the block's columns are still in the
+    #: cache when the matrix product reads them. None: the whole batch at once (a GPU, where
+    #: one launch per kernel beats many small ones).
+    conv_block_bytes = None
 
     def __repr__(self):
         return f"<minigrad {self.name} backend>"
@@ -130,8 +135,17 @@ class Backend:
         """
         raise NotImplementedError
 
+    # --- running an op's independent tasks side by side --------------------------------------
+    def run_shares(self, function, tasks):
+        """Call ``function(share)`` on contiguous shares (lists) of ``tasks`` that together
+        hold every task once, and return the results in order; the shares may run on several
+        threads at once. This default runs one share of all the tasks on the calling thread:
+        a GPU parallelizes inside each kernel instead.
+        """
+        return [function(list(tasks))]
+
     # --- hot-path kernels: convolution ------------------------------------------------------
-    def im2col(self, x, window, strides, dilation, padding, out_hw):
+    def im2col(self, x, window, strides, dilation, padding, out_hw, out=None):
         """The windows of ``x`` as the rows of a matrix, so that a convolution is one product
         ``im2col(x) @ kernel.reshape(-1, F)``.
 
@@ -142,17 +156,19 @@ class Backend:
             dilation: (dh, dw), the step between a window's cells.
             padding: ((top, bottom), (left, right)); only top and left are read.
             out_hw: (OH, OW), the output's size.
+            out: None, or a C-contiguous (N*OH*OW, kh*kw*C) array of ``x``'s dtype to write
+                the result into (and return) instead of a new one.
 
         Returns:
-            A new C-contiguous (N*OH*OW, kh*kw*C) array of ``x``'s dtype, whose row
-            ``(n*OH + oh)*OW + ow``, column ``(i*kw + j)*C + c`` holds
+            A C-contiguous (N*OH*OW, kh*kw*C) array of ``x``'s dtype (new, or ``out``), whose
+            row ``(n*OH + oh)*OW + ow``, column ``(i*kw + j)*C + c`` holds
             ``x[n, oh*sh - top + i*dh, ow*sw - left + j*dw, c]``, or 0 where that cell lies in
             the padding. The columns are in the order of a (kh, kw, C, F) kernel reshaped to
             (kh*kw*C, F).
         """
         raise NotImplementedError
 
-    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
+    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw, out=None):
         """The adjoint of :meth:`im2col` (its backward): each value of ``cols`` added back to
         the pixel it was read from.
 
@@ -167,11 +183,13 @@ class Backend:
             dilation: the ``dilation`` given to :meth:`im2col`.
             padding: the ``padding`` given to :meth:`im2col`.
             out_hw: the ``out_hw`` given to :meth:`im2col`.
+            out: None, or a C-contiguous ``x_shape`` array of ``cols``' dtype to write the
+                result into (and return) instead of a new one; what it held is overwritten.
 
         Returns:
-            A new (N, H, W, C) array of ``cols``' dtype holding at each pixel the sum of the
-            values of ``cols`` that :meth:`im2col` read from it (0 for a pixel no window sees);
-            the values it took from the padding are dropped.
+            An (N, H, W, C) array of ``cols``' dtype (new, or ``out``) holding at each pixel
+            the sum of the values of ``cols`` that :meth:`im2col` read from it (0 for a pixel
+            no window sees); the values it took from the padding are dropped.
         """
         raise NotImplementedError
 

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from . import xp_kernels
+from . import cpu_threads, xp_kernels
 from .base import Backend
 
 # Numba compiles the kernels on first use, so small index adds are faster in NumPy itself.
@@ -25,6 +25,9 @@ class CPUBackend(Backend):
     name = "cpu"
     uniform_method = "random"
     xp = np
+    # Two blocks of this size (the columns and their product) fit one core's L2 cache of the
+    # machines we measured (2 MiB per core; see benchmarks/README.md, issue 18).
+    conv_block_bytes = 2**20
 
     def __init__(self):
         self._rng = np.random.default_rng()
@@ -62,41 +65,65 @@ class CPUBackend(Backend):
         else:
             np.add.at(target, key, values)
 
+    def run_shares(self, function, tasks):
+        """One share per thread, BLAS on one thread inside each (``cpu_threads.run_shares``)."""
+        return cpu_threads.run_shares(function, tasks)
+
     # --- convolution and pooling: Numba loops of cpu_kernels/conv.py and pooling.py ----------
-    def im2col(self, x, window, strides, dilation, padding, out_hw):
+    def im2col(self, x, window, strides, dilation, padding, out_hw, out=None):
         """Numba: ``cpu_kernels.conv.im2col`` on a C-contiguous copy of ``x`` if needed."""
         x = np.ascontiguousarray(x)
-        cols = np.empty((x.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * x.shape[3]),
-                        dtype=x.dtype)
+        cols = out if out is not None else np.empty(
+            (x.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * x.shape[3]),
+            dtype=x.dtype)
         return _kernels("conv").im2col(x, *window, *strides, *dilation, padding[0][0],
                                        padding[1][0], *out_hw, cols)
 
-    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
+    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw, out=None):
         """Numba: ``cpu_kernels.conv.col2im``, adding into a zeroed array."""
-        x = np.zeros(x_shape, dtype=cols.dtype)
+        if out is None:
+            x = np.zeros(x_shape, dtype=cols.dtype)
+        else:
+            x = out
+            x.fill(0)
         return _kernels("conv").col2im(np.ascontiguousarray(cols), *window, *strides, *dilation,
                                        padding[0][0], padding[1][0], *out_hw, x)
 
     def max_pool2d(self, x, window, strides, padding, out_hw):
-        """Numba: ``cpu_kernels.pooling.max_pool2d_forward``."""
+        """Numba: ``cpu_kernels.pooling.max_pool2d_forward``, a share of the images per thread."""
         shape = (x.shape[0], *out_hw, x.shape[3])
         out, argmax = np.empty(shape, dtype=x.dtype), np.empty(shape, dtype=np.int32)
-        _kernels("pooling").max_pool2d_forward(np.ascontiguousarray(x), *window, *strides,
-                                               padding[0][0], padding[1][0], out, argmax)
+        x = np.ascontiguousarray(x)
+        kernel = _kernels("pooling").max_pool2d_forward
+
+        def pool(images):
+            kernel(x[images], *window, *strides, padding[0][0], padding[1][0], out[images],
+                   argmax[images])
+
+        self.run_shares(_on_image_range(pool), range(x.shape[0]))
         return out, argmax
 
     def max_pool2d_backward(self, grad, argmax, x_shape, window, strides, padding):
         """Numba: ``cpu_kernels.pooling.max_pool2d_backward_tiled`` when the windows tile the
         image (strides equal to the window, no padding: no zeroing, no scattered writes), else
-        ``max_pool2d_backward``."""
+        ``max_pool2d_backward``; a share of the images per thread."""
         pooling = _kernels("pooling")
         grad = np.ascontiguousarray(grad)
         if tuple(strides) == tuple(window) and not any(padding[0]) and not any(padding[1]):
-            return pooling.max_pool2d_backward_tiled(grad, argmax, *window,
-                                                     np.empty(x_shape, dtype=grad.dtype))
-        grad_x = np.zeros(x_shape, dtype=grad.dtype)
-        return pooling.max_pool2d_backward(grad, argmax, window[1], *strides, padding[0][0],
-                                           padding[1][0], grad_x)
+            grad_x = np.empty(x_shape, dtype=grad.dtype)
+
+            def unpool(images):
+                pooling.max_pool2d_backward_tiled(grad[images], argmax[images], *window,
+                                                  grad_x[images])
+        else:
+            grad_x = np.zeros(x_shape, dtype=grad.dtype)
+
+            def unpool(images):
+                pooling.max_pool2d_backward(grad[images], argmax[images], window[1], *strides,
+                                            padding[0][0], padding[1][0], grad_x[images])
+
+        self.run_shares(_on_image_range(unpool), range(grad.shape[0]))
+        return grad_x
 
     def avg_pool2d(self, x, window, strides, padding, out_hw):
         """NumPy (``xp_kernels.avg_pool2d``): one vectorized step per cell of the window."""
@@ -226,6 +253,14 @@ def keep_large_blocks_in_the_heap():
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
         mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def _on_image_range(function):
+    """``function(slice)`` called on a share (a contiguous list) of image indices."""
+    def on_share(images):
+        if images:
+            function(slice(images[0], images[-1] + 1))
+    return on_share
 
 
 @functools.lru_cache(maxsize=None)

@@ -150,28 +150,31 @@ class CUDABackend(Backend):
 
     # --- convolution and pooling: cuda_kernels/conv.cu and pooling.cu ---------------------------
     # Gathers: one thread per element written, so no atomics and the CPU's order of summation.
-    def im2col(self, x, window, strides, dilation, padding, out_hw):
+    def im2col(self, x, window, strides, dilation, padding, out_hw, out=None):
         """``im2col_<dtype>`` of conv.cu, one thread per element of the matrix."""
         x = self.xp.ascontiguousarray(x)
         suffix = _kernel_suffix(self, x)
         if suffix is None:
-            return xp_kernels.im2col(self.xp, x, window, strides, dilation, padding, out_hw)
-        cols = self.xp.empty((x.shape[0] * out_hw[0] * out_hw[1],
-                              window[0] * window[1] * x.shape[3]), dtype=x.dtype)
+            cols = xp_kernels.im2col(self.xp, x, window, strides, dilation, padding, out_hw)
+            return _into(out, cols)
+        cols = out if out is not None else self.xp.empty(
+            (x.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * x.shape[3]),
+            dtype=x.dtype)
         self._launch("conv.cu", f"im2col_{suffix}", cols.size, x, cols,
                      *_ints(*x.shape, *window, *strides, *dilation, padding[0][0],
                             padding[1][0], *out_hw))
         return cols
 
-    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw):
+    def col2im(self, cols, x_shape, window, strides, dilation, padding, out_hw, out=None):
         """``col2im_<dtype>`` of conv.cu, one thread per pixel gathering from its windows (in
         the CPU's order of summation, so without atomics)."""
         cols = self.xp.ascontiguousarray(cols)
         suffix = _kernel_suffix(self, cols)
         if suffix is None:
-            return xp_kernels.col2im(self.xp, cols, x_shape, window, strides, dilation, padding,
-                                     out_hw)
-        x = self.xp.empty(x_shape, dtype=cols.dtype)
+            x = xp_kernels.col2im(self.xp, cols, x_shape, window, strides, dilation, padding,
+                                  out_hw)
+            return _into(out, x)
+        x = out if out is not None else self.xp.empty(x_shape, dtype=cols.dtype)
         self._launch("conv.cu", f"col2im_{suffix}", x.size, cols, x,
                      *_ints(*x_shape, *window, *strides, *dilation, padding[0][0],
                             padding[1][0], *out_hw))
@@ -502,6 +505,14 @@ class CUDABackend(Backend):
 
 
 _SUFFIX = {np.float32: "f32", np.float64: "f64"}
+
+
+def _into(out, result):
+    """``result``, or ``out`` holding it when an ``out=`` array was given."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
 
 
 def _kernel_suffix(backend, *arrays):

@@ -160,6 +160,11 @@ class Conv2D(Function):
     is (window, strides, dilation, padding, out_hw) from :func:`window_geometry`; with
     ``groups`` > 1 the product is a batched one, group by group (see :func:`group_columns`).
 
+    The batch goes through in blocks of whole images (:func:`image_blocks`): a block's columns
+    are made, multiplied and forgotten while still in the cache, and the backward makes them
+    again rather than keeping the whole batch's (as large as 25 MB for a layer of the CIFAR-10
+    CNN at batch 128). On a GPU the block is the whole batch.
+
     The ReLU is applied in place on the product's output, whose only copy is the result: the
     pre-activation array is never kept (a conv layer's activation cost a second array of the
     output's size, forward and backward), and the backward masks the gradient once before the
@@ -172,22 +177,28 @@ class Conv2D(Function):
         filters = kernel.shape[3]
         out_dtype = np.result_type(*(a.dtype for a in (x, kernel, bias) if a is not None))
         work = dtypes.compute_dtype(out_dtype)
-        xp = ctx.xp
+        xp, backend = ctx.xp, ctx.backend
 
-        cols = _im2col(ctx.backend, x.astype(work, copy=False), geometry)
+        x = xp.ascontiguousarray(x.astype(work, copy=False))
         w = kernel.astype(work, copy=False).reshape(-1, filters)  # (kh*kw*C/groups, F)
-        if groups > 1:
-            cols, w = group_columns(cols, groups, x.shape[3]), group_filters(w, groups)
-        out = cols @ w
-        if groups > 1:
-            out = ungroup_filters(out)
-        if bias is not None:
-            out += bias.astype(work, copy=False)
-        if relu:
-            xp.maximum(out, 0, out=out)
+        out = xp.empty((n * out_h * out_w, filters), dtype=work)
+        bias = None if bias is None else bias.astype(work, copy=False)
+
+        def forward_blocks(blocks):  # on one thread, with its own columns buffer
+            columns = ColumnMaker(backend, x, geometry)
+            for images, rows in blocks:
+                part = out[rows]
+                columns_times_kernel(xp, columns.make(images), w, groups, x.shape[3], out=part)
+                if bias is not None:
+                    part += bias
+                if relu:
+                    xp.maximum(part, 0, out=part)
+
+        backend.run_shares(forward_blocks, image_blocks(backend, x.shape, geometry,
+                                                        w[:, 0].nbytes * groups))
 
         needs = ctx.needs_input_grad
-        ctx.save_for_backward(cols if needs and needs[1] else None, w,
+        ctx.save_for_backward(x if needs and needs[1] else None, w,
                               out if relu and needs else None)
         ctx.geometry, ctx.x_shape, ctx.kernel_shape = geometry, x.shape, kernel.shape
         ctx.has_bias, ctx.groups = bias is not None, groups
@@ -195,51 +206,101 @@ class Conv2D(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        cols, w, out = ctx.saved
-        needs, groups = ctx.needs_input_grad, ctx.groups
+        x, w, out = ctx.saved
+        needs, groups, backend = ctx.needs_input_grad, ctx.groups, ctx.backend
+        xp, channels = backend.xp, ctx.x_shape[3]
         grad = grad.astype(w.dtype, copy=False).reshape(-1, ctx.kernel_shape[3])  # (N*OH*OW, F)
-        if out is not None:  # the ReLU's: gradient 0 where the output is 0, as in PyTorch
-            grad = grad * (out > 0)
-        per_group = group_filters(grad, groups) if groups > 1 else grad
-        grad_x = grad_kernel = grad_bias = None
-        if needs[0] and groups == 1 and ctx.backend.name == "cpu":
-            grad_x = _input_gradient_in_blocks(ctx.backend, grad, w, ctx.x_shape, ctx.geometry)
-        elif needs[0]:
-            d_cols = per_group @ w.swapaxes(-1, -2)
-            if groups > 1:
-                d_cols = ungroup_columns(d_cols, ctx.x_shape[3])
-            grad_x = _col2im(ctx.backend, d_cols, ctx.x_shape, ctx.geometry)
-        if needs[1]:
-            grad_kernel = cols.swapaxes(-1, -2) @ per_group
-            if groups > 1:
-                grad_kernel = ungroup_filters(grad_kernel)
+        grad_x = xp.empty(ctx.x_shape, dtype=w.dtype) if needs[0] else None
+
+        def backward_blocks(blocks):  # on one thread: its part of the sums over the batch
+            columns = ColumnMaker(backend, x, ctx.geometry) if needs[1] else None
+            grad_kernel = xp.zeros(w.shape, dtype=w.dtype) if needs[1] else None
+            grad_bias = xp.zeros(w.shape[1], dtype=w.dtype) if ctx.has_bias and needs[2] else None
+            for images, rows in blocks:
+                g = grad[rows]
+                if out is not None:  # the ReLU's: gradient 0 where the output was 0, as PyTorch
+                    g = g * (out[rows] > 0)
+                if grad_bias is not None:  # each bias value was added to every output pixel
+                    grad_bias += sum_rows(g)
+                if grad_kernel is not None:  # each weight met every window once
+                    grad_kernel += columns_times_grad(columns.make(images), g, groups, channels)
+                if grad_x is not None:  # each window's gradient back to its pixels
+                    d_cols = grad_times_kernel(g, w, groups, channels)
+                    _col2im(backend, d_cols, grad_x[images], ctx.geometry)
+            return grad_kernel, grad_bias
+
+        shares = backend.run_shares(backward_blocks, image_blocks(
+            backend, ctx.x_shape, ctx.geometry, w[:, 0].nbytes * groups))
+        grad_kernel, grad_bias = (None if parts[0] is None else sum(parts[1:], parts[0])
+                                  for parts in zip(*shares))
+        if grad_kernel is not None:
             grad_kernel = grad_kernel.reshape(ctx.kernel_shape)
         if ctx.has_bias:
-            if needs[2]:  # each bias value was added to every output pixel
-                grad_bias = sum_rows(grad)
             return grad_x, grad_kernel, grad_bias
         return grad_x, grad_kernel
 
 
-#: The size of the column gradient computed at a time on the CPU (see
-#: :func:`_input_gradient_in_blocks`): it stays in the cache until col2im has read it.
-BLOCK_BYTES = 2 * 2**20
-
-
-def _input_gradient_in_blocks(backend, grad, w, x_shape, geometry):
-    """``col2im(grad @ w^T)``, a block of images at a time: the column gradient of the whole
-    batch (as large as im2col's matrix: 25 MB for the CIFAR CNN's second layer at batch 128)
-    is never made, so it neither adds to the peak memory nor goes out to main memory and back.
-    Only on the CPU: a GPU does the whole batch in one launch of each kernel."""
+def image_blocks(backend, x_shape, geometry, row_bytes):
+    """(images, rows) slice pairs cutting a batch of ``x_shape`` into blocks of whole images
+    whose im2col matrix (``row_bytes`` a row) holds about ``backend.conv_block_bytes`` (at
+    least one image a block; one block of the whole batch when the backend says None): the
+    images of ``x`` and the matching rows of the (N*OH*OW, ...) output."""
     n = x_shape[0]
-    rows = grad.shape[0] // n  # output pixels per image
-    images = max(1, BLOCK_BYTES // (rows * w.shape[0] * w.itemsize))
-    if images >= n:
-        return _col2im(backend, grad @ w.T, x_shape, geometry)
-    parts = [_col2im(backend, grad[start * rows:(start + images) * rows] @ w.T,
-                     (min(images, n - start),) + tuple(x_shape[1:]), geometry)
-             for start in range(0, n, images)]
-    return backend.xp.concatenate(parts)
+    rows = geometry[4][0] * geometry[4][1]  # output pixels per image
+    limit = backend.conv_block_bytes
+    per_block = n if limit is None else max(1, limit // (rows * row_bytes))
+    return [(slice(start, min(start + per_block, n)),
+             slice(start * rows, min(start + per_block, n) * rows))
+            for start in range(0, n, per_block)]
+
+
+class ColumnMaker:
+    """im2col of blocks of images of ``x``, into one buffer reused for every block (so that
+    it stays in the cache); a 1x1 convolution's columns are the images themselves."""
+
+    def __init__(self, backend, x, geometry):
+        self.backend, self.x, self.geometry = backend, x, geometry
+        self.buffer = None
+
+    def make(self, images):
+        """The (rows, kh*kw*C) im2col matrix of ``x[images]``, valid until the next call."""
+        block = self.x[images]
+        if _is_pointwise(self.geometry):  # a 1x1 convolution is a plain matrix product
+            return block.reshape(-1, block.shape[3])
+        window, strides, dilation, padding, out_hw = self.geometry
+        shape = (block.shape[0] * out_hw[0] * out_hw[1], window[0] * window[1] * block.shape[3])
+        if self.buffer is None or self.buffer.size < shape[0] * shape[1]:
+            self.buffer = self.backend.xp.empty(shape[0] * shape[1], dtype=block.dtype)
+        out = self.buffer[:shape[0] * shape[1]].reshape(shape)
+        return self.backend.im2col(block, window, strides, dilation, padding, out_hw, out=out)
+
+
+# The three matrix products of a convolution, on the (rows, kh*kw*C) columns of a block of
+# images with C ``channels``, its (rows, F) output gradient and the (kh*kw*C/groups, F)
+# kernel; group by group (one batched product) when ``groups`` > 1.
+
+def columns_times_kernel(xp, cols, w, groups, channels, out):
+    """The forward, ``cols @ w``: (rows, F), written into ``out``."""
+    if groups == 1:
+        return xp.matmul(cols, w, out=out)
+    out[...] = ungroup_filters(group_columns(cols, groups, channels) @ group_filters(w, groups))
+    return out
+
+
+def columns_times_grad(cols, grad, groups, channels):
+    """The kernel's gradient, ``cols^T @ grad``: (kh*kw*C/groups, F)."""
+    if groups == 1:
+        return cols.T @ grad
+    grouped = group_columns(cols, groups, channels).swapaxes(-1, -2)
+    return ungroup_filters(grouped @ group_filters(grad, groups))
+
+
+def grad_times_kernel(grad, w, groups, channels):
+    """The columns' gradient, ``grad @ w^T``: (rows, kh*kw*C)."""
+    if groups == 1:
+        return grad @ w.T
+    grouped = group_filters(grad, groups) @ group_filters(w, groups).swapaxes(-1, -2)
+    return ungroup_columns(grouped, channels)
 
 
 # --- grouped convolution: the channels and the filters cut into groups ---------------------
@@ -280,18 +341,13 @@ def _is_pointwise(geometry):
     return window == (1, 1) and strides == (1, 1) and padding == ((0, 0), (0, 0))
 
 
-def _im2col(backend, x, geometry):
-    if _is_pointwise(geometry):  # a 1x1 convolution is a plain matrix product
-        return x.reshape(-1, x.shape[3])
-    window, strides, dilation, padding, out_hw = geometry
-    return backend.im2col(x, window, strides, dilation, padding, out_hw)
-
-
-def _col2im(backend, cols, x_shape, geometry):
+def _col2im(backend, cols, out, geometry):
+    """col2im of ``cols`` into ``out`` (the images' gradient, (n, H, W, C), overwritten)."""
     if _is_pointwise(geometry):
-        return cols.reshape(x_shape)
+        out[...] = cols.reshape(out.shape)
+        return out
     window, strides, dilation, padding, out_hw = geometry
-    return backend.col2im(cols, x_shape, window, strides, dilation, padding, out_hw)
+    return backend.col2im(cols, out.shape, window, strides, dilation, padding, out_hw, out=out)
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1,

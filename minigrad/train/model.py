@@ -3,6 +3,7 @@
 
 import collections.abc
 import copy
+import functools
 import itertools
 import numbers
 import warnings
@@ -13,7 +14,7 @@ import numpy as np
 from .. import dtypes, optim
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from ..backends import get_backend
+from ..backends import cpu_threads, get_backend
 from ..nn import losses as losses_module
 from ..nn.module import Layer, Module, eval_mode
 from . import batches as batching
@@ -25,6 +26,19 @@ from .history import History
 from .loss_checks import warn_if_probabilities_as_logits
 from .progress import Progress, resolve_verbose
 
+
+
+def _gives_blas_back(method):
+    """``method``, then NumPy's BLAS given back its thread count if minigrad's CPU threads set
+    it to one meanwhile (see ``minigrad.backends.cpu_threads``): the program's own NumPy
+    products after ``fit`` or ``evaluate`` run on every thread again."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        finally:
+            cpu_threads.restore_blas()
+    return wrapper
 
 class Model(Module):
     """A module that can be compiled and fitted, as a Keras model.
@@ -225,6 +239,7 @@ class Model(Module):
 
     # --- fit / evaluate / predict -----------------------------------------------------------
     @threads.trains_alone  # inference from other threads is refused while fit runs
+    @_gives_blas_back
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, seed=None, steps_per_epoch=None,
@@ -425,6 +440,7 @@ class Model(Module):
             logs = self._distributed_fit.epoch_logs(self, state)
         return dict(logs), progress, time.perf_counter() - start
 
+    @_gives_blas_back
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, return_dict=False):
         """The loss and metrics over ``x`` and ``y`` (exact over all samples, not an average of

@@ -496,7 +496,7 @@ def test_conv2d_checks_the_kernel_and_bias_shapes():
 def test_conv2d_input_gradient_in_blocks_of_images(block_bytes, monkeypatch):
     """On the CPU the input's gradient is made a block of images at a time (one image, two
     of five with a shorter last block, or all): the same gradient as in one piece."""
-    from minigrad.functional import conv
+    from minigrad.backends import get_backend
 
     rng = np.random.default_rng(3)
     x, kernel, bias = (rng.standard_normal(shape) for shape in
@@ -504,7 +504,7 @@ def test_conv2d_input_gradient_in_blocks_of_images(block_bytes, monkeypatch):
     grad = rng.standard_normal((5, 4, 4, 4))
     results = []
     for size in (block_bytes, 2**30):
-        monkeypatch.setattr(conv, "BLOCK_BYTES", size)
+        monkeypatch.setattr(get_backend("cpu"), "conv_block_bytes", size)
         tx = mg.tensor(x, requires_grad=True)
         mg.conv2d(tx, mg.tensor(kernel), mg.tensor(bias), activation="relu").backward(
             mg.tensor(grad))

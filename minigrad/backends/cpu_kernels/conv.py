@@ -8,12 +8,11 @@ product ``cols @ kernel.reshape(-1, F)``. Cells of the window that fall in the p
 ``col2im`` is the adjoint (the backward of im2col): each row's values are added back to the
 pixels they were read from, so a pixel seen by several windows receives the sum.
 
-The loops are serial: they are memory-bound copies between BLAS products that already use
-every core. On the 2-core machines we measured, a Numba ``parallel=True`` region cost more
-than it saved (about 8 ms per call with the OpenMP threading layer, 0.1 ms with workqueue, for
-kernels of 0.2-5 ms; the layer is chosen once per process, so a library cannot pick it), and
-splitting the batch between Python threads (the kernels are ``nogil``) halved these kernels
-alone but did not speed up a training step, where BLAS's waiting threads hold the cores.
+The loops are serial and ``nogil``: the convolution runs them on a block of images at a time,
+on minigrad's own threads (``minigrad/backends/cpu_threads.py``), one block per call. A Numba
+``parallel=True`` region inside each kernel cost more than it saved on the 2-core machines we
+measured (about 8 ms per call with the OpenMP threading layer, 0.1 ms with workqueue, for
+kernels of 0.2-5 ms; the layer is chosen once per process, so a library cannot pick it).
 """
 
 from numba import njit
