@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import minigrad as mg
+from minigrad.backends import cpu_threads
 
 _CUDA_SKIP = pytest.mark.skip(reason="no usable GPU (CuPy missing or no device visible): "
                                      "the cuda backend is tested only where one is present")
@@ -26,6 +27,15 @@ def device(request):
 def _seeded():
     """Every test starts from the same random state."""
     mg.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _blas_threads_given_back():
+    """Every test starts with NumPy's BLAS on its own thread count: a convolution in an
+    earlier test may have left it on one (minigrad.backends.cpu_threads), which changes the
+    last bits of every later product (CI saw a benchmark's rerun differ by 6e-8)."""
+    yield
+    cpu_threads.restore_blas()
 
 
 @pytest.fixture

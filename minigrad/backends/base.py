@@ -56,6 +56,10 @@ class Backend:
     #: cache when the matrix product reads them. None: the whole batch at once (a GPU, where
     #: one launch per kernel beats many small ones).
     conv_block_bytes = None
+    #: The bytes of a block that a memory-bound pass over a large array (batch normalization,
+    #: an activation) handles at a time (``minigrad/functional/_blocks.py``); None: the whole
+    #: array at once.
+    cache_block_bytes = None
 
     def __repr__(self):
         return f"<minigrad {self.name} backend>"
@@ -143,6 +147,10 @@ class Backend:
         a GPU parallelizes inside each kernel instead.
         """
         return [function(list(tasks))]
+
+    def thread_count(self):
+        """How many shares :meth:`run_shares` runs side by side (1 here)."""
+        return 1
 
     # --- hot-path kernels: convolution ------------------------------------------------------
     def im2col(self, x, window, strides, dilation, padding, out_hw, out=None):

@@ -28,6 +28,7 @@ class CPUBackend(Backend):
     # Two blocks of this size (the columns and their product) fit one core's L2 cache of the
     # machines we measured (2 MiB per core; see benchmarks/README.md, issue 18).
     conv_block_bytes = 2**20
+    cache_block_bytes = 2**19
 
     def __init__(self):
         self._rng = np.random.default_rng()
@@ -68,6 +69,10 @@ class CPUBackend(Backend):
     def run_shares(self, function, tasks):
         """One share per thread, BLAS on one thread inside each (``cpu_threads.run_shares``)."""
         return cpu_threads.run_shares(function, tasks)
+
+    def thread_count(self):
+        """``cpu_threads.get_num_threads()``."""
+        return cpu_threads.get_num_threads()
 
     # --- convolution and pooling: Numba loops of cpu_kernels/conv.py and pooling.py ----------
     def im2col(self, x, window, strides, dilation, padding, out_hw, out=None):

@@ -10,6 +10,7 @@ import math
 
 from .. import dtypes
 from ..autograd.function import Function
+from ._blocks import blocks, each_block, flat_views
 from ._operands import float_operand
 from ._special import erfc
 
@@ -49,16 +50,35 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """``max(x, 0)``; over a large array a block at a time on every thread (``_blocks``)."""
+
     @staticmethod
     def forward(ctx, x):
-        out = ctx.xp.maximum(x, 0)
+        xp = ctx.xp
+        out = xp.empty_like(x)
+        views = flat_views(x, out)
+        if views is None:
+            out = xp.maximum(x, 0)
+        else:
+            flat_x, flat_out = views
+            each_block(ctx.backend, lambda b: xp.maximum(flat_x[b], 0, out=flat_out[b]),
+                       blocks(ctx.backend, flat_x.size, x.itemsize))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
-        return grad * (out > 0)  # gradient 0 at x == 0, as in PyTorch
+        xp = ctx.xp
+        grad_x = xp.empty(out.shape, dtype=grad.dtype)
+        views = flat_views(grad, out, grad_x) if grad.shape == out.shape else None
+        if views is None:
+            return grad * (out > 0)  # gradient 0 at x == 0, as in PyTorch
+        flat_grad, flat_out, flat_grad_x = views
+        each_block(ctx.backend,
+                   lambda b: xp.multiply(flat_grad[b], flat_out[b] > 0, out=flat_grad_x[b]),
+                   blocks(ctx.backend, flat_out.size, out.itemsize))
+        return grad_x
 
 
 class LeakyReLU(Function):

@@ -243,12 +243,18 @@ class Conv2D(Function):
 def image_blocks(backend, x_shape, geometry, row_bytes):
     """(images, rows) slice pairs cutting a batch of ``x_shape`` into blocks of whole images
     whose im2col matrix (``row_bytes`` a row) holds about ``backend.conv_block_bytes`` (at
-    least one image a block; one block of the whole batch when the backend says None): the
-    images of ``x`` and the matching rows of the (N*OH*OW, ...) output."""
+    least one image a block; one block of the whole batch when the backend says None), as
+    many blocks as a multiple of the backend's threads (so that each gets an equal share):
+    the images of ``x`` and the matching rows of the (N*OH*OW, ...) output."""
     n = x_shape[0]
     rows = geometry[4][0] * geometry[4][1]  # output pixels per image
     limit = backend.conv_block_bytes
-    per_block = n if limit is None else max(1, limit // (rows * row_bytes))
+    per_block = n
+    if limit is not None:
+        threads = backend.thread_count()
+        count = -(-n * rows * row_bytes // limit)  # blocks of at most about the limit
+        count = min(n, -(-count // threads) * threads)
+        per_block = -(-n // count)
     return [(slice(start, min(start + per_block, n)),
              slice(start * rows, min(start + per_block, n) * rows))
             for start in range(0, n, per_block)]

@@ -14,6 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..creation import full
 from ._operands import array_beside, as_tensor, float_operand, normalize_axes
+from ._blocks import blocks, each_block, sum_over_blocks
 from .conv import dot_rows, sum_rows
 
 
@@ -30,22 +31,18 @@ class BatchNormTrain(Function):
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, running, weights=None):
         xp = ctx.xp
         xw = x.astype(dtypes.compute_dtype(x.dtype), copy=False)
-        if weights is None:
-            count = xw.dtype.type(xw.size // gamma.size)  # values per feature
-            mean = feature_sum(xp, xw, axes) / count                 # (C,)
+        if weights is None and _features_last(xw, axes):
+            rows = RowBlocks(ctx.backend, xp.ascontiguousarray(xw).reshape(-1, gamma.size))
+            mean, var, inv_std, out = rows.normalize(gamma.astype(xw.dtype),
+                                                     beta.astype(xw.dtype), epsilon)
+            count, out = xw.dtype.type(rows.count), out.reshape(xw.shape)
+            # x_hat is made again from x in the backward, a block at a time: one array fewer
+            # to write here and to keep (x is kept anyway, by whoever made it)
+            saved, ctx.in_blocks = (rows.a, mean, inv_std), True
         else:
-            weights = weights.astype(xw.dtype, copy=False)
-            count = weights.sum() + xw.dtype.type(_MASKED_COUNT_EPSILON)
-            mean = feature_sum(xp, xw * weights, axes) / count
-        centered = xw - mean.reshape(shape)
-        # biased, as Keras; the squares summed without an array of them
-        var = feature_dot(xp, centered, centered if weights is None else centered * weights,
-                          axes) / count
-        inv_std = 1 / xp.sqrt(var + epsilon)
-        # The temporary is ours: x_hat is written into it.
-        x_hat = xp.multiply(centered, inv_std.reshape(shape), out=centered)
-        out = x_hat * gamma.astype(xw.dtype).reshape(shape)
-        out += beta.astype(xw.dtype).reshape(shape)
+            mean, var, inv_std, x_hat, out, count = _statistics_and_output(
+                xp, xw, gamma, beta, axes, shape, epsilon, weights)
+            saved, ctx.in_blocks = (x_hat, inv_std), False
         if running is not None:
             running_mean, running_var, momentum = running
             # In place, so the module's buffers (and their state_dict) see the update.
@@ -53,15 +50,23 @@ class BatchNormTrain(Function):
             running_mean += ((1 - momentum) * mean).astype(running_mean.dtype)
             running_var *= momentum
             running_var += ((1 - momentum) * var).astype(running_var.dtype)
-        ctx.save_for_backward(x_hat, inv_std, gamma.astype(xw.dtype))
+        ctx.save_for_backward(gamma.astype(xw.dtype), *saved)
         ctx.axes, ctx.shape, ctx.count, ctx.weights = axes, shape, count, weights
+        ctx.x_shape = xw.shape
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         xp = ctx.xp
-        x_hat, inv_std, gamma = ctx.saved
+        gamma, *saved = ctx.saved
         axes, shape, count, weights = ctx.axes, ctx.shape, ctx.count, ctx.weights
+        if ctx.in_blocks:  # the features last, in blocks of rows
+            x, mean, inv_std = saved
+            grad = xp.ascontiguousarray(grad.astype(x.dtype, copy=False)).reshape(x.shape)
+            rows = RowBlocks(ctx.backend, grad)
+            grad_x, grad_gamma, grad_beta = rows.normalize_backward(x, mean, inv_std, gamma)
+            return grad_x.reshape(ctx.x_shape), grad_gamma, grad_beta
+        x_hat, inv_std = saved
         grad = grad.astype(x_hat.dtype, copy=False)
         grad_beta = feature_sum(xp, grad, axes)
         grad_gamma = feature_dot(xp, grad, x_hat, axes)
@@ -81,6 +86,28 @@ class BatchNormTrain(Function):
             xp.subtract(grad, grad_x, out=grad_x)
         grad_x *= (gamma * inv_std).reshape(shape)
         return grad_x, grad_gamma, grad_beta
+
+
+def _statistics_and_output(xp, xw, gamma, beta, axes, shape, epsilon, weights):
+    """Batch statistics and the normalized output in whole-array passes (any feature axis, and
+    masked statistics): (mean, var, inv_std, x_hat, out, count)."""
+    if weights is None:
+        count = xw.dtype.type(xw.size // gamma.size)  # values per feature
+        mean = feature_sum(xp, xw, axes) / count                 # (C,)
+    else:
+        weights = weights.astype(xw.dtype, copy=False)
+        count = weights.sum() + xw.dtype.type(_MASKED_COUNT_EPSILON)
+        mean = feature_sum(xp, xw * weights, axes) / count
+    centered = xw - mean.reshape(shape)
+    # biased, as Keras; the squares summed without an array of them
+    var = feature_dot(xp, centered, centered if weights is None else centered * weights,
+                      axes) / count
+    inv_std = 1 / xp.sqrt(var + epsilon)
+    # The temporary is ours: x_hat is written into it.
+    x_hat = xp.multiply(centered, inv_std.reshape(shape), out=centered)
+    out = x_hat * gamma.astype(xw.dtype).reshape(shape)
+    out += beta.astype(xw.dtype).reshape(shape)
+    return mean, var, inv_std, x_hat, out, count
 
 
 # Keras adds its backend.epsilon() to the count of real steps (so that an all-padding batch
@@ -119,6 +146,81 @@ class BatchNormEval(Function):
             x_hat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
             grad_gamma = feature_sum(xp, grad * x_hat, axes)
         grad_beta = feature_sum(xp, grad, axes) if needs[2] else None
+        return grad_x, grad_gamma, grad_beta
+
+
+def _features_last(a, axes):
+    return axes == tuple(range(a.ndim - 1)) and a.size > 0
+
+
+class RowBlocks:
+    """Batch normalization's passes over the rows of an (M, C) array ``a`` (the features last),
+    a block of rows at a time, the blocks shared out over the backend's threads (see
+    ``Backend.run_shares``): each pass reads the array once, and what a step of the pass makes
+    from a block is still in the cache for the next step."""
+
+    def __init__(self, backend, a):
+        self.backend, self.xp, self.a = backend, backend.xp, a
+        self.count = a.shape[0]
+        self.blocks = blocks(backend, self.count, a[0].nbytes)
+
+    def _sum_over_shares(self, partial):
+        return sum_over_blocks(self.backend, partial, self.blocks)
+
+    def _each_block(self, step):
+        each_block(self.backend, step, self.blocks)
+
+    def normalize(self, gamma, beta, epsilon):
+        """Training's forward: (mean, biased var, inv_std, out) of ``a`` = x, with ``out =
+        gamma * x_hat + beta`` and ``x_hat = (x - mean) * inv_std``, ``inv_std = 1 / sqrt(var
+        + epsilon)``; the variance summed as squares of centered values (two passes, as
+        accurate as NumPy's ``var``), the output in one multiply-add per block."""
+        xp, a = self.xp, self.a
+        (total,) = self._sum_over_shares(lambda rows: (sum_rows(a[rows]),))
+        mean = total / a.dtype.type(self.count)
+
+        def squares(rows):
+            centered = a[rows] - mean
+            return (dot_rows(xp, centered, centered),)
+
+        (total,) = self._sum_over_shares(squares)
+        var = total / a.dtype.type(self.count)
+        inv_std = 1 / xp.sqrt(var + epsilon)
+        scale = gamma * inv_std
+        shift = beta - mean * scale
+        out = xp.empty_like(a)
+
+        def output(rows):
+            block = xp.multiply(a[rows], scale, out=out[rows])
+            block += shift
+
+        self._each_block(output)
+        return mean, var, inv_std, out
+
+    def normalize_backward(self, x, mean, inv_std, gamma):
+        """Training's backward with ``a`` = the output's gradient and ``x`` the input (M, C):
+        (grad_x, grad_gamma, grad_beta), ``grad_x = gamma * inv_std * (grad - mean(grad) -
+        x_hat * mean(grad * x_hat))`` (x_hat depends on x directly and through the batch mean
+        and variance), never making x_hat as a whole array."""
+        xp, grad = self.xp, self.a
+        # sum(grad * x_hat) = inv_std * sum(grad * (x - mean)): inv_std applied to the sums
+        grad_beta, grad_gamma = self._sum_over_shares(
+            lambda rows: (sum_rows(grad[rows]), dot_rows(xp, grad[rows], x[rows] - mean)))
+        grad_gamma = grad_gamma * inv_std
+        count = grad.dtype.type(self.count)
+        mean_grad, mean_product = grad_beta / count, grad_gamma / count
+        scale = gamma * inv_std
+        per_centered = inv_std * mean_product  # x_hat * mean_product = (x - mean) * this
+        grad_x = xp.empty_like(grad)
+
+        def gradient(rows):
+            block = x[rows] - mean
+            block *= per_centered
+            xp.subtract(grad[rows], block, out=block)
+            block -= mean_grad
+            xp.multiply(block, scale, out=grad_x[rows])
+
+        self._each_block(gradient)
         return grad_x, grad_gamma, grad_beta
 
 

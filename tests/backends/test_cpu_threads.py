@@ -174,3 +174,26 @@ def test_max_pooling_on_threads_equals_one_thread(pool, strides, padding):
         results.append((out.numpy(), tx.grad.numpy()))
     for got, want in zip(*results):
         np.testing.assert_array_equal(got, want)
+
+
+def _batch_norm_results(threads, block_bytes, monkeypatch):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 5, 7, 3)) * 3 + 2
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    mg.set_num_threads(threads)
+    monkeypatch.setattr(cpu, "cache_block_bytes", block_bytes)
+    tensors = [mg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    mean, var = mg.zeros(3, dtype=mg.float64), mg.ones(3, dtype=mg.float64)
+    out = mg.batch_norm(*tensors, mean, var, training=True)
+    (out * mg.tensor(rng.standard_normal(out.shape))).sum().backward()
+    return [out.numpy(), mean.numpy(), var.numpy()] + [t.grad.numpy() for t in tensors]
+
+
+def test_batch_norm_on_threads_in_row_blocks_equals_one_thread_in_one_block(monkeypatch):
+    serial = _batch_norm_results(1, 2**30, monkeypatch)
+    for threads in (2, 3):
+        for block_bytes in (1, 200):  # a row a block, a few rows a block
+            threaded = _batch_norm_results(threads, block_bytes, monkeypatch)
+            for got, want in zip(threaded, serial):
+                np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+    assert np.abs(serial[3]).max() > 0
