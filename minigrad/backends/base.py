@@ -140,11 +140,13 @@ class Backend:
         raise NotImplementedError
 
     # --- running an op's independent tasks side by side --------------------------------------
-    def run_shares(self, function, tasks):
+    def run_shares(self, function, tasks, take_blas=True):
         """Call ``function(share)`` on contiguous shares (lists) of ``tasks`` that together
         hold every task once, and return the results in order; the shares may run on several
-        threads at once. This default runs one share of all the tasks on the calling thread:
-        a GPU parallelizes inside each kernel instead.
+        threads at once. ``take_blas=False`` asks to use threads only where that does not
+        change how the BLAS runs other products (see ``cpu_threads.run_shares``). This default
+        runs one share of all the tasks on the calling thread: a GPU parallelizes inside each
+        kernel instead.
         """
         return [function(list(tasks))]
 

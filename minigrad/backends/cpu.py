@@ -66,9 +66,9 @@ class CPUBackend(Backend):
         else:
             np.add.at(target, key, values)
 
-    def run_shares(self, function, tasks):
+    def run_shares(self, function, tasks, take_blas=True):
         """One share per thread, BLAS on one thread inside each (``cpu_threads.run_shares``)."""
-        return cpu_threads.run_shares(function, tasks)
+        return cpu_threads.run_shares(function, tasks, take_blas)
 
     def thread_count(self):
         """``cpu_threads.get_num_threads()``."""

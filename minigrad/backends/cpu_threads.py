@@ -1,20 +1,24 @@
 """The CPU backend's own threads: an op cuts its work into independent tasks (blocks of
-images) and runs them side by side on minigrad's threads, each calling NumPy's BLAS on one
-thread.
+images, blocks of rows) and runs them side by side on minigrad's threads, each calling NumPy's
+BLAS on one thread.
 
 Why not leave the parallelism to BLAS: a convolution's step is as much memory-bound copying
-(im2col, pooling, masks) as matrix products, and those loops run on one core. A second thread
-for them does not help while BLAS is multithreaded: after each product (and after every call
-that sets its thread count) OpenBLAS's worker threads spin for about 0.1 s waiting for the
-next one, and hold the other cores. On 2 cores an im2col cut in two halves took 1.29 ms alone
-and 2.33 ms right after a product (one thread: 2.24 ms; benchmarks/README.md, issue 18). So
-minigrad runs both on its own threads, as PyTorch runs everything on its one OpenMP pool, and
-sets NumPy's BLAS to one thread the first time it does: the spinning stops.
+(im2col, pooling, masks, batch normalization) as matrix products, and those loops run on one
+core. A second thread for them does not help while BLAS is multithreaded: after each product
+(and after every call that sets its thread count) OpenBLAS's worker threads spin for about
+0.1 s waiting for the next one, and hold the other cores. On 2 cores an im2col cut in two
+halves took 1.29 ms alone and 2.33 ms right after a product (one thread: 2.24 ms;
+benchmarks/README.md, issue 18). So minigrad runs both on its own threads, as PyTorch runs
+everything on its one OpenMP pool, and sets NumPy's BLAS to one thread the first time it does:
+the spinning stops.
 
 That setting stays (setting BLAS back would wake the spinning threads at every op), so NumPy
-products that the program makes itself afterwards run on one thread -- until ``model.fit``,
-``evaluate`` or ``predict`` returns (they set it back), or :func:`set_num_threads` is called.
-Ops without tasks of their own (dense layers, recurrent steps) keep whatever BLAS has.
+products made afterwards -- the program's own, and those of ops without tasks of their own
+(dense layers, recurrent steps) -- run on one thread, until ``model.fit`` or ``evaluate``
+returns (they give BLAS its count back: :func:`restore_blas`) or :func:`set_num_threads` is
+called. (Products of the MNIST MLP's shapes cut in two over our threads took 1.3-1.5x as long
+as OpenBLAS's own two threads: BLAS's threads are the better choice where nothing else runs
+beside the products, so ops that are only products do not use ours.)
 
 How many threads: :func:`set_num_threads`, or else as many as NumPy's BLAS uses when the first
 parallel op runs (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
@@ -84,10 +88,16 @@ def restore_blas():
             _blas_threads = None
 
 
-def run_shares(function, tasks):
+def run_shares(function, tasks, take_blas=True):
     """Cut ``tasks`` into one contiguous share per thread and call ``function(share)`` (a list
     of tasks) for each share on its own thread, the calling thread taking the first; return
     their results in the shares' order (one share of all the tasks without threads of our own).
+
+    ``take_blas``: set NumPy's BLAS to one thread if it is not (an op with much besides its
+    products: a convolution, pooling). With False (memory-bound passes met in models that are
+    mostly products, as a batch norm or ReLU between dense layers) the tasks run on our
+    threads only if BLAS is on one thread already, and else one after another: an MLP keeps
+    BLAS's threads for its products, which are most of its time.
 
     A share is contiguous so that tasks writing neighbouring rows stay on one core, and one
     call per thread lets ``function`` keep per-thread buffers and partial sums. ``function``
@@ -95,7 +105,9 @@ def run_shares(function, tasks):
     disjoint outputs, are)."""
     tasks = list(tasks)
     count = min(get_num_threads(), len(tasks))
-    if count < 2 or getattr(_state, "inside", False) or not _region_lock.acquire(blocking=False):
+    if (count < 2 or getattr(_state, "inside", False)
+            or not (take_blas or _blas_on_one_thread_already())
+            or not _region_lock.acquire(blocking=False)):
         return [function(tasks)]
     try:
         _blas_on_one_thread()
@@ -110,6 +122,10 @@ def run_shares(function, tasks):
         return results + [future.result() for future in futures]
     finally:
         _region_lock.release()
+
+
+def _blas_on_one_thread_already():
+    return all(controller.num_threads == 1 for controller in _blas_controllers())
 
 
 def _blas_on_one_thread():

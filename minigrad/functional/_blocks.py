@@ -3,7 +3,8 @@ backend's threads (``Backend.run_shares``): each block, and what a pass makes fr
 still in the cache for the pass's next step, and on the CPU every core takes a share.
 
 A backend without ``cache_block_bytes`` (a GPU) gets one block of the whole array: one
-launch of each kernel, as without blocks.
+launch of each kernel, as without blocks. The passes never set NumPy's BLAS to one thread
+themselves (``take_blas=False``): they use minigrad's threads where a convolution already did.
 """
 
 
@@ -19,7 +20,8 @@ def blocks(backend, count, item_bytes, block_bytes=None):
 
 def each_block(backend, step, block_slices):
     """``step(block)`` for every block, the blocks shared out over the backend's threads."""
-    backend.run_shares(lambda share: [step(block) for block in share], block_slices)
+    backend.run_shares(lambda share: [step(block) for block in share], block_slices,
+                       take_blas=False)
 
 
 def sum_over_blocks(backend, partial, block_slices):
@@ -32,7 +34,8 @@ def sum_over_blocks(backend, partial, block_slices):
             total = part if total is None else tuple(t + p for t, p in zip(total, part))
         return total
 
-    totals = [t for t in backend.run_shares(share_total, block_slices) if t is not None]
+    totals = [t for t in backend.run_shares(share_total, block_slices, take_blas=False)
+              if t is not None]
     return tuple(sum(parts[1:], parts[0]) for parts in zip(*totals))
 
 

@@ -83,6 +83,17 @@ def test_set_num_threads_rejects_what_is_not_a_positive_count():
             mg.set_num_threads(bad)
 
 
+@pytest.fixture
+def blas_on_one_thread(monkeypatch):
+    """As after a convolution on minigrad's threads: batch norm and ReLU use the threads then
+    (and only then)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        monkeypatch.setattr(cpu_threads, "_blas_on_one_thread_already", lambda: True)
+        yield
+
+
 def _blas():
     controllers = cpu_threads._blas_controllers()
     if not controllers:
@@ -189,7 +200,8 @@ def _batch_norm_results(threads, block_bytes, monkeypatch):
     return [out.numpy(), mean.numpy(), var.numpy()] + [t.grad.numpy() for t in tensors]
 
 
-def test_batch_norm_on_threads_in_row_blocks_equals_one_thread_in_one_block(monkeypatch):
+def test_batch_norm_on_threads_in_row_blocks_equals_one_thread_in_one_block(
+        monkeypatch, blas_on_one_thread):
     serial = _batch_norm_results(1, 2**30, monkeypatch)
     for threads in (2, 3):
         for block_bytes in (1, 200):  # a row a block, a few rows a block
@@ -197,3 +209,65 @@ def test_batch_norm_on_threads_in_row_blocks_equals_one_thread_in_one_block(monk
             for got, want in zip(threaded, serial):
                 np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
     assert np.abs(serial[3]).max() > 0
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_relu_on_threads_in_blocks_equals_one_thread(contiguous, monkeypatch,
+                                                    blas_on_one_thread):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((6, 7, 5))
+    x = x if contiguous else x.transpose(2, 0, 1)  # no flat view: the whole array at once
+    grad = rng.standard_normal(x.shape)
+    results = []
+    for threads, block_bytes in ((1, None), (3, 24)):  # 3 values a block
+        mg.set_num_threads(threads)
+        monkeypatch.setattr(cpu, "cache_block_bytes", block_bytes)
+        tx = mg.tensor(x, requires_grad=True)
+        out = mg.relu(tx)
+        out.backward(mg.tensor(grad))
+        results.append((out.numpy(), tx.grad.numpy()))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(results[0][0], np.maximum(x, 0))
+    np.testing.assert_array_equal(results[0][1], grad * (x > 0))
+
+
+def test_ops_called_from_several_threads_at_once_give_each_caller_its_own_result(monkeypatch):
+    """Server threads predicting at once: one runs on minigrad's threads, the others run their
+    tasks in place; nobody's blocks or buffers get mixed up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mg.set_num_threads(2)
+    monkeypatch.setattr(cpu, "conv_block_bytes", 1)
+    rng = np.random.default_rng(9)
+    kernel = mg.tensor(rng.standard_normal((3, 3, 2, 4)))
+    images = [rng.standard_normal((5, 6, 6, 2)) for _ in range(8)]
+
+    def convolve(x):
+        out = mg.conv2d(mg.tensor(x), kernel, activation="relu")
+        return mg.max_pool2d(out, 2).numpy()
+
+    want = [convolve(x) for x in images]
+    with ThreadPoolExecutor(4) as callers:
+        for _ in range(5):
+            got = list(callers.map(convolve, images))
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_batch_norm_and_relu_leave_blas_its_threads(monkeypatch):
+    """In a model of products (an MLP with batch norm), BLAS's threads serve the products
+    better than ours: the memory-bound passes do not take them."""
+    from threadpoolctl import threadpool_limits
+
+    blas = _blas()
+    monkeypatch.setattr(cpu, "cache_block_bytes", 64)
+    with threadpool_limits(limits=2, user_api="blas"):
+        if blas.num_threads != 2:
+            pytest.skip("this BLAS cannot be set to 2 threads")
+        mg.set_num_threads(2)
+        x = mg.tensor(np.random.default_rng(1).standard_normal((64, 16)), requires_grad=True)
+        out = mg.relu(mg.batch_norm(x, None, None, mg.zeros(16, dtype=mg.float64),
+                                    mg.ones(16, dtype=mg.float64), training=True))
+        out.sum().backward()
+        assert blas.num_threads == 2
