@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,13 +55,24 @@ def make_model(seed, features, classes=10, hidden=64):
 
 def truncate_version(repository, version, model):
     """Publish ``version`` as a truncated file (the first half of a good one), atomically:
-    what a crashed copy leaves. The server must refuse it."""
+    what a crashed copy leaves. The server must refuse it.
+
+    The version is made and cut beside the repository and renamed into it whole: cut in
+    place, the server could load the good file first, or see two different broken files (the
+    file emptied, then half written) and rightly count two failed loads, as CI once saw on a
+    busy machine."""
     from minigrad.serve import publish_version
 
-    publish_version(model, repository, MODEL_NAME, version)
-    file = Path(repository) / MODEL_NAME / str(version) / "model.safetensors"
-    data = file.read_bytes()
-    file.write_bytes(data[:len(data) // 2])
+    staging = Path(tempfile.mkdtemp(prefix=".broken-", dir=Path(repository).parent))
+    try:
+        publish_version(model, staging, MODEL_NAME, version)
+        folder = staging / MODEL_NAME / str(version)
+        file = folder / "model.safetensors"
+        data = file.read_bytes()
+        file.write_bytes(data[:len(data) // 2])
+        os.rename(folder, Path(repository) / MODEL_NAME / str(version))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class PollingServer:

@@ -17,6 +17,8 @@ class Backend:
 
     - :meth:`scatter_add`: the backward of indexing;
     - :meth:`im2col`, :meth:`col2im`: convolution as a matrix product and its adjoint;
+    - :meth:`batch_norm_backward_sums`, :meth:`batch_norm_input_grad`: batch normalization's
+      backward, a pass over the rows each;
     - :meth:`max_pool2d`, :meth:`max_pool2d_backward`, :meth:`avg_pool2d`,
       :meth:`avg_pool2d_backward`: pooling windows and their gradients;
     - :meth:`lstm_step_forward`, :meth:`lstm_step_backward`, :meth:`gru_step_forward`,
@@ -200,6 +202,35 @@ class Backend:
             An (N, H, W, C) array of ``cols``' dtype (new, or ``out``) holding at each pixel
             the sum of the values of ``cols`` that :meth:`im2col` read from it (0 for a pixel
             no window sees); the values it took from the padding are dropped.
+        """
+        raise NotImplementedError
+
+    # --- hot-path kernels: batch normalization ---------------------------------------------
+    def batch_norm_backward_sums(self, grad, x, mean):
+        """The two sums over the rows that batch normalization's backward needs.
+
+        Args:
+            grad: (M, C) float array, the output's gradient; not written.
+            x: (M, C), the input, of ``grad``'s dtype; not written.
+            mean: (C,), the batch mean; not written.
+
+        Returns:
+            ``(sum(grad, axis=0), sum(grad * (x - mean), axis=0))``, two new (C,) arrays of
+            ``grad``'s dtype (added up at least as accurately as a float64 loop).
+        """
+        raise NotImplementedError
+
+    def batch_norm_input_grad(self, grad, x, mean, per_centered, mean_grad, scale, out):
+        """Batch normalization's input gradient, ``(grad - mean_grad - (x - mean) *
+        per_centered) * scale`` (the (C,) arrays broadcast over the rows).
+
+        Args:
+            grad, x: (M, C) float arrays of one dtype; not written.
+            mean, per_centered, mean_grad, scale: (C,) arrays of that dtype; not written.
+            out: a C-contiguous (M, C) array of that dtype, overwritten with the result.
+
+        Returns:
+            ``out``.
         """
         raise NotImplementedError
 

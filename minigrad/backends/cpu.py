@@ -94,6 +94,18 @@ class CPUBackend(Backend):
         return _kernels("conv").col2im(np.ascontiguousarray(cols), *window, *strides, *dilation,
                                        padding[0][0], padding[1][0], *out_hw, x)
 
+    # --- batch normalization: Numba loops of cpu_kernels/normalization.py -------------------
+    def batch_norm_backward_sums(self, grad, x, mean):
+        """Numba: ``cpu_kernels.normalization.batch_norm_backward_sums`` (float64 sums)."""
+        sums = np.empty(grad.shape[1], grad.dtype), np.empty(grad.shape[1], grad.dtype)
+        _kernels("normalization").batch_norm_backward_sums(grad, x, mean, *sums)
+        return sums
+
+    def batch_norm_input_grad(self, grad, x, mean, per_centered, mean_grad, scale, out):
+        """Numba: ``cpu_kernels.normalization.batch_norm_input_grad``."""
+        return _kernels("normalization").batch_norm_input_grad(grad, x, mean, per_centered,
+                                                               mean_grad, scale, out)
+
     def max_pool2d(self, x, window, strides, padding, out_hw):
         """Numba: ``cpu_kernels.pooling.max_pool2d_forward``, a share of the images per thread."""
         shape = (x.shape[0], *out_hw, x.shape[3])
@@ -270,9 +282,9 @@ def _on_image_range(function):
 
 @functools.lru_cache(maxsize=None)
 def _kernels(family):
-    """The Numba module ``cpu_kernels/<family>.py`` ("conv", "indexing", "pooling" or
-    "recurrent"), imported on first use and then cached: importing it imports Numba (a large
-    import), which ``import minigrad`` and NumPy-only work must not pay for."""
+    """The Numba module ``cpu_kernels/<family>.py`` ("conv", "indexing", "normalization",
+    "pooling" or "recurrent"), imported on first use and then cached: importing it imports
+    Numba (a large import), which ``import minigrad`` and NumPy-only work must not pay for."""
     return importlib.import_module(f"{__package__}.cpu_kernels.{family}")
 
 

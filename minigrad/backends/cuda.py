@@ -180,6 +180,15 @@ class CUDABackend(Backend):
                             padding[1][0], *out_hw))
         return x
 
+    def batch_norm_backward_sums(self, grad, x, mean):
+        """CuPy's reductions (``xp_kernels.batch_norm_backward_sums``)."""
+        return xp_kernels.batch_norm_backward_sums(self.xp, grad, x, mean)
+
+    def batch_norm_input_grad(self, grad, x, mean, per_centered, mean_grad, scale, out):
+        """CuPy elementwise calls (``xp_kernels.batch_norm_input_grad``)."""
+        return xp_kernels.batch_norm_input_grad(self.xp, grad, x, mean, per_centered,
+                                                mean_grad, scale, out)
+
     def max_pool2d(self, x, window, strides, padding, out_hw):
         """``max_pool2d_forward_<dtype>`` of pooling.cu, one thread per output value."""
         x = self.xp.ascontiguousarray(x)

@@ -324,3 +324,16 @@ def adam_step(xp, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step, l
         step_size = lr / (1.0 - beta1 ** step)                        # lr / (1 - b1^t)
         denom = xp.sqrt(v) / math.sqrt(1.0 - beta2 ** step) + eps     # sqrt(v_hat) + eps
         param -= step_size * (m / denom)                              # w -= ... * m / denom
+
+
+def batch_norm_backward_sums(xp, grad, x, mean):
+    return grad.sum(axis=0), (grad * (x - mean)).sum(axis=0)
+
+
+def batch_norm_input_grad(xp, grad, x, mean, per_centered, mean_grad, scale, out):
+    xp.subtract(x, mean, out=out)
+    out *= per_centered
+    xp.subtract(grad, out, out=out)
+    out -= mean_grad
+    out *= scale
+    return out

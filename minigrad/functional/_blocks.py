@@ -20,6 +20,9 @@ def blocks(backend, count, item_bytes, block_bytes=None):
 
 def each_block(backend, step, block_slices):
     """``step(block)`` for every block, the blocks shared out over the backend's threads."""
+    if len(block_slices) == 1:  # a small array: no threads to share it out over
+        step(block_slices[0])
+        return
     backend.run_shares(lambda share: [step(block) for block in share], block_slices,
                        take_blas=False)
 
@@ -34,13 +37,20 @@ def sum_over_blocks(backend, partial, block_slices):
             total = part if total is None else tuple(t + p for t, p in zip(total, part))
         return total
 
+    if len(block_slices) == 1:  # a small array: no threads to share it out over
+        return share_total(block_slices)
     totals = [t for t in backend.run_shares(share_total, block_slices, take_blas=False)
               if t is not None]
     return tuple(sum(parts[1:], parts[0]) for parts in zip(*totals))
 
 
-def flat_views(*arrays):
-    """1-D views of C-contiguous arrays (None for any that is not: no blocks then)."""
+def flat_views(backend, *arrays):
+    """1-D views of C-contiguous arrays to go through in blocks; None (the whole arrays at
+    once) when one is not C-contiguous, or when the first fits in one block (a small array:
+    the blocks' bookkeeping would cost more than the pass)."""
+    limit = backend.cache_block_bytes
+    if limit is None or arrays[0].nbytes <= limit:
+        return None
     if not all(a.flags.c_contiguous for a in arrays):
         return None
     return [a.reshape(-1) for a in arrays]

@@ -55,12 +55,12 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp
-        out = xp.empty_like(x)
-        views = flat_views(x, out)
+        views = flat_views(ctx.backend, x)
         if views is None:
             out = xp.maximum(x, 0)
         else:
-            flat_x, flat_out = views
+            out = xp.empty(x.shape, dtype=x.dtype)
+            flat_x, flat_out = views[0], out.reshape(-1)
             each_block(ctx.backend, lambda b: xp.maximum(flat_x[b], 0, out=flat_out[b]),
                        blocks(ctx.backend, flat_x.size, x.itemsize))
         ctx.save_for_backward(out)
@@ -70,11 +70,11 @@ class ReLU(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved
         xp = ctx.xp
-        grad_x = xp.empty(out.shape, dtype=grad.dtype)
-        views = flat_views(grad, out, grad_x) if grad.shape == out.shape else None
+        views = flat_views(ctx.backend, out, grad) if grad.shape == out.shape else None
         if views is None:
             return grad * (out > 0)  # gradient 0 at x == 0, as in PyTorch
-        flat_grad, flat_out, flat_grad_x = views
+        grad_x = xp.empty(out.shape, dtype=grad.dtype)
+        (flat_out, flat_grad), flat_grad_x = views, grad_x.reshape(-1)
         each_block(ctx.backend,
                    lambda b: xp.multiply(flat_grad[b], flat_out[b] > 0, out=flat_grad_x[b]),
                    blocks(ctx.backend, flat_out.size, out.itemsize))

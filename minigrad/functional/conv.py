@@ -250,6 +250,8 @@ def image_blocks(backend, x_shape, geometry, row_bytes):
     rows = geometry[4][0] * geometry[4][1]  # output pixels per image
     limit = backend.conv_block_bytes
     per_block = n
+    if n == 0:  # an empty batch: nothing to do
+        return []
     if limit is not None:
         threads = backend.thread_count()
         count = -(-n * rows * row_bytes // limit)  # blocks of at most about the limit

@@ -202,10 +202,10 @@ class RowBlocks:
         (grad_x, grad_gamma, grad_beta), ``grad_x = gamma * inv_std * (grad - mean(grad) -
         x_hat * mean(grad * x_hat))`` (x_hat depends on x directly and through the batch mean
         and variance), never making x_hat as a whole array."""
-        xp, grad = self.xp, self.a
+        xp, grad, backend = self.xp, self.a, self.backend
         # sum(grad * x_hat) = inv_std * sum(grad * (x - mean)): inv_std applied to the sums
         grad_beta, grad_gamma = self._sum_over_shares(
-            lambda rows: (sum_rows(grad[rows]), dot_rows(xp, grad[rows], x[rows] - mean)))
+            lambda rows: backend.batch_norm_backward_sums(grad[rows], x[rows], mean))
         grad_gamma = grad_gamma * inv_std
         count = grad.dtype.type(self.count)
         mean_grad, mean_product = grad_beta / count, grad_gamma / count
@@ -214,11 +214,8 @@ class RowBlocks:
         grad_x = xp.empty_like(grad)
 
         def gradient(rows):
-            block = x[rows] - mean
-            block *= per_centered
-            xp.subtract(grad[rows], block, out=block)
-            block -= mean_grad
-            xp.multiply(block, scale, out=grad_x[rows])
+            backend.batch_norm_input_grad(grad[rows], x[rows], mean, per_centered, mean_grad,
+                                          scale, grad_x[rows])
 
         self._each_block(gradient)
         return grad_x, grad_gamma, grad_beta

@@ -18,6 +18,7 @@ from minigrad.backends.cuda import CUDABackend
 KERNEL_TABLE = {
     "scatter_add",
     "im2col", "col2im",
+    "batch_norm_backward_sums", "batch_norm_input_grad",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward",
     "gru_reset_before_gates_forward", "gru_reset_before_candidate_forward",

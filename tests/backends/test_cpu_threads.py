@@ -271,3 +271,15 @@ def test_batch_norm_and_relu_leave_blas_its_threads(monkeypatch):
                                     mg.ones(16, dtype=mg.float64), training=True))
         out.sum().backward()
         assert blas.num_threads == 2
+
+
+def test_an_empty_batch_goes_through_conv_and_pooling(monkeypatch):
+    mg.set_num_threads(2)
+    monkeypatch.setattr(cpu, "conv_block_bytes", 1)
+    x = mg.zeros(0, 6, 6, 2, requires_grad=True)
+    kernel = mg.ones(3, 3, 2, 4, requires_grad=True)
+    out = mg.max_pool2d(mg.conv2d(x, kernel, mg.zeros(4), activation="relu"), 2)
+    assert out.shape == (0, 2, 2, 4)
+    out.sum().backward()
+    assert x.grad.shape == (0, 6, 6, 2)
+    np.testing.assert_array_equal(kernel.grad.numpy(), np.zeros((3, 3, 2, 4)))
