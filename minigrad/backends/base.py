@@ -53,14 +53,14 @@ class Backend:
     name = None
     #: The array module, ``numpy`` or ``cupy``.
     xp = None
-    #: How many bytes of im2col's matrix a convolution makes at a time: it goes through the
+    #: The bytes of im2col's matrix that a convolution makes at a time. It goes through the
     #: batch a block of whole images at a time, so that the block's columns are still in the
-    #: cache when the matrix product reads them. None: the whole batch at once (a GPU, where
-    #: one launch per kernel beats many small ones).
+    #: cache when the matrix product reads them. None means the whole batch at once (a GPU,
+    #: where one launch per kernel beats many small ones).
     conv_block_bytes = None
     #: The bytes of a block that a memory-bound pass over a large array (batch normalization,
-    #: an activation) handles at a time (``minigrad/functional/_blocks.py``); None: the whole
-    #: array at once.
+    #: an activation) handles at a time (``minigrad/functional/_blocks.py``). None means the
+    #: whole array at once.
     cache_block_bytes = None
 
     def __repr__(self):

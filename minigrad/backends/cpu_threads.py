@@ -15,13 +15,14 @@ the spinning stops.
 That setting stays (setting BLAS back would wake the spinning threads at every op), so NumPy
 products made afterwards -- the program's own, and those of ops without tasks of their own
 (dense layers, recurrent steps) -- run on one thread, until ``model.fit`` or ``evaluate``
-returns (they give BLAS its count back: :func:`restore_blas`) or :func:`set_num_threads` is
-called. (Products of the MNIST MLP's shapes cut in two over our threads took 1.3-1.5x as long
-as OpenBLAS's own two threads: BLAS's threads are the better choice where nothing else runs
-beside the products, so ops that are only products do not use ours.)
+returns (they give BLAS its count back: :func:`restore_blas`) or
+:func:`minigrad.set_num_threads` is called. (Products of the MNIST MLP's shapes cut in two
+over our threads took 1.3-1.5x as long as OpenBLAS's own two threads: BLAS's threads are the
+better choice where nothing else runs beside the products, so ops that are only products do
+not use ours.)
 
-How many threads: :func:`set_num_threads`, or else as many as NumPy's BLAS uses when the first
-parallel op runs (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+How many threads: :func:`minigrad.set_num_threads`, or else as many as NumPy's BLAS uses when
+the first parallel op runs (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
 ``threadpoolctl.threadpool_limits``). One thread, or a BLAS that threadpoolctl cannot see,
 means no threads of our own. An op entered while another thread is running one (two server
 threads predicting at once) runs its tasks one after another on the calling thread.
