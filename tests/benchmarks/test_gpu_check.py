@@ -280,8 +280,11 @@ def test_a_step_past_its_limit_is_stopped_and_the_next_step_still_runs(hanging):
     assert hanging.steps["tests"] == ("TIMEOUT", "124")
     assert "!!! stopped at its time limit of 5 s" in hanging.log("tests.log")
     if hanging.test_started:  # (not so on a machine too busy to start pytest in 5 s)
-        # stopped with SIGINT: pytest says where it was
-        assert re.search(r"test_cuda_hanging.py:\d+: KeyboardInterrupt", hanging.log("tests.log"))
+        # stopped with SIGINT first: the log shows where Python was (pytest's
+        # "test_cuda_hanging.py:N: KeyboardInterrupt" as a rule; on a busy machine CI once saw
+        # the limit fall inside a library call, with Python's own traceback instead)
+        log = hanging.log("tests.log")
+        assert re.search(r"\.py:\d+: KeyboardInterrupt|\nKeyboardInterrupt", log)
     assert "bench started" in hanging.log("bench.log")
     assert hanging.steps["bench"] == ("TIMEOUT", "124")
     assert_device_tool_layout(hanging.out)
