@@ -161,9 +161,10 @@ def torch_inference(weights, x, device="cpu"):
     return infer
 
 
-def problem(rng):
-    """The initial weights, a training batch and its labels."""
-    weights = initial_weights(rng)
+def problem(rng, make_weights=None):
+    """The initial weights (of ``make_weights(rng)``, by default this CNN's), a training batch
+    and its labels."""
+    weights = (make_weights or initial_weights)(rng)
     x = rng.uniform(0, 1, (BATCH, 32, 32, 3)).astype(np.float32)
     y = rng.integers(0, 10, BATCH)
     return weights, x, y

@@ -90,11 +90,8 @@ def torch_step(weights, x, y, device="cpu", channels_last=False):
 
 
 def problem(rng):
-    """The initial weights, a training batch and its labels."""
-    weights = initial_weights(rng)
-    x = rng.uniform(0, 1, (BATCH, 32, 32, 3)).astype(np.float32)
-    y = rng.integers(0, 10, BATCH)
-    return weights, x, y
+    """The initial weights, a training batch and its labels (the CNN's batch)."""
+    return cnn.problem(rng, initial_weights)
 
 
 def run(repeats=20, device="cpu"):

@@ -134,7 +134,7 @@ def _blas_on_one_thread():
     for controller in _blas_controllers():
         if controller.num_threads != 1:
             if _blas_threads is None:
-                _blas_threads = get_num_threads() if _chosen is None else controller.num_threads
+                _blas_threads = controller.num_threads
             controller.set_num_threads(1)
 
 

@@ -31,10 +31,10 @@ class BatchNormTrain(Function):
     def forward(ctx, x, gamma, beta, axes, shape, epsilon, running, weights=None):
         xp = ctx.xp
         xw = x.astype(dtypes.compute_dtype(x.dtype), copy=False)
+        gamma = gamma.astype(xw.dtype)  # a copy: kept for the backward
         if weights is None and _features_last(xw, axes):
             rows = RowBlocks(ctx.backend, xp.ascontiguousarray(xw).reshape(-1, gamma.size))
-            mean, var, inv_std, out = rows.normalize(gamma.astype(xw.dtype),
-                                                     beta.astype(xw.dtype), epsilon)
+            mean, var, inv_std, out = rows.normalize(gamma, beta.astype(xw.dtype), epsilon)
             count, out = xw.dtype.type(rows.count), out.reshape(xw.shape)
             # x_hat is made again from x in the backward, a block at a time: one array fewer
             # to write here and to keep (x is kept anyway, by whoever made it)
@@ -50,7 +50,7 @@ class BatchNormTrain(Function):
             running_mean += ((1 - momentum) * mean).astype(running_mean.dtype)
             running_var *= momentum
             running_var += ((1 - momentum) * var).astype(running_var.dtype)
-        ctx.save_for_backward(gamma.astype(xw.dtype), *saved)
+        ctx.save_for_backward(gamma, *saved)
         ctx.axes, ctx.shape, ctx.count, ctx.weights = axes, shape, count, weights
         ctx.x_shape = xw.shape
         return out.astype(x.dtype, copy=False)
@@ -105,7 +105,7 @@ def _statistics_and_output(xp, xw, gamma, beta, axes, shape, epsilon, weights):
     inv_std = 1 / xp.sqrt(var + epsilon)
     # The temporary is ours: x_hat is written into it.
     x_hat = xp.multiply(centered, inv_std.reshape(shape), out=centered)
-    out = x_hat * gamma.astype(xw.dtype).reshape(shape)
+    out = x_hat * gamma.reshape(shape)
     out += beta.astype(xw.dtype).reshape(shape)
     return mean, var, inv_std, x_hat, out, count
 
